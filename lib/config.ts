@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { parseDurationList } from "./duration.ts";
+
+const flag = z.enum(["0", "1", "true", "false", ""]).transform((v) => v === "1" || v === "true");
+const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v).optional();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOSTNAME: z.string().default("0.0.0.0"),
+  SLUICE_KV: z.string().min(1).default("./data/sluice.kv"),
+  SLUICE_ROOT_TOKEN: optionalText,
+  SLUICE_SECRET: optionalText,
+  SLUICE_ALLOW_PRIVATE_URLS: flag.default(false),
+  SLUICE_DELIVERY_RETRY_SCHEDULE: z.string().default("30s,2m,10m,1h,6h,24h"),
+  SLUICE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),
+  SLUICE_QUEUE: z.enum(["kv-queue", "kv-outbox"]).optional(),
+  SLUICE_ADMIN_EMAIL: optionalText,
+  SLUICE_ADMIN_PASSWORD: optionalText,
+  SLUICE_METRICS_TOKEN: optionalText,
+  SLUICE_TRUSTED_PROXIES: z.string().default(""),
+  SLUICE_KV_MAX_CHECKS: z.coerce.number().int().min(1).max(100).optional(),
+  SLUICE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** The instance configuration, parsed once from the environment. */
+export interface Config {
+  readonly port: number;
+  readonly hostname: string;
+  /** A file path, `:memory:` or a remote KV URL. */
+  readonly kvPath: string;
+  readonly rootToken?: string;
+  readonly secret?: string;
+  readonly allowPrivateUrls: boolean;
+  /** Delays between delivery attempts, in milliseconds. */
+  readonly deliveryRetrySchedule: readonly number[];
+  /** Delays between webhook attempts, in milliseconds. */
+  readonly webhookRetrySchedule: readonly number[];
+  readonly queue: "kv-queue" | "kv-outbox";
+  readonly adminEmail?: string;
+  readonly adminPassword?: string;
+  readonly metricsToken?: string;
+  /** IPs or CIDR ranges whose forwarding headers are trusted for the client IP. */
+  readonly trustedProxies: readonly string[];
+  /** Checks allowed in one atomic commit: 100 on SQLite and Deno Deploy, 10 on self-hosted denokv. */
+  readonly kvMaxChecks: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Whether a KV location names a remote database rather than a file or memory. */
+export function isRemoteKv(kvPath: string): boolean {
+  return /^https?:\/\//.test(kvPath);
+}
+
+/**
+ * Parses the configuration from environment variables.
+ * Throws an Error that names each invalid variable.
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  const remote = isRemoteKv(e.SLUICE_KV);
+  return Object.freeze({
+    port: e.PORT,
+    hostname: e.HOSTNAME,
+    kvPath: e.SLUICE_KV,
+    rootToken: e.SLUICE_ROOT_TOKEN,
+    secret: e.SLUICE_SECRET,
+    allowPrivateUrls: e.SLUICE_ALLOW_PRIVATE_URLS,
+    deliveryRetrySchedule: parseDurationList(
+      e.SLUICE_DELIVERY_RETRY_SCHEDULE,
+      "SLUICE_DELIVERY_RETRY_SCHEDULE",
+    ),
+    webhookRetrySchedule: parseDurationList(
+      e.SLUICE_WEBHOOK_RETRY_SCHEDULE,
+      "SLUICE_WEBHOOK_RETRY_SCHEDULE",
+    ),
+    queue: e.SLUICE_QUEUE ?? (remote ? "kv-outbox" : "kv-queue"),
+    adminEmail: e.SLUICE_ADMIN_EMAIL,
+    adminPassword: e.SLUICE_ADMIN_PASSWORD,
+    metricsToken: e.SLUICE_METRICS_TOKEN,
+    trustedProxies: e.SLUICE_TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean),
+    kvMaxChecks: e.SLUICE_KV_MAX_CHECKS ?? (remote ? 10 : 100),
+    logLevel: e.SLUICE_LOG_LEVEL,
+  });
+}
+
+/** Reads the configuration from the process environment. */
+export function configFromEnv(): Config {
+  return parseConfig(Deno.env.toObject());
+}

@@ -1,0 +1,89 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, timingSafeEqual } from "node:crypto";
+
+const encoder = new TextEncoder();
+
+/** Hex SHA-256 of a UTF-8 string. */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** Compares two strings in time that does not depend on where they differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A random base62 string of `length` characters from a CSPRNG (no modulo bias). */
+export function randomBase62(length: number): string {
+  let out = "";
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {
+      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}
+
+/** A random id of 16 hex characters, for traces and records. */
+export function randomHexId(bytes = 8): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) =>
+    b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Encrypts and decrypts small values with AES-256-GCM under a key derived from the master secret. */
+export class Sealer {
+  readonly #key: Uint8Array;
+
+  /** Derives the AES key for `purpose` from the master secret with HKDF-SHA256. */
+  constructor(masterSecret: string, purpose: string) {
+    this.#key = new Uint8Array(
+      hkdfSync("sha256", encoder.encode(masterSecret), encoder.encode("sluice"), purpose, 32),
+    );
+  }
+
+  /** Encrypts a UTF-8 string; the output is base64 of iv ‖ ciphertext ‖ tag. */
+  seal(plaintext: string): string {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
+    const body = cipher.update(plaintext, "utf8");
+    const final = cipher.final();
+    const tag = cipher.getAuthTag();
+    const out = new Uint8Array(12 + body.length + final.length + 16);
+    out.set(iv, 0);
+    out.set(body, 12);
+    out.set(final, 12 + body.length);
+    out.set(tag, 12 + body.length + final.length);
+    return bytesToBase64(out);
+  }
+
+  /** Decrypts the output of `seal`; throws when it was altered or sealed under another key. */
+  open(sealed: string): string {
+    const bytes = base64ToBytes(sealed);
+    if (bytes.length < 28) throw new Error("Cannot open sealed value: too short");
+    const decipher = createDecipheriv("aes-256-gcm", this.#key, bytes.subarray(0, 12));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    return decipher.update(bytes.subarray(12, bytes.length - 16), undefined, "utf8") +
+      decipher.final("utf8");
+  }
+}
+
+/** Standard base64 of bytes. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Bytes of a standard base64 string. */
+export function base64ToBytes(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}

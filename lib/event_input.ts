@@ -1,0 +1,213 @@
+import { monotonicFactory } from "ulid";
+import type { FieldError } from "./http_error.ts";
+import {
+  type BrowserIdName,
+  CLICK_ID_PARAMS,
+  type ClickIdName,
+  type Dialect,
+  EVENT_LIMITS,
+  type EventInput,
+  nativeEventSchema,
+  type SluiceEvent,
+  type UserData,
+} from "./event.ts";
+import { canonicalEventName } from "./event_names.ts";
+import {
+  browserIdsFromCookies,
+  clickIdsFromUrl,
+  completePage,
+  fbcFromFbclid,
+  parsePageUrl,
+  utmFromUrl,
+} from "./enrich.ts";
+
+/** What the request tells about the events it carries. */
+export interface RequestContext {
+  workspaceId: string;
+  dialect: Dialect;
+  /** Epoch ms the request arrived. */
+  receivedAt: number;
+  traceId: string;
+  /** `source` for events that name none. */
+  defaultSource: string;
+  /** The browser's IP and user agent: set only for requests made by the user's own browser. */
+  clientIp?: string;
+  userAgent?: string;
+  /** The browser's first-party cookies, for browser requests. */
+  cookies?: Map<string, string>;
+}
+
+/** The outcome of parsing one incoming event. */
+export type ParseResult =
+  | { ok: true; event: SluiceEvent }
+  | { ok: false; event_id?: string; errors: FieldError[] };
+
+const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
+const CLICK_ID_SET = new Set<string>(CLICK_ID_PARAMS);
+const BROWSER_ID_ALIASES: Record<string, BrowserIdName> = { fbp: "fbp", fbc: "fbc" };
+const newUlid = monotonicFactory();
+
+/**
+ * Validates one native event and turns it into a canonical SluiceEvent: canonical name,
+ * epoch-ms time within platform bounds, click ids, cookie ids, UTM and consent.
+ * `path` prefixes field paths in errors (e.g. `events.3`).
+ */
+export function parseEvent(input: unknown, ctx: RequestContext, path = ""): ParseResult {
+  const at = (sub: string) => [path, sub].filter(Boolean).join(".");
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ path: at(""), message: "must be a JSON object" }] };
+  }
+  const depthError = findTooDeep(input, EVENT_LIMITS.nestingDepth);
+  if (depthError !== undefined) {
+    return {
+      ok: false,
+      errors: [{
+        path: at(depthError),
+        message: `is nested deeper than ${EVENT_LIMITS.nestingDepth} levels`,
+      }],
+    };
+  }
+  const parsed = nativeEventSchema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      event_id: stringId((input as Record<string, unknown>).event_id),
+      errors: parsed.error.issues.map((issue) => ({
+        path: at(issue.path.join(".")),
+        message: issue.message,
+      })),
+    };
+  }
+  const time = eventTimeMs(parsed.data.event_time, ctx.receivedAt);
+  if (typeof time === "string") {
+    return {
+      ok: false,
+      event_id: parsed.data.event_id,
+      errors: [{ path: at("event_time"), message: time }],
+    };
+  }
+  const event = buildEvent(parsed.data, time, ctx);
+  const size = JSON.stringify(event).length;
+  if (size > EVENT_LIMITS.storedBytes) {
+    return {
+      ok: false,
+      event_id: event.event_id,
+      errors: [{
+        path: at(""),
+        message: `event is ${size} bytes; at most ${EVENT_LIMITS.storedBytes} are accepted`,
+      }],
+    };
+  }
+  return { ok: true, event };
+}
+
+function buildEvent(input: EventInput, eventTime: number, ctx: RequestContext): SluiceEvent {
+  const pageUrl = parsePageUrl(input.page?.url);
+  const properties: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (!NATIVE_KEYS.has(key)) properties[key] = value;
+  }
+  Object.assign(properties, input.properties);
+  const event: SluiceEvent = {
+    id: newUlid(ctx.receivedAt),
+    workspace_id: ctx.workspaceId,
+    event_id: input.event_id ?? crypto.randomUUID(),
+    event_name: canonicalEventName(input.event_name),
+    event_time: eventTime,
+    received_at: ctx.receivedAt,
+    source: input.source ?? ctx.defaultSource,
+    dialect: ctx.dialect,
+    user_data: enrichUserData(input.user_data ?? {}, pageUrl, ctx),
+    properties,
+    trace_id: ctx.traceId,
+  };
+  if (event.event_name !== input.event_name) event.original_event_name = input.event_name;
+  if (input.action_source) event.action_source = input.action_source;
+  if (input.value !== undefined) event.value = input.value;
+  if (input.currency) event.currency = input.currency;
+  if (input.order_id) event.order_id = input.order_id;
+  if (input.items) event.items = input.items;
+  const page = completePage(input.page, pageUrl);
+  if (page) event.page = page;
+  const utm = utmFromUrl(pageUrl);
+  if (utm) event.utm = utm;
+  if (input.consent) event.consent = input.consent;
+  return event;
+}
+
+function enrichUserData(
+  given: NonNullable<EventInput["user_data"]>,
+  pageUrl: URL | undefined,
+  ctx: RequestContext,
+): UserData {
+  const userData: UserData = {};
+  const clickIds: Partial<Record<ClickIdName, string>> = clickIdsFromUrl(pageUrl);
+  const browserIds: Partial<Record<BrowserIdName, string>> = ctx.cookies
+    ? browserIdsFromCookies(ctx.cookies)
+    : {};
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    const lower = key.toLowerCase();
+    if (CLICK_ID_SET.has(lower) && typeof value === "string") {
+      clickIds[lower as ClickIdName] = value;
+    } else if (BROWSER_ID_ALIASES[lower] && typeof value === "string") {
+      browserIds[BROWSER_ID_ALIASES[lower]] = value;
+    } else if (key !== "click_ids" && key !== "browser_ids") {
+      userData[key] = value;
+    }
+  }
+  Object.assign(clickIds, given.click_ids);
+  Object.assign(browserIds, given.browser_ids);
+  if (clickIds.fbclid && !browserIds.fbc) {
+    browserIds.fbc = fbcFromFbclid(clickIds.fbclid, ctx.receivedAt);
+  }
+  if (ctx.clientIp && !userData.client_ip) userData.client_ip = ctx.clientIp;
+  if (ctx.userAgent && !userData.user_agent) userData.user_agent = ctx.userAgent.slice(0, 1024);
+  if (Object.keys(clickIds).length) userData.click_ids = clickIds;
+  if (Object.keys(browserIds).length) userData.browser_ids = browserIds;
+  return userData;
+}
+
+/**
+ * Converts an event time to epoch ms. Numbers above 1e11 are taken as milliseconds,
+ * others as seconds. Returns an error message when it cannot be read or is out of bounds.
+ */
+export function eventTimeMs(value: number | string | undefined, now: number): number | string {
+  if (value === undefined) return now;
+  let ms: number;
+  if (typeof value === "number" || /^\d+(\.\d+)?$/.test(value)) {
+    const n = Number(value);
+    ms = Math.round(n > 1e11 ? n : n * 1000);
+  } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
+    ms = Date.parse(value.replace(" ", "T"));
+    if (Number.isNaN(ms)) return `"${value}" is not a valid date-time`;
+  } else {
+    return `"${value}" is neither unix seconds nor an ISO 8601 date-time`;
+  }
+  if (ms > now + EVENT_LIMITS.futureSkewMs) {
+    return `is ${Math.round((ms - now) / 1000)} s in the future; at most ${
+      EVENT_LIMITS.futureSkewMs / 1000
+    } s of clock skew is accepted`;
+  }
+  if (ms < now - EVENT_LIMITS.maxAgeMs) {
+    return `is older than ${
+      EVENT_LIMITS.maxAgeMs / 86_400_000
+    } days, the oldest any platform accepts`;
+  }
+  return ms;
+}
+
+/** Path of the first value nested deeper than `limit`, or undefined. */
+function findTooDeep(value: unknown, limit: number, path = ""): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (limit === 0) return path;
+  for (const [key, child] of Object.entries(value)) {
+    const found = findTooDeep(child, limit - 1, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function stringId(value: unknown): string | undefined {
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * Every Deno KV key Sluice uses, in one place, so the storage model reads at once.
+ *
+ * ```
+ * ["ws", wsId]                         Workspace
+ * ["ws_public", publicId]              → wsId
+ * ["ws_origin", origin, wsId]          → true; CORS preflight lookup of allowed origins
+ * ["key", sha256(secret)]              ApiKeyRecord (the credential lookup)
+ * ["ws_key", wsId, keyId]              → sha256(secret); lists and revokes a workspace's keys
+ * ["ev", wsId, ulid]                   StoredEvent (expireIn = retention); ulid order = time order
+ * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
+ * ["handoff", wsId, ulid]              HandoffRecord: the event reached fan-out
+ * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 analytics counter
+ * ["rl", scope, windowStart]           Deno.KvU64 rate-limit counter
+ * ```
+ */
+
+/** A workspace record. */
+export const workspaceKey = (wsId: string) => ["ws", wsId] as const;
+/** Maps a workspace's public id (`pk_…`) to its id. */
+export const workspacePublicKey = (publicId: string) => ["ws_public", publicId] as const;
+/** Marks an origin as allowed by a workspace. */
+export const workspaceOriginKey = (origin: string, wsId: string) =>
+  ["ws_origin", origin, wsId] as const;
+/** Prefix of every workspace that allows an origin. */
+export const workspaceOriginPrefix = (origin: string) => ["ws_origin", origin] as const;
+
+/** An API key record, addressed by the SHA-256 of its secret. */
+export const apiKeyKey = (secretHash: string) => ["key", secretHash] as const;
+/** A workspace's key id → secret hash index. */
+export const workspaceApiKeyKey = (wsId: string, keyId: string) =>
+  ["ws_key", wsId, keyId] as const;
+/** Prefix of a workspace's key index. */
+export const workspaceApiKeyPrefix = (wsId: string) => ["ws_key", wsId] as const;
+
+/** A stored event. */
+export const eventKey = (wsId: string, ulid: string) => ["ev", wsId, ulid] as const;
+/** Prefix of a workspace's stored events, in time order. */
+export const eventPrefix = (wsId: string) => ["ev", wsId] as const;
+/** The dedup entry and lookup index of an event id. */
+export const eventIdKey = (wsId: string, eventId: string) => ["ev_id", wsId, eventId] as const;
+/** The record that an event was handed to fan-out. */
+export const handoffKey = (wsId: string, ulid: string) => ["handoff", wsId, ulid] as const;
+
+/** An analytics counter for one hour bucket. */
+export const statKey = (wsId: string, hourMs: number, metric: string, dimension = "") =>
+  ["stat", wsId, hourMs, metric, dimension] as const;
+/** Prefix of a workspace's counters for one hour bucket. */
+export const statHourPrefix = (wsId: string, hourMs: number) => ["stat", wsId, hourMs] as const;
+
+/** A rate-limit counter for one fixed window. */
+export const rateLimitKey = (scope: string, windowStart: number) =>
+  ["rl", scope, windowStart] as const;

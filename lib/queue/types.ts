@@ -1,0 +1,33 @@
+/** Hands a committed group of events to fan-out. */
+export interface IngestedMessage {
+  type: "ingested";
+  workspace_id: string;
+  /** Storage ids (ULIDs) of the events committed together. */
+  ids: string[];
+}
+
+/** Every message Sluice puts on its queue. */
+export type QueueMessage = IngestedMessage;
+
+/** Options for one queued message. */
+export interface EnqueueOptions {
+  /** Milliseconds before the message becomes due. */
+  delayMs?: number;
+}
+
+/** Handles one message; throwing makes the queue deliver it again later. */
+export type MessageHandler = (message: QueueMessage) => Promise<void>;
+
+/**
+ * The queue port (DESIGN.md "Scale"): the delivery side talks only to this, so the
+ * KV-queue adapter and the leased-outbox adapter are interchangeable.
+ */
+export interface QueuePort {
+  readonly kind: "kv-queue" | "kv-outbox";
+  /** Adds a message to an atomic operation: it is queued only if the operation commits. */
+  enqueueIn(op: Deno.AtomicOperation, message: QueueMessage, options?: EnqueueOptions): void;
+  /** Queues one message on its own. */
+  enqueue(message: QueueMessage, options?: EnqueueOptions): Promise<void>;
+  /** Delivers messages to `handler` until the KV handle closes. */
+  listen(handler: MessageHandler): Promise<void>;
+}

@@ -1,0 +1,173 @@
+import { monotonicFactory } from "ulid";
+import { randomBase62 } from "./crypto.ts";
+import { type ApiKeyCreated, prepareApiKey } from "./api_keys.ts";
+import {
+  workspaceKey,
+  workspaceOriginKey,
+  workspaceOriginPrefix,
+  workspacePublicKey,
+} from "./kv_keys.ts";
+import { TtlCache } from "./ttl_cache.ts";
+
+/** Per-workspace tunables. */
+export interface WorkspaceSettings {
+  /** How long a repeated event id is a duplicate, seconds (default 24 h). */
+  dedup_window_seconds: number;
+  /** How long events are kept, days. */
+  retention_days: number;
+  /** Events accepted per minute across the workspace. */
+  rate_limit_per_minute: number;
+  /** Requests per minute from one client IP on the browser endpoints. */
+  browser_rate_limit_per_minute: number;
+}
+
+/** A tenant: its own keys, origins, settings, events and destinations. */
+export interface Workspace {
+  id: string;
+  name: string;
+  /** Public id (`pk_…`) that browsers send; not a secret. */
+  public_id: string;
+  /** Origins (`https://shop.example`) allowed to send browser events. */
+  allowed_origins: string[];
+  settings: WorkspaceSettings;
+  created_at: string;
+}
+
+/** Defaults for new workspaces. */
+export const DEFAULT_SETTINGS: WorkspaceSettings = Object.freeze({
+  dedup_window_seconds: 86_400,
+  retention_days: 30,
+  rate_limit_per_minute: 600_000,
+  browser_rate_limit_per_minute: 600,
+});
+
+/** A new workspace with the secrets shown only once. */
+export interface WorkspaceCreated {
+  workspace: Workspace;
+  ingestKey: ApiKeyCreated;
+  adminKey: ApiKeyCreated;
+}
+
+const CACHE_TTL_MS = 5_000;
+const newId = monotonicFactory();
+
+/**
+ * Normalises an origin to `scheme://host[:port]`; throws a TypeError naming the
+ * value when it is not an http(s) origin.
+ */
+export function normalizeOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new TypeError(`"${origin}" is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new TypeError(`"${origin}" is not an http(s) origin`);
+  }
+  if (url.pathname !== "/" || url.search || url.hash || url.username) {
+    throw new TypeError(`"${origin}" must be an origin only, like https://shop.example`);
+  }
+  return url.origin;
+}
+
+/** Workspaces in KV, with a short-lived cache for the request path. */
+export class WorkspaceStore {
+  readonly #kv: Deno.Kv;
+  readonly #byId = new TtlCache<Workspace | null>(CACHE_TTL_MS);
+  readonly #byPublicId = new TtlCache<string | null>(CACHE_TTL_MS);
+  readonly #originAllowed = new TtlCache<boolean>(CACHE_TTL_MS);
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Creates a workspace with its ingest and admin keys in one atomic commit. */
+  async create(
+    input: { name: string; allowed_origins?: string[]; settings?: Partial<WorkspaceSettings> },
+  ): Promise<WorkspaceCreated> {
+    const workspace: Workspace = {
+      id: `ws_${newId().toLowerCase()}`,
+      name: input.name,
+      public_id: `pk_${randomBase62(24)}`,
+      allowed_origins: [...new Set((input.allowed_origins ?? []).map(normalizeOrigin))],
+      settings: { ...DEFAULT_SETTINGS, ...input.settings },
+      created_at: new Date().toISOString(),
+    };
+    const ingestKey = prepareApiKey(workspace.id, { name: "Default ingest", scopes: ["ingest"] });
+    const adminKey = prepareApiKey(workspace.id, { name: "Default admin", scopes: ["admin"] });
+    const op = this.#kv.atomic()
+      .check({ key: workspacePublicKey(workspace.public_id), versionstamp: null })
+      .set(workspaceKey(workspace.id), workspace)
+      .set(workspacePublicKey(workspace.public_id), workspace.id);
+    for (const origin of workspace.allowed_origins) {
+      op.set(workspaceOriginKey(origin, workspace.id), true);
+    }
+    ingestKey.addTo(op);
+    adminKey.addTo(op);
+    const result = await op.commit();
+    if (!result.ok) throw new Error(`Cannot create workspace "${input.name}": id collision`);
+    return { workspace, ingestKey: ingestKey.created, adminKey: adminKey.created };
+  }
+
+  /** A workspace by id (cached for a few seconds), or null. */
+  async get(wsId: string): Promise<Workspace | null> {
+    const cached = this.#byId.get(wsId);
+    if (cached !== undefined) return cached;
+    const workspace = (await this.#kv.get<Workspace>(workspaceKey(wsId))).value;
+    this.#byId.set(wsId, workspace);
+    return workspace;
+  }
+
+  /** A workspace by its public id (cached for a few seconds), or null. */
+  async getByPublicId(publicId: string): Promise<Workspace | null> {
+    let wsId = this.#byPublicId.get(publicId);
+    if (wsId === undefined) {
+      wsId = (await this.#kv.get<string>(workspacePublicKey(publicId))).value;
+      this.#byPublicId.set(publicId, wsId);
+    }
+    return wsId ? await this.get(wsId) : null;
+  }
+
+  /** Whether any workspace allows the origin; answers CORS preflights. */
+  async isOriginAllowedAnywhere(origin: string): Promise<boolean> {
+    const cached = this.#originAllowed.get(origin);
+    if (cached !== undefined) return cached;
+    let allowed = false;
+    for await (const _ of this.#kv.list({ prefix: workspaceOriginPrefix(origin) }, { limit: 1 })) {
+      allowed = true;
+    }
+    this.#originAllowed.set(origin, allowed);
+    return allowed;
+  }
+
+  /** Changes a workspace's name, origins or settings; null when it does not exist. */
+  async update(
+    wsId: string,
+    patch: { name?: string; allowed_origins?: string[]; settings?: Partial<WorkspaceSettings> },
+  ): Promise<Workspace | null> {
+    for (;;) {
+      const current = await this.#kv.get<Workspace>(workspaceKey(wsId));
+      if (!current.value) return null;
+      const before = current.value;
+      const next: Workspace = {
+        ...before,
+        name: patch.name ?? before.name,
+        allowed_origins: patch.allowed_origins
+          ? [...new Set(patch.allowed_origins.map(normalizeOrigin))]
+          : before.allowed_origins,
+        settings: { ...before.settings, ...patch.settings },
+      };
+      const op = this.#kv.atomic().check(current).set(workspaceKey(wsId), next);
+      for (const origin of before.allowed_origins) op.delete(workspaceOriginKey(origin, wsId));
+      for (const origin of next.allowed_origins) op.set(workspaceOriginKey(origin, wsId), true);
+      if ((await op.commit()).ok) {
+        this.#byId.delete(wsId);
+        for (const origin of [...before.allowed_origins, ...next.allowed_origins]) {
+          this.#originAllowed.delete(origin);
+        }
+        return next;
+      }
+    }
+  }
+}
