@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, timingSafeEqual } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  timingSafeEqual,
+} from "node:crypto";
 
 const encoder = new TextEncoder();
 
@@ -33,8 +39,10 @@ export function randomBase62(length: number): string {
 
 /** A random id of 16 hex characters, for traces and records. */
 export function randomHexId(bytes = 8): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) =>
-    b.toString(16).padStart(2, "0")).join("");
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /** Encrypts and decrypts small values with AES-256-GCM under a key derived from the master secret. */

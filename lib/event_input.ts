@@ -178,7 +178,9 @@ export function eventTimeMs(value: number | string | undefined, now: number): nu
   if (typeof value === "number" || /^\d+(\.\d+)?$/.test(value)) {
     const n = Number(value);
     ms = Math.round(n > 1e11 ? n : n * 1000);
-  } else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
+  } else if (
+    /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
+  ) {
     ms = Date.parse(value.replace(" ", "T"));
     if (Number.isNaN(ms)) return `"${value}" is not a valid date-time`;
   } else {

@@ -183,10 +183,12 @@ export class GroupCommitter {
       const allCounters = new Map(counters);
       for (const { item: { stored } } of unique) {
         const hour = Math.floor(stored.received_at / HOUR_MS) * HOUR_MS;
-        for (const [metric, dim] of [["events", ""], ["events_by_name", stored.event_name], [
-          "events_by_source",
-          stored.source,
-        ]]) {
+        for (
+          const [metric, dim] of [["events", ""], ["events_by_name", stored.event_name], [
+            "events_by_source",
+            stored.source,
+          ]]
+        ) {
           const key = JSON.stringify([stored.workspace_id, hour, metric, dim]);
           allCounters.set(key, (allCounters.get(key) ?? 0n) + 1n);
         }

@@ -28,8 +28,7 @@ export const workspaceOriginPrefix = (origin: string) => ["ws_origin", origin] a
 /** An API key record, addressed by the SHA-256 of its secret. */
 export const apiKeyKey = (secretHash: string) => ["key", secretHash] as const;
 /** A workspace's key id → secret hash index. */
-export const workspaceApiKeyKey = (wsId: string, keyId: string) =>
-  ["ws_key", wsId, keyId] as const;
+export const workspaceApiKeyKey = (wsId: string, keyId: string) => ["ws_key", wsId, keyId] as const;
 /** Prefix of a workspace's key index. */
 export const workspaceApiKeyPrefix = (wsId: string) => ["ws_key", wsId] as const;
 

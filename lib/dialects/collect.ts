@@ -1,0 +1,34 @@
+/** Alternative field names a Trackrift-style browser batch uses, → native names. */
+const ALIASES: Record<string, string> = {
+  event: "event_name",
+  name: "event_name",
+  eventName: "event_name",
+  eventId: "event_id",
+  id: "event_id",
+  timestamp: "event_time",
+  time: "event_time",
+  eventTime: "event_time",
+  user: "user_data",
+  userData: "user_data",
+  actionSource: "action_source",
+  orderId: "order_id",
+  products: "items",
+};
+
+/**
+ * Maps one event of a `POST /collect` batch onto a native event: native names pass
+ * through, known aliases (`event`, `eventId`, `timestamp`, `user`, `url`) are renamed.
+ */
+export function collectToNative(input: unknown): unknown {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
+  const event: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    const native = ALIASES[key] ?? key;
+    if (native === "url" && typeof value === "string") {
+      event.page = { ...(event.page as object | undefined), url: value };
+    } else if (native === "referrer" && typeof value === "string") {
+      event.page = { ...(event.page as object | undefined), referrer: value };
+    } else if (!(native in event)) event[native] = value;
+  }
+  return event;
+}

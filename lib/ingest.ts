@@ -1,0 +1,82 @@
+import type { Sealer } from "./crypto.ts";
+import type { CommitItem, GroupCommitter } from "./group_commit.ts";
+import { type FieldError, HttpError } from "./http_error.ts";
+import { parseEvent, type RequestContext } from "./event_input.ts";
+import { sealEvent } from "./event_store.ts";
+import type { RateLimiter } from "./rate_limit.ts";
+import type { Workspace } from "./workspaces.ts";
+
+/** What became of one event in a request. */
+export interface IngestResult {
+  event_id?: string;
+  status: "accepted" | "duplicate" | "rejected";
+  errors?: FieldError[];
+}
+
+/**
+ * The ingest pipeline after authentication: admit (rate limit), parse and enrich each
+ * event, seal its user data, and group-commit the valid ones. Answers per event.
+ */
+export class Ingestor {
+  readonly #committer: GroupCommitter;
+  readonly #sealer: Sealer;
+  readonly #limiter: RateLimiter;
+
+  constructor(committer: GroupCommitter, sealer: Sealer, limiter: RateLimiter) {
+    this.#committer = committer;
+    this.#sealer = sealer;
+    this.#limiter = limiter;
+  }
+
+  /**
+   * Ingests native-shaped inputs. `pathPrefix` names where each input sat in the body
+   * (`events` → `events.0.event_name`). Throws HttpError 429 when over the workspace limit.
+   */
+  async ingest(
+    workspace: Workspace,
+    inputs: readonly unknown[],
+    ctx: RequestContext,
+    pathPrefix?: string,
+  ): Promise<IngestResult[]> {
+    const decision = this.#limiter.take(
+      `ws:${workspace.id}`,
+      inputs.length,
+      workspace.settings.rate_limit_per_minute,
+    );
+    if (!decision.ok) {
+      throw new HttpError(
+        429,
+        `Workspace rate limit of ${workspace.settings.rate_limit_per_minute} events per minute reached`,
+        { headers: { "retry-after": String(decision.retryAfterSeconds) } },
+      );
+    }
+    const results: IngestResult[] = new Array(inputs.length);
+    const items: CommitItem[] = [];
+    const positions: number[] = [];
+    const dedupWindowMs = workspace.settings.dedup_window_seconds * 1000;
+    const retentionMs = workspace.settings.retention_days * 86_400_000;
+    for (let i = 0; i < inputs.length; i++) {
+      const parsed = parseEvent(
+        inputs[i],
+        ctx,
+        pathPrefix === undefined ? "" : `${pathPrefix}.${i}`,
+      );
+      if (!parsed.ok) {
+        results[i] = { event_id: parsed.event_id, status: "rejected", errors: parsed.errors };
+        continue;
+      }
+      const stored = sealEvent(parsed.event, this.#sealer);
+      const bytes = stored.user_data_sealed.length + JSON.stringify(stored.properties).length + 512;
+      items.push({ stored, dedupWindowMs, retentionMs, bytes });
+      positions.push(i);
+    }
+    const rejected = inputs.length - items.length;
+    if (rejected > 0) this.#committer.count(workspace.id, "rejected", "", rejected);
+    if (items.length === 0) return results;
+    const outcomes = await this.#committer.submit(items);
+    outcomes.forEach((outcome, j) => {
+      results[positions[j]!] = { event_id: items[j]!.stored.event_id, status: outcome };
+    });
+    return results;
+  }
+}

@@ -1,0 +1,75 @@
+import type { Config } from "./config.ts";
+import { Sealer } from "./crypto.ts";
+import { openKv } from "./kv.ts";
+import { resolveMasterSecret } from "./master_secret.ts";
+import { KvQueue, type QueuePort } from "./queue/mod.ts";
+import { GroupCommitter } from "./group_commit.ts";
+import { WorkspaceStore } from "./workspaces.ts";
+import { ApiKeyStore } from "./api_keys.ts";
+import { EventStore } from "./event_store.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { Ingestor } from "./ingest.ts";
+import { ClientIpResolver } from "./client_ip.ts";
+import { handleIngested } from "./fanout.ts";
+
+/** Everything a running Sluice holds: the KV handle and the services built on it. */
+export interface Runtime {
+  config: Config;
+  kv: Deno.Kv;
+  queue: QueuePort;
+  committer: GroupCommitter;
+  workspaces: WorkspaceStore;
+  apiKeys: ApiKeyStore;
+  events: EventStore;
+  rateLimiter: RateLimiter;
+  ingestor: Ingestor;
+  clientIp: ClientIpResolver;
+  /** Starts the queue consumer; resolves when KV closes. */
+  startWorkers(): Promise<void>;
+  /** Commits what is pending, stops timers and closes KV. */
+  close(): Promise<void>;
+}
+
+/** Opens KV and builds the services for a configuration. */
+export async function openRuntime(config: Config): Promise<Runtime> {
+  const kv = await openKv(config.kvPath);
+  const secret = await resolveMasterSecret(config.kvPath, config.secret).catch((error) => {
+    kv.close();
+    throw error;
+  });
+  if (config.queue !== "kv-queue") {
+    kv.close();
+    throw new Error(
+      `SLUICE_QUEUE=${config.queue} is not available in this version; use kv-queue with a local KV`,
+    );
+  }
+  const queue = new KvQueue(kv);
+  const userDataSealer = new Sealer(secret, "event-user-data");
+  const committer = new GroupCommitter(kv, queue, { maxChecks: config.kvMaxChecks });
+  const rateLimiter = new RateLimiter(kv);
+  let workers: Promise<void> | undefined;
+  return {
+    config,
+    kv,
+    queue,
+    committer,
+    workspaces: new WorkspaceStore(kv),
+    apiKeys: new ApiKeyStore(kv),
+    events: new EventStore(kv, userDataSealer),
+    rateLimiter,
+    ingestor: new Ingestor(committer, userDataSealer, rateLimiter),
+    clientIp: new ClientIpResolver(config.trustedProxies),
+    startWorkers() {
+      workers ??= queue.listen(async (message) => {
+        if (message.type === "ingested") await handleIngested(kv, message);
+      });
+      return workers;
+    },
+    async close() {
+      await committer.close();
+      await rateLimiter.close();
+      kv.close();
+      await workers?.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { Context } from "hono";
+import type { z } from "@hono/zod-openapi";
+import { readBody } from "../lib/body.ts";
+import { HttpError, problemOf, problemResponse } from "../lib/http_error.ts";
+import type { IngestResult } from "../lib/ingest.ts";
+import type { AppEnv } from "./_env.ts";
+
+/** Largest management request body, bytes. */
+export const MANAGEMENT_BODY_LIMIT = 64 * 1024;
+/** Largest ingest request body, bytes (API.md: 512 KiB). */
+export const INGEST_BODY_LIMIT = 512 * 1024;
+/** Most events in one ingest request (API.md: 500). */
+export const MAX_BATCH_EVENTS = 500;
+
+/** Reads a JSON body and validates it with a zod schema; 400 names each bad field. */
+export async function parseJsonBody<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+): Promise<z.output<S>> {
+  const body = await readBody(c.req.raw, { limit: MANAGEMENT_BODY_LIMIT });
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw new HttpError(400, "The request body has invalid fields", {
+      errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  return parsed.data;
+}
+
+/** Splits a body into its events: `{"events": [...]}` is a batch, anything else one event. */
+export function eventsOf(
+  body: unknown,
+  batchField = "events",
+): { batch: boolean; events: unknown[] } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "The request body must be a JSON object");
+  }
+  const list = (body as Record<string, unknown>)[batchField];
+  if (list === undefined) return { batch: false, events: [body] };
+  if (!Array.isArray(list)) {
+    throw new HttpError(400, `"${batchField}" must be an array`, {
+      errors: [{ path: batchField, message: "must be an array" }],
+    });
+  }
+  if (list.length === 0) {
+    throw new HttpError(400, `"${batchField}" is empty`, {
+      errors: [{ path: batchField, message: "must hold at least one event" }],
+    });
+  }
+  if (list.length > MAX_BATCH_EVENTS) {
+    throw new HttpError(
+      413,
+      `"${batchField}" holds ${list.length} events; at most ${MAX_BATCH_EVENTS} are accepted per request`,
+    );
+  }
+  return { batch: true, events: list };
+}
+
+/**
+ * Answers an ingest request: one event → 202, 409 (duplicate) or 400; a batch → 202 with
+ * per-event results, or 400 when no event could be accepted.
+ */
+export function ingestResponse(
+  c: Context<AppEnv>,
+  results: IngestResult[],
+  batch: boolean,
+  headers: Record<string, string> = {},
+): Response {
+  const traceId = c.get("traceId");
+  if (!batch) {
+    const [result] = results;
+    if (result?.status === "accepted") {
+      return c.json({ success: true, event_id: result.event_id, trace_id: traceId }, 202, headers);
+    }
+    if (result?.status === "duplicate") {
+      return problemResponse({
+        ...problemOf(
+          409,
+          `Event "${result.event_id}" was already received within the dedup window`,
+        ),
+        event_id: result.event_id,
+        trace_id: traceId,
+      } as ReturnType<typeof problemOf>, headers);
+    }
+    return problemResponse(
+      problemOf(400, "The event is invalid", result?.errors ?? []),
+      headers,
+    );
+  }
+  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+  for (const r of results) counts[r.status]++;
+  if (counts.rejected === results.length) {
+    return problemResponse(
+      problemOf(400, "No event in the batch is valid", results.flatMap((r) => r.errors ?? [])),
+      headers,
+    );
+  }
+  return c.json(
+    {
+      success: true,
+      accepted: counts.accepted,
+      duplicates: counts.duplicate,
+      rejected: counts.rejected,
+      trace_id: traceId,
+      results,
+    },
+    202,
+    headers,
+  );
+}

@@ -1,0 +1,83 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { randomHexId } from "../lib/crypto.ts";
+import { HttpError, problemOf, problemResponse } from "../lib/http_error.ts";
+import type { Runtime } from "../lib/runtime.ts";
+import type { App, AppEnv } from "./_env.ts";
+import { apiKeyRoutes } from "./api_keys.ts";
+import { browserRoutes } from "./browser.ts";
+import { eventRoutes } from "./events.ts";
+import { healthRoutes } from "./health.ts";
+import { hookRoutes } from "./hook.ts";
+import { segmentRoutes } from "./segment.ts";
+import { workspaceRoutes } from "./workspaces.ts";
+
+/** Builds the HTTP application on a runtime. */
+export function createApp(rt: Runtime): App {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(async function traceId(c, next) {
+    c.set("traceId", randomHexId());
+    await next();
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key (sk_…) or, for POST /v1/workspaces, the root token",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "basic", {
+    type: "http",
+    scheme: "basic",
+    description: "Segment style: the ingest key as user name, empty password",
+  });
+
+  const deps = { app, rt };
+  healthRoutes(deps);
+  workspaceRoutes(deps);
+  apiKeyRoutes(deps);
+  eventRoutes(deps);
+  browserRoutes(deps);
+  hookRoutes(deps);
+  segmentRoutes(deps);
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Sluice",
+      version: "0.1.0",
+      description: "Server-side conversion tracking gateway. Errors are RFC 7807 problem+json.",
+    },
+  });
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      return problemResponse(
+        problemOf(405, `${c.req.method} is not allowed on ${c.req.path}`),
+        { allow: allowed.join(", ") },
+      );
+    }
+    return problemResponse(problemOf(404, `No route for ${c.req.method} ${c.req.path}`));
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return problemResponse(error.toProblem(), error.headers);
+    if (error instanceof HTTPException) {
+      return problemResponse(problemOf(error.status, error.message || "Request refused"));
+    }
+    console.error(`Unhandled error on ${c.req.method} ${c.req.path}:`, error);
+    return problemResponse(
+      problemOf(503, "The request could not be completed; retry it", undefined),
+    );
+  });
+  return app;
+}
+
+function allowedMethods(app: App, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL" || route.path.includes("*")) continue;
+    const pattern = new RegExp("^" + route.path.replace(/:[^/]+/g, "[^/]+") + "/?$");
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods];
+}

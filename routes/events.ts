@@ -1,0 +1,139 @@
+import { z } from "@hono/zod-openapi";
+import { readBody } from "../lib/body.ts";
+import { nativeEventSchema, type SluiceEvent } from "../lib/event.ts";
+import { HttpError } from "../lib/http_error.ts";
+import { requireKey } from "./_auth.ts";
+import { serverContext } from "./_context.ts";
+import type { RouteDeps } from "./_env.ts";
+import { eventsOf, INGEST_BODY_LIMIT, ingestResponse } from "./_request.ts";
+import { ingestResponses, jsonResponse, problems } from "./_schemas.ts";
+
+const batchSchema = z.object({ events: z.array(nativeEventSchema).min(1).max(500) })
+  .openapi("EventBatch");
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+  event_name: z.string().max(100).optional(),
+  source: z.string().max(32).optional(),
+  start: z.string().max(40).optional(),
+  end: z.string().max(40).optional(),
+  search: z.string().max(200).optional(),
+});
+
+const eventViewSchema = z.record(z.string(), z.unknown()).openapi("StoredEvent");
+
+/** `POST /v1/events` (ingest) and the read side `GET /v1/events`, `GET /v1/events/:event_id`. */
+export function eventRoutes({ app, rt }: RouteDeps): void {
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/v1/events",
+    tags: ["Ingestion"],
+    summary: "Send one event, or a batch of up to 500 (512 KiB)",
+    description:
+      "Authenticate with an ingest key. The same event_id within the dedup window answers 409 (single) or `duplicate` (batch item). 202 means stored durably and queued.",
+    security: [{ bearer: [] }],
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": { schema: z.union([nativeEventSchema, batchSchema]) },
+        },
+      },
+    },
+    responses: ingestResponses,
+  });
+  app.post("/v1/events", requireKey(rt, "ingest"), async (c) => {
+    const body = await readBody(c.req.raw, { limit: INGEST_BODY_LIMIT });
+    const { batch, events } = eventsOf(body);
+    const workspace = c.get("workspace");
+    const results = await rt.ingestor.ingest(
+      workspace,
+      events,
+      serverContext(c, workspace, "native"),
+      batch ? "events" : undefined,
+    );
+    return ingestResponse(c, results, batch);
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/v1/events",
+    tags: ["Events"],
+    summary: "List stored events, newest first",
+    security: [{ bearer: [] }],
+    request: { query: listQuerySchema },
+    responses: {
+      200: jsonResponse(
+        "A page of events",
+        z.object({ data: z.array(eventViewSchema), next_cursor: z.string().nullable() }),
+      ),
+      ...problems(400, 401, 403),
+    },
+  });
+  app.get("/v1/events", requireKey(rt, "read"), async (c) => {
+    const parsed = listQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) {
+      throw new HttpError(400, "Invalid query parameters", {
+        errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+    }
+    const q = parsed.data;
+    const start = q.start ? parseTime(q.start, "start") : undefined;
+    const end = q.end ? parseTime(q.end, "end") : undefined;
+    const search = q.search?.toLowerCase();
+    const filter = (e: SluiceEvent) =>
+      (!q.event_name || e.event_name === q.event_name) &&
+      (!q.source || e.source === q.source) &&
+      (start === undefined || e.event_time >= start) &&
+      (end === undefined || e.event_time < end) &&
+      (!search || e.event_id.toLowerCase().includes(search) ||
+        (e.order_id ?? "").toLowerCase().includes(search));
+    const page = await rt.events.list(c.get("workspace").id, {
+      limit: q.limit,
+      cursor: q.cursor,
+      filter,
+    });
+    return c.json(page);
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/v1/events/{event_id}",
+    tags: ["Events"],
+    summary: "One event by its event_id, with its deliveries",
+    security: [{ bearer: [] }],
+    request: { params: z.object({ event_id: z.string() }) },
+    responses: {
+      200: jsonResponse(
+        "The event",
+        z.object({
+          event: eventViewSchema,
+          handed_off_at: z.string().nullable(),
+          deliveries: z.array(z.record(z.string(), z.unknown())),
+        }),
+      ),
+      ...problems(401, 403, 404),
+    },
+  });
+  app.get("/v1/events/:event_id", requireKey(rt, "read"), async (c) => {
+    const eventId = c.req.param("event_id");
+    const view = await rt.events.getByEventId(c.get("workspace").id, eventId);
+    if (!view) throw new HttpError(404, `No event "${eventId}" in this workspace`);
+    return c.json({
+      event: view.event,
+      handed_off_at: view.handed_off_at ? new Date(view.handed_off_at).toISOString() : null,
+      deliveries: [],
+    });
+  });
+}
+
+function parseTime(text: string, name: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (Number.isNaN(ms)) {
+    throw new HttpError(400, `Invalid "${name}"`, {
+      errors: [{ path: name, message: `"${text}" is neither unix seconds nor ISO 8601` }],
+    });
+  }
+  return ms;
+}
