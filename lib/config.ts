@@ -19,7 +19,6 @@ const envSchema = z.object({
   SLUICE_METRICS_TOKEN: optionalText,
   SLUICE_TRUSTED_PROXIES: z.string().default(""),
   SLUICE_KV_MAX_CHECKS: z.coerce.number().int().min(1).max(100).optional(),
-  SLUICE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
 /** The instance configuration, parsed once from the environment. */
@@ -43,7 +42,6 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** Checks allowed in one atomic commit: 100 on SQLite and Deno Deploy, 10 on self-hosted denokv. */
   readonly kvMaxChecks: number;
-  readonly logLevel: "debug" | "info" | "warn" | "error";
 }
 
 /** Whether a KV location names a remote database rather than a file or memory. */
@@ -84,7 +82,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.SLUICE_METRICS_TOKEN,
     trustedProxies: e.SLUICE_TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean),
     kvMaxChecks: e.SLUICE_KV_MAX_CHECKS ?? (remote ? 10 : 100),
-    logLevel: e.SLUICE_LOG_LEVEL,
   });
 }
 
