@@ -39,7 +39,7 @@ export interface RequestContext {
 
 /** The outcome of parsing one incoming event. */
 export type ParseResult =
-  | { ok: true; event: SluiceEvent }
+  | { ok: true; event: SluiceEvent; /** Serialised size, bytes. */ size: number }
   | { ok: false; event_id?: string; errors: FieldError[] };
 
 const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
@@ -98,7 +98,7 @@ export function parseEvent(input: unknown, ctx: RequestContext, path = ""): Pars
       }],
     };
   }
-  return { ok: true, event };
+  return { ok: true, event, size };
 }
 
 function buildEvent(input: EventInput, eventTime: number, ctx: RequestContext): SluiceEvent {

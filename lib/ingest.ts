@@ -66,8 +66,8 @@ export class Ingestor {
         continue;
       }
       const stored = sealEvent(parsed.event, this.#sealer);
-      const bytes = stored.user_data_sealed.length + JSON.stringify(stored.properties).length + 512;
-      items.push({ stored, dedupWindowMs, retentionMs, bytes });
+      // Sealing grows user_data by a third (base64) plus 28 bytes.
+      items.push({ stored, dedupWindowMs, retentionMs, bytes: Math.ceil(parsed.size * 1.4) + 64 });
       positions.push(i);
     }
     const rejected = inputs.length - items.length;
