@@ -34,7 +34,25 @@ export const segmentBatchSchema = z.object({
   batch: z.array(z.unknown()),
   writeKey: z.string().optional(),
   context: z.record(z.string(), z.unknown()).optional(),
-}).openapi("SegmentBatch");
+}).openapi("SegmentBatch", {
+  example: {
+    batch: [
+      {
+        type: "page",
+        messageId: "m-1",
+        anonymousId: "anon-7",
+        properties: { url: "https://shop.example/" },
+      },
+      {
+        type: "track",
+        messageId: "m-2",
+        event: "Order Completed",
+        userId: "user-42",
+        properties: { order_id: "1001", revenue: 49.9, currency: "EUR" },
+      },
+    ],
+  },
+});
 
 /** The names Sluice gives non-track Segment calls. */
 const CALL_EVENT_NAME: Record<string, string> = {
