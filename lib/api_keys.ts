@@ -110,6 +110,7 @@ export class ApiKeyStore {
 
   /** Revokes a key; false when the workspace has no such key. */
   async revoke(wsId: string, keyId: string): Promise<boolean> {
+    if (keyId.length > 64) return false;
     const index = await this.#kv.get<string>(workspaceApiKeyKey(wsId, keyId));
     if (!index.value) return false;
     await this.#kv.atomic().check(index)

@@ -2,17 +2,17 @@ import type { BrowserIdName, ClickIdName, Page, Utm } from "./event.ts";
 import { CLICK_ID_PARAMS } from "./event.ts";
 
 /** Platform cookies whose values are mirrored into `user_data.browser_ids`. */
-const COOKIE_TO_BROWSER_ID: Record<string, BrowserIdName> = {
-  _fbp: "fbp",
-  _fbc: "fbc",
-  _ga: "ga",
-  _ttp: "ttp",
-  _scid: "scid",
-  _epik: "epik",
-  _rdt_uuid: "rdt_uuid",
-  _uetmsclkid: "uet_msclkid",
-  _gcl_aw: "gcl_aw",
-};
+const COOKIE_TO_BROWSER_ID = new Map<string, BrowserIdName>([
+  ["_fbp", "fbp"],
+  ["_fbc", "fbc"],
+  ["_ga", "ga"],
+  ["_ttp", "ttp"],
+  ["_scid", "scid"],
+  ["_epik", "epik"],
+  ["_rdt_uuid", "rdt_uuid"],
+  ["_uetmsclkid", "uet_msclkid"],
+  ["_gcl_aw", "gcl_aw"],
+]);
 
 const UTM_PARAMS = ["source", "medium", "campaign", "term", "content"] as const;
 
@@ -87,7 +87,7 @@ export function browserIdsFromCookies(
 ): Partial<Record<BrowserIdName, string>> {
   const ids: Partial<Record<BrowserIdName, string>> = {};
   for (const [cookie, value] of cookies) {
-    const name = COOKIE_TO_BROWSER_ID[cookie];
+    const name = COOKIE_TO_BROWSER_ID.get(cookie);
     if (name && value) ids[name] = value.slice(0, 256);
     else if (cookie.startsWith("_ga_") && value && !ids.ga_session_id) {
       const sessionId = ga4SessionId(value);

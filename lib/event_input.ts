@@ -44,7 +44,7 @@ export type ParseResult =
 
 const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
 const CLICK_ID_SET = new Set<string>(CLICK_ID_PARAMS);
-const BROWSER_ID_ALIASES: Record<string, BrowserIdName> = { fbp: "fbp", fbc: "fbc" };
+const BROWSER_ID_ALIASES = new Map<string, BrowserIdName>([["fbp", "fbp"], ["fbc", "fbc"]]);
 const newUlid = monotonicFactory();
 
 /**
@@ -87,7 +87,7 @@ export function parseEvent(input: unknown, ctx: RequestContext, path = ""): Pars
     };
   }
   const event = buildEvent(parsed.data, time, ctx);
-  const size = JSON.stringify(event).length;
+  const size = utf8Length(JSON.stringify(event));
   if (size > EVENT_LIMITS.storedBytes) {
     return {
       ok: false,
@@ -105,7 +105,7 @@ function buildEvent(input: EventInput, eventTime: number, ctx: RequestContext): 
   const pageUrl = parsePageUrl(input.page?.url);
   const properties: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (!NATIVE_KEYS.has(key)) properties[key] = value;
+    if (!NATIVE_KEYS.has(key) && key !== "__proto__") properties[key] = value;
   }
   Object.assign(properties, input.properties);
   const event: SluiceEvent = {
@@ -146,12 +146,13 @@ function enrichUserData(
     ? browserIdsFromCookies(ctx.cookies)
     : {};
   for (const [key, value] of Object.entries(given)) {
-    if (value === undefined) continue;
+    if (value === undefined || key === "__proto__") continue;
     const lower = key.toLowerCase();
+    const browserId = BROWSER_ID_ALIASES.get(lower);
     if (CLICK_ID_SET.has(lower) && typeof value === "string") {
       clickIds[lower as ClickIdName] = value;
-    } else if (BROWSER_ID_ALIASES[lower] && typeof value === "string") {
-      browserIds[BROWSER_ID_ALIASES[lower]] = value;
+    } else if (browserId && typeof value === "string") {
+      browserIds[browserId] = value;
     } else if (key !== "click_ids" && key !== "browser_ids") {
       userData[key] = value;
     }
@@ -208,6 +209,24 @@ function findTooDeep(value: unknown, limit: number, path = ""): string | undefin
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/** UTF-8 byte length of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
 }
 
 function stringId(value: unknown): string | undefined {

@@ -18,6 +18,14 @@ export interface HandoffRecord {
   at: number;
 }
 
+/** A pagination cursor that was not issued by `EventStore.list`. */
+export class InvalidCursorError extends Error {
+  constructor(cursor: string) {
+    super(`Invalid cursor "${cursor.slice(0, 40)}"`);
+    this.name = "InvalidCursorError";
+  }
+}
+
 /** Seals an event for storage. */
 export function sealEvent(event: SluiceEvent, sealer: Sealer): StoredEvent {
   const { user_data, ...rest } = event;
@@ -76,12 +84,17 @@ export class EventStore {
       batchSize: Math.min(500, options.limit * 2),
     });
     let scanned = 0;
-    for await (const entry of iter) {
-      const event = openEvent(entry.value, this.#sealer);
-      if (!options.filter || options.filter(event)) data.push(event);
-      if (data.length >= options.limit || ++scanned >= 5000) {
-        return { data, next_cursor: iter.cursor || null };
+    try {
+      for await (const entry of iter) {
+        const event = openEvent(entry.value, this.#sealer);
+        if (!options.filter || options.filter(event)) data.push(event);
+        if (data.length >= options.limit || ++scanned >= 5000) {
+          return { data, next_cursor: iter.cursor || null };
+        }
       }
+    } catch (error) {
+      if (options.cursor && scanned === 0) throw new InvalidCursorError(options.cursor);
+      throw error;
     }
     return { data, next_cursor: null };
   }

@@ -30,7 +30,7 @@ const DEFAULT_LIMITS: CommitLimits = {
   maxChecks: 100,
   maxMutations: 1000,
   maxBytes: 700 * 1024,
-  maxInFlight: 4,
+  maxInFlight: 2,
 };
 const HOUR_MS = 3_600_000;
 const COUNTER_FLUSH_MS = 1_000;
@@ -39,11 +39,42 @@ interface Pending {
   item: CommitItem;
   /** The versionstamp the event-id entry must still have: null = absent. */
   expected: string | null;
+  /** Committed alone, after its group failed with an error other than a dedup conflict. */
+  isolated: boolean;
   resolve: (outcome: CommitOutcome) => void;
   reject: (error: unknown) => void;
 }
 
-type CounterKey = string;
+interface Counter {
+  wsId: string;
+  hour: number;
+  metric: string;
+  dimension: string;
+  by: number;
+}
+
+/** Counter increments summed by (workspace, hour, metric, dimension). */
+class CounterBatch {
+  readonly entries = new Map<string, Counter>();
+
+  add(wsId: string, at: number, metric: string, dimension: string, by: number): void {
+    const hour = at - (at % HOUR_MS);
+    const key = `${wsId}\u0000${hour}\u0000${metric}\u0000${dimension}`;
+    const counter = this.entries.get(key);
+    if (counter) counter.by += by;
+    else this.entries.set(key, { wsId, hour, metric, dimension, by });
+  }
+
+  merge(other: CounterBatch): void {
+    for (const c of other.entries.values()) this.add(c.wsId, c.hour, c.metric, c.dimension, c.by);
+  }
+
+  addTo(op: Deno.AtomicOperation): void {
+    for (const c of this.entries.values()) {
+      op.sum(statKey(c.wsId, c.hour, c.metric, c.dimension), BigInt(c.by));
+    }
+  }
+}
 
 /**
  * Group commit (DESIGN.md step 5): events from concurrent requests are collected and
@@ -58,7 +89,7 @@ export class GroupCommitter {
   #pending: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
-  #counters = new Map<CounterKey, bigint>();
+  #counters = new CounterBatch();
   #counterTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #idle: (() => void)[] = [];
@@ -74,7 +105,7 @@ export class GroupCommitter {
     if (this.#closed) return Promise.reject(new Error("Cannot submit: the committer is closed"));
     const promises = items.map((item) =>
       new Promise<CommitOutcome>((resolve, reject) => {
-        this.#pending.push({ item, expected: null, resolve, reject });
+        this.#pending.push({ item, expected: null, isolated: false, resolve, reject });
       })
     );
     this.#schedule();
@@ -83,9 +114,7 @@ export class GroupCommitter {
 
   /** Adds to an analytics counter in a coming commit (bot drops, duplicates, rejections). */
   count(wsId: string, metric: string, dimension = "", by = 1): void {
-    const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
-    const key = JSON.stringify([wsId, hour, metric, dimension]);
-    this.#counters.set(key, (this.#counters.get(key) ?? 0n) + BigInt(by));
+    this.#counters.add(wsId, Date.now(), metric, dimension, by);
     this.#armCounterFlush();
   }
 
@@ -94,7 +123,7 @@ export class GroupCommitter {
     if (this.#closed) return;
     this.#counterTimer ??= setTimeout(() => {
       this.#counterTimer = undefined;
-      if (this.#counters.size === 0) return;
+      if (this.#counters.entries.size === 0) return;
       if (this.#pending.length === 0 && this.#inFlight === 0) this.#commitCountersOnly();
       else this.#armCounterFlush();
     }, COUNTER_FLUSH_MS);
@@ -111,17 +140,17 @@ export class GroupCommitter {
     await this.idle();
     clearTimeout(this.#counterTimer);
     this.#counterTimer = undefined;
-    if (this.#counters.size) await this.#commitCountersOnly();
+    if (this.#counters.entries.size) await this.#commitCountersOnly();
     this.#closed = true;
   }
 
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setTimeout(() => {
+    queueMicrotask(() => {
       this.#scheduled = false;
       this.#drain();
-    }, 0);
+    });
   }
 
   #drain(): void {
@@ -144,6 +173,10 @@ export class GroupCommitter {
     let bytes = 0;
     let count = 0;
     for (const pending of this.#pending) {
+      if (pending.isolated) {
+        if (count === 0) count = 1;
+        break;
+      }
       if (count >= maxEvents || (count > 0 && bytes + pending.item.bytes > maxBytes)) break;
       bytes += pending.item.bytes;
       count++;
@@ -164,7 +197,7 @@ export class GroupCommitter {
       }
     }
     const counters = this.#counters;
-    this.#counters = new Map();
+    this.#counters = new CounterBatch();
     try {
       const op = this.#kv.atomic();
       const idsByWorkspace = new Map<string, string[]>();
@@ -180,20 +213,15 @@ export class GroupCommitter {
         ids.push(stored.id);
         idsByWorkspace.set(stored.workspace_id, ids);
       }
-      const allCounters = new Map(counters);
+      const eventCounters = new CounterBatch();
+      eventCounters.merge(counters);
       for (const { item: { stored } } of unique) {
-        const hour = Math.floor(stored.received_at / HOUR_MS) * HOUR_MS;
-        for (
-          const [metric, dim] of [["events", ""], ["events_by_name", stored.event_name], [
-            "events_by_source",
-            stored.source,
-          ]]
-        ) {
-          const key = JSON.stringify([stored.workspace_id, hour, metric, dim]);
-          allCounters.set(key, (allCounters.get(key) ?? 0n) + 1n);
-        }
+        const { workspace_id: wsId, received_at: at } = stored;
+        eventCounters.add(wsId, at, "events", "", 1);
+        eventCounters.add(wsId, at, "events_by_name", stored.event_name, 1);
+        eventCounters.add(wsId, at, "events_by_source", stored.source, 1);
       }
-      addCounters(op, allCounters);
+      eventCounters.addTo(op);
       for (const [wsId, ids] of idsByWorkspace) {
         this.#queue.enqueueIn(op, { type: "ingested", workspace_id: wsId, ids });
       }
@@ -207,7 +235,12 @@ export class GroupCommitter {
       await this.#resolveConflicts(unique, repeats);
     } catch (error) {
       this.#mergeCounters(counters);
-      for (const pending of [...unique, ...repeats]) pending.reject(error);
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
+      // One bad event must not fail the others: retry each on its own.
+      this.#pending.unshift(...group.map((pending) => ({ ...pending, isolated: true })));
     }
   }
 
@@ -237,30 +270,21 @@ export class GroupCommitter {
     this.#schedule();
   }
 
-  #mergeCounters(counters: Map<CounterKey, bigint>): void {
-    for (const [key, value] of counters) {
-      this.#counters.set(key, (this.#counters.get(key) ?? 0n) + value);
-    }
-    if (this.#counters.size) this.#armCounterFlush();
+  #mergeCounters(counters: CounterBatch): void {
+    this.#counters.merge(counters);
+    if (this.#counters.entries.size) this.#armCounterFlush();
   }
 
   async #commitCountersOnly(): Promise<void> {
     const counters = this.#counters;
-    this.#counters = new Map();
+    this.#counters = new CounterBatch();
     try {
       const op = this.#kv.atomic();
-      addCounters(op, counters);
+      counters.addTo(op);
       const result = await op.commit();
       if (!result.ok) this.#mergeCounters(counters);
     } catch {
       this.#mergeCounters(counters);
     }
-  }
-}
-
-function addCounters(op: Deno.AtomicOperation, counters: Map<CounterKey, bigint>): void {
-  for (const [key, value] of counters) {
-    const [wsId, hour, metric, dim] = JSON.parse(key) as [string, number, string, string];
-    op.sum(statKey(wsId, hour, metric, dim), value);
   }
 }

@@ -121,6 +121,7 @@ export class WorkspaceStore {
 
   /** A workspace by its public id (cached for a few seconds), or null. */
   async getByPublicId(publicId: string): Promise<Workspace | null> {
+    if (publicId.length > 64) return null;
     let wsId = this.#byPublicId.get(publicId);
     if (wsId === undefined) {
       wsId = (await this.#kv.get<string>(workspacePublicKey(publicId))).value;
@@ -131,6 +132,7 @@ export class WorkspaceStore {
 
   /** Whether any workspace allows the origin; answers CORS preflights. */
   async isOriginAllowedAnywhere(origin: string): Promise<boolean> {
+    if (origin.length > 256) return false;
     const cached = this.#originAllowed.get(origin);
     if (cached !== undefined) return cached;
     let allowed = false;

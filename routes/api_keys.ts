@@ -68,7 +68,9 @@ export function apiKeyRoutes({ app, rt }: RouteDeps): void {
   });
   app.delete("/v1/api-keys/:id", admin, async (c) => {
     const revoked = await rt.apiKeys.revoke(c.get("workspace").id, c.req.param("id"));
-    if (!revoked) throw new HttpError(404, `No API key "${c.req.param("id")}" in this workspace`);
+    if (!revoked) {
+      throw new HttpError(404, `No API key "${c.req.param("id").slice(0, 64)}" in this workspace`);
+    }
     return c.body(null, 204);
   });
 }

@@ -62,7 +62,7 @@ export function browserRoutes({ app, rt }: RouteDeps): void {
     app.options(path, async (c) => {
       const origin = c.req.header("origin");
       if (!origin || !(await rt.workspaces.isOriginAllowedAnywhere(origin))) {
-        throw new HttpError(403, `Origin "${origin ?? "(none)"}" is not allowed`);
+        throw new HttpError(403, `Origin "${(origin ?? "(none)").slice(0, 256)}" is not allowed`);
       }
       return c.body(null, 204, {
         ...corsHeaders(origin),
@@ -143,7 +143,7 @@ function requireAllowedOrigin(c: Context<AppEnv>, workspace: Workspace): string 
   const origin = c.req.header("origin");
   if (!origin) throw new HttpError(403, "Browser endpoints need an Origin header");
   if (!workspace.allowed_origins.includes(origin)) {
-    throw new HttpError(403, `Origin "${origin}" is not allowed for this workspace`);
+    throw new HttpError(403, `Origin "${origin.slice(0, 256)}" is not allowed for this workspace`);
   }
   return origin;
 }

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { readBody } from "../lib/body.ts";
-import { nativeEventSchema, type SluiceEvent } from "../lib/event.ts";
+import { EVENT_LIMITS, nativeEventSchema, type SluiceEvent } from "../lib/event.ts";
+import { InvalidCursorError } from "../lib/event_store.ts";
 import { HttpError } from "../lib/http_error.ts";
 import { requireKey } from "./_auth.ts";
 import { serverContext } from "./_context.ts";
@@ -89,12 +90,16 @@ export function eventRoutes({ app, rt }: RouteDeps): void {
       (end === undefined || e.event_time < end) &&
       (!search || e.event_id.toLowerCase().includes(search) ||
         (e.order_id ?? "").toLowerCase().includes(search));
-    const page = await rt.events.list(c.get("workspace").id, {
-      limit: q.limit,
-      cursor: q.cursor,
-      filter,
-    });
-    return c.json(page);
+    try {
+      return c.json(
+        await rt.events.list(c.get("workspace").id, { limit: q.limit, cursor: q.cursor, filter }),
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidCursorError)) throw error;
+      throw new HttpError(400, error.message, {
+        errors: [{ path: "cursor", message: "was not returned by this endpoint" }],
+      });
+    }
   });
 
   app.openAPIRegistry.registerPath({
@@ -118,8 +123,10 @@ export function eventRoutes({ app, rt }: RouteDeps): void {
   });
   app.get("/v1/events/:event_id", requireKey(rt, "read"), async (c) => {
     const eventId = c.req.param("event_id");
-    const view = await rt.events.getByEventId(c.get("workspace").id, eventId);
-    if (!view) throw new HttpError(404, `No event "${eventId}" in this workspace`);
+    const view = eventId.length <= EVENT_LIMITS.idLength
+      ? await rt.events.getByEventId(c.get("workspace").id, eventId)
+      : null;
+    if (!view) throw new HttpError(404, `No event "${eventId.slice(0, 200)}" in this workspace`);
     return c.json({
       event: view.event,
       handed_off_at: view.handed_off_at ? new Date(view.handed_off_at).toISOString() : null,

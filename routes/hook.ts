@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { z } from "@hono/zod-openapi";
 import { readBody } from "../lib/body.ts";
 import { hookSchema, hookToNative } from "../lib/dialects/hook.ts";
 import { HttpError } from "../lib/http_error.ts";
@@ -8,6 +9,10 @@ import { serverContext } from "./_context.ts";
 import type { AppEnv, RouteDeps } from "./_env.ts";
 import { ingestResponse, MANAGEMENT_BODY_LIMIT } from "./_request.ts";
 import { ingestResponses } from "./_schemas.ts";
+
+const hookKeyQuery = z.object({
+  k: z.string().openapi({ description: "The ingest key (sk_…)", example: "sk_…" }),
+});
 
 /** `GET|POST /collect/hook?k=KEY`: one flat conversion from a CRM, form tool or no-code hook. */
 export function hookRoutes({ app, rt }: RouteDeps): void {
@@ -21,7 +26,8 @@ export function hookRoutes({ app, rt }: RouteDeps): void {
         : "Send one flat conversion as JSON or a form",
       description:
         "The ingest key goes in `k`. Known fields (event, value, currency, email, phoneNumber, firstName, lastName, order_id, …) are mapped; the rest is kept in properties.",
-      request: method === "get" ? { query: hookSchema.extend({}).partial() } : {
+      request: method === "get" ? { query: hookSchema.partial().extend(hookKeyQuery.shape) } : {
+        query: hookKeyQuery,
         body: {
           required: true,
           content: {

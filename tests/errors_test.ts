@@ -136,7 +136,7 @@ Deno.test("GET /healthz answers 200 with status ok", async () => {
 
 // --- Never a 5xx for bad input (API.md "Errors"). Each ignored test below fails today. ---
 
-// BUG: lib/event_names.ts canonicalEventName() looks names up in a plain object literal
+// Regression (fixed): lib/event_names.ts canonicalEventName() looks names up in a plain object literal
 // (`ALIASES[squash(name)]`), so "constructor" (or "Constructor", "CONSTRUCTOR") returns
 // Object.prototype.constructor — a function — as event_name. The group commit then throws
 // "function Object() { [native code] } could not be cloned" and answers 503; every other
@@ -144,7 +144,6 @@ Deno.test("GET /healthz answers 200 with status ok", async () => {
 // Expected: 202 with the custom name kept unchanged ("constructor").
 Deno.test({
   name: "POST /v1/events keeps a custom event name that matches an Object.prototype key",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {
@@ -186,13 +185,12 @@ Deno.test({
   },
 });
 
-// BUG: lib/dialects/hook.ts hookToNative() reads `FIELD_MAP[key]` on a plain object
+// Regression (fixed): lib/dialects/hook.ts hookToNative() reads `FIELD_MAP[key]` on a plain object
 // literal; a flat field named like an Object.prototype member (toString, valueOf,
 // constructor, hasOwnProperty) yields a function and `target.startsWith` throws →
 // 503 "target.startsWith is not a function". Expected: 202, the field kept in properties.
 Deno.test({
   name: "/collect/hook keeps fields named like Object.prototype members in properties",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {
@@ -216,12 +214,11 @@ Deno.test({
   },
 });
 
-// BUG: routes/events.ts passes `cursor` straight to kv.list(); a cursor that is not one
+// Regression (fixed): routes/events.ts passes `cursor` straight to kv.list(); a cursor that is not one
 // Sluice issued throws "TypeError: invalid cursor" → 503. Expected 400 with
 // errors[{path: "cursor"}].
 Deno.test({
   name: "GET /v1/events answers 400 for a cursor it did not issue",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {
@@ -236,7 +233,7 @@ Deno.test({
   },
 });
 
-// BUG: ids and public ids from the request become Deno KV key parts unchecked; past
+// Regression (fixed): ids and public ids from the request become Deno KV key parts unchecked; past
 // 2 KiB kv.get throws "Key too large for read (max 2049 bytes)" → 503:
 // GET /v1/events/<5000 chars> (routes/events.ts → EventStore.getByEventId),
 // DELETE /v1/api-keys/<5000 chars> (ApiKeyStore.revoke),
@@ -246,7 +243,6 @@ Deno.test({
 // Expected 404, 404, 401 and 403.
 Deno.test({
   name: "Over-long ids, public ids and origins answer 4xx, not 503",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {

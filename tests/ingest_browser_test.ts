@@ -499,13 +499,12 @@ Deno.test("Browser endpoints answer 400 for malformed bodies, with CORS once the
   }
 });
 
-// BUG: lib/dialects/collect.ts collectToNative() reads `ALIASES[key] ?? key` on a plain
+// Regression (fixed): lib/dialects/collect.ts collectToNative() reads `ALIASES[key] ?? key` on a plain
 // object literal; for a field named like an Object.prototype member (toString, valueOf,
 // constructor) the alias is a function, so the value is stored under the key
 // "function toString() { [native code] }". Expected: properties.toString === "y".
 Deno.test({
   name: "POST /collect keeps fields named like Object.prototype members under their names",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {

@@ -696,7 +696,7 @@ Deno.test("POST /v1/events answers 400 for one event over the stored size limit"
   }
 });
 
-// BUG: lib/event_input.ts measures an event as JSON.stringify(event).length (UTF-16 code
+// Regression (fixed): lib/event_input.ts measures an event as JSON.stringify(event).length (UTF-16 code
 // units), but user_data is sealed as UTF-8 then base64 (lib/event_store.ts sealEvent), so
 // 30 000 "€" in user_data (≈30 KB by that measure) become a ≈120 KB KV value. The group
 // commit then throws "Value too large (max 65536 bytes)" and every event of the commit
@@ -705,7 +705,6 @@ Deno.test("POST /v1/events answers 400 for one event over the stored size limit"
 // alone, the valid ones accepted.
 Deno.test({
   name: "POST /v1/events refuses an event whose multi-byte user_data is too large, without a 5xx",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {

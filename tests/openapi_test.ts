@@ -128,13 +128,12 @@ Deno.test("GET /openapi.json documents the management and read routes and proble
   assert.ok(doc.components.securitySchemes?.basic);
 });
 
-// BUG: routes/hook.ts registers GET and POST /collect/hook without the `k` query parameter
+// Regression (fixed): routes/hook.ts registers GET and POST /collect/hook without the `k` query parameter
 // (the ingest key) and without a security scheme; only the prose description mentions
 // it, so a client generated from /openapi.json cannot authenticate. Expected `k`
 // (required, in: query) among the operation's parameters.
 Deno.test({
   name: "GET /openapi.json documents the hook's k credential",
-  ignore: true,
   fn: async () => {
     const doc = await fetchDoc();
     for (const method of ["get", "post"]) {

@@ -160,7 +160,7 @@ Deno.test("Stored events are sealed with the instance secret: another secret can
   }
 });
 
-// BUG: lib/dialects/segment.ts segmentToNative copies the whole `traits` object into
+// Regression (fixed): lib/dialects/segment.ts segmentToNative copies the whole `traits` object into
 // `properties.traits` for identify and group calls
 // (`...(call === "identify" || call === "group" ? { traits } : {})`). Properties are stored
 // in plain text, so POST /v1/identify {"traits": {"email", "phone"}} leaves the email and
@@ -169,7 +169,6 @@ Deno.test("Stored events are sealed with the instance secret: another secret can
 // in the stored record (API.md: SLUICE_SECRET encrypts stored PII).
 Deno.test({
   name: "POST /v1/identify and /v1/group store no plaintext email or phone",
-  ignore: true,
   fn: async () => {
     const s = await openTestSluice();
     try {

@@ -1,5 +1,5 @@
 /** Alternative field names a Trackrift-style browser batch uses, → native names. */
-const ALIASES: Record<string, string> = {
+const ALIASES = new Map<string, string>(Object.entries({
   event: "event_name",
   name: "event_name",
   eventName: "event_name",
@@ -13,7 +13,7 @@ const ALIASES: Record<string, string> = {
   actionSource: "action_source",
   orderId: "order_id",
   products: "items",
-};
+}));
 
 /**
  * Maps one event of a `POST /collect` batch onto a native event: native names pass
@@ -23,12 +23,13 @@ export function collectToNative(input: unknown): unknown {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
   const event: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    const native = ALIASES[key] ?? key;
+    if (key === "__proto__") continue;
+    const native = ALIASES.get(key) ?? key;
     if (native === "url" && typeof value === "string") {
       event.page = { ...(event.page as object | undefined), url: value };
     } else if (native === "referrer" && typeof value === "string") {
       event.page = { ...(event.page as object | undefined), referrer: value };
-    } else if (!(native in event)) event[native] = value;
+    } else if (!Object.hasOwn(event, native)) event[native] = value;
   }
   return event;
 }

@@ -25,7 +25,7 @@ export const hookSchema = z.object({
 });
 
 /** Flat field → where it goes in a native event (`user_data.x` or top-level). */
-const FIELD_MAP: Record<string, string> = {
+const FIELD_MAP = new Map<string, string>(Object.entries({
   event: "event_name",
   event_name: "event_name",
   eventName: "event_name",
@@ -80,7 +80,7 @@ const FIELD_MAP: Record<string, string> = {
   url: "page.url",
   page_url: "page.url",
   referrer: "page.referrer",
-};
+}));
 
 const NUMERIC_TEXT = /^-?\d+(\.\d+)?$/;
 
@@ -94,8 +94,10 @@ export function hookToNative(flat: Record<string, unknown>): Record<string, unkn
   const page: Record<string, unknown> = {};
   const properties: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(flat)) {
-    if (key === "k" || raw === "" || raw === undefined || raw === null) continue;
-    const target = FIELD_MAP[key];
+    if (key === "k" || key === "__proto__" || raw === "" || raw === undefined || raw === null) {
+      continue;
+    }
+    const target = FIELD_MAP.get(key);
     const value = key === "event_time" || key === "timestamp"
       ? (typeof raw === "string" && NUMERIC_TEXT.test(raw) ? Number(raw) : raw)
       : raw;

@@ -55,13 +55,13 @@ export const segmentBatchSchema = z.object({
 });
 
 /** The names Sluice gives non-track Segment calls. */
-const CALL_EVENT_NAME: Record<string, string> = {
+const CALL_EVENT_NAME = new Map<string, string>(Object.entries({
   identify: "identify",
   page: "page_view",
   screen: "screen_view",
   group: "group",
   alias: "alias",
-};
+}));
 
 const TRAIT_TO_USER_DATA: Record<string, string> = {
   email: "email",
@@ -108,6 +108,8 @@ export function segmentToNative(message: unknown, type?: string): Record<string,
   for (const [from, to] of Object.entries(ADDRESS_TO_USER_DATA)) {
     if (address[from] !== undefined) userData[to] = address[from];
   }
+  // Traits are about a person: kept whole, but in user_data, which is sealed at rest.
+  if (Object.keys(traits).length) userData.traits = traits;
   if (m.userId !== undefined) userData.customer_id = m.userId;
   if (m.anonymousId !== undefined) userData.anonymous_id = m.anonymousId;
   if (typeof context.ip === "string") userData.client_ip = context.ip;
@@ -118,7 +120,7 @@ export function segmentToNative(message: unknown, type?: string): Record<string,
   if (call === "page") Object.assign(page, pick(properties, ["url", "path", "referrer", "title"]));
 
   const event: Record<string, unknown> = {
-    event_name: call === "track" ? (m.event ?? "") : CALL_EVENT_NAME[call] ?? call,
+    event_name: call === "track" ? (m.event ?? "") : CALL_EVENT_NAME.get(call) ?? call,
     source: context.library && String(record(context.library).name ?? "").includes("analytics")
       ? "web"
       : "server",
@@ -128,7 +130,6 @@ export function segmentToNative(message: unknown, type?: string): Record<string,
       ...(call !== "track" && m.name !== undefined ? { name: m.name } : {}),
       ...(m.groupId !== undefined ? { group_id: m.groupId } : {}),
       ...(m.previousId !== undefined ? { previous_id: m.previousId } : {}),
-      ...(call === "identify" || call === "group" ? { traits } : {}),
       ...(context.campaign ? { campaign: context.campaign } : {}),
     },
   };
