@@ -62,18 +62,12 @@ export class Sealer {
     const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
     const body = cipher.update(plaintext, "utf8");
     const final = cipher.final();
-    const tag = cipher.getAuthTag();
-    const out = new Uint8Array(12 + body.length + final.length + 16);
-    out.set(iv, 0);
-    out.set(body, 12);
-    out.set(final, 12 + body.length);
-    out.set(tag, 12 + body.length + final.length);
-    return bytesToBase64(out);
+    return Buffer.concat([iv, body, final, cipher.getAuthTag()]).toString("base64");
   }
 
   /** Decrypts the output of `seal`; throws when it was altered or sealed under another key. */
   open(sealed: string): string {
-    const bytes = base64ToBytes(sealed);
+    const bytes = Buffer.from(sealed, "base64");
     if (bytes.length < 28) throw new Error("Cannot open sealed value: too short");
     const decipher = createDecipheriv("aes-256-gcm", this.#key, bytes.subarray(0, 12));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
