@@ -17,7 +17,8 @@ export class ClientIpResolver {
 
   /** The client IP given the peer address and the request headers. */
   resolve(peer: string | undefined, headers: Headers): string | undefined {
-    if (!peer || !this.#isTrusted(peer)) return peer;
+    if (!peer || !ipaddr.isValid(peer)) return peer;
+    if (!this.#isTrusted(peer)) return normalize(peer);
     const hops = (headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim())
       .filter((s) => ipaddr.isValid(s));
     for (let i = hops.length - 1; i >= 0; i--) {

@@ -59,12 +59,11 @@ Deno.test("ClientIpResolver.resolve() normalises IPv4-mapped IPv6 addresses", ()
   assert.equal(resolver.resolve("127.0.0.1", xff("::ffff:cb00:7109")), "203.0.113.9");
 });
 
-// BUG (minor): lib/client_ip.ts normalises addresses taken from X-Forwarded-For but returns
+// Regression (fixed): lib/client_ip.ts normalises addresses taken from X-Forwarded-For but returns
 // the peer address as given: an untrusted IPv4-mapped peer "::ffff:203.0.113.9" (what a
 // dual-stack listener reports) comes back as "::ffff:203.0.113.9", while the same client
 // behind a proxy comes back as "203.0.113.9" — per-IP rate limits and client_ip differ.
 Deno.test({
-  ignore: true,
   name: "ClientIpResolver.resolve() normalises an IPv4-mapped peer when it is untrusted",
   fn() {
     const resolver = new ClientIpResolver(["loopback"]);

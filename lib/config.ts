@@ -54,7 +54,9 @@ export function isRemoteKv(kvPath: string): boolean {
  * Throws an Error that names each invalid variable.
  */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (as .env.example ships them) means "use the default".
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration: ${problems.join("; ")}`);

@@ -69,8 +69,8 @@ export function parseCookieHeader(header: string | null | undefined): Map<string
   if (!header) return cookies;
   for (const pair of header.split(";")) {
     const eq = pair.indexOf("=");
-    if (eq < 1) continue;
-    const name = pair.slice(0, eq).trim();
+    const name = eq < 0 ? "" : pair.slice(0, eq).trim();
+    if (name === "") continue;
     let value = pair.slice(eq + 1).trim();
     if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     try {

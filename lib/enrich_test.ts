@@ -117,11 +117,10 @@ Deno.test("parseCookieHeader() keeps the first of repeated names and skips pairs
   assert.deepEqual([...cookies], [["_fbp", "first"], ["x", "a=b"]]);
 });
 
-// BUG (minor): lib/enrich.ts parseCookieHeader() skips a nameless pair only when "=" is the
+// Regression (fixed): lib/enrich.ts parseCookieHeader() skips a nameless pair only when "=" is the
 // very first character; after the usual "; " separator the pair " =nameless" has eq = 1,
 // so it is stored under the empty name "" (RFC 6265 §5.2 says to ignore it).
 Deno.test({
-  ignore: true,
   name: "parseCookieHeader() skips a nameless pair when it follows a separator and space",
   fn() {
     const cookies = parseCookieHeader("a=1; =nameless");

@@ -179,13 +179,12 @@ export function eventTimeMs(value: number | string | undefined, now: number): nu
   if (typeof value === "number" || /^\d+(\.\d+)?$/.test(value)) {
     const n = Number(value);
     ms = Math.round(n > 1e11 ? n : n * 1000);
-  } else if (
-    /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
-  ) {
-    ms = Date.parse(value.replace(" ", "T"));
-    if (Number.isNaN(ms)) return `"${value}" is not a valid date-time`;
   } else {
-    return `"${value}" is neither unix seconds nor an ISO 8601 date-time`;
+    const parsed = parseIsoDateTime(value);
+    if (parsed === undefined) {
+      return `"${value}" is neither unix seconds nor a valid ISO 8601 date-time`;
+    }
+    ms = parsed;
   }
   if (ms > now + EVENT_LIMITS.futureSkewMs) {
     return `is ${Math.round((ms - now) / 1000)} s in the future; at most ${
@@ -196,6 +195,31 @@ export function eventTimeMs(value: number | string | undefined, now: number): nu
     return `is older than ${
       EVENT_LIMITS.maxAgeMs / 86_400_000
     } days, the oldest any platform accepts`;
+  }
+  return ms;
+}
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Reads an ISO 8601 date or date-time; a time without a zone is UTC (never the host's
+ * zone). Impossible dates such as 2026-09-31 are refused rather than rolled over.
+ */
+function parseIsoDateTime(text: string): number | undefined {
+  const m = ISO_DATE_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth) return undefined;
+  if (hour! > 23 || minute! > 59 || second! > 59) return undefined;
+  const fraction = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
+  let ms = Date.UTC(year!, month! - 1, day!, hour, minute, second, fraction);
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
   }
   return ms;
 }

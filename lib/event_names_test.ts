@@ -83,22 +83,20 @@ Deno.test("canonicalEventName() returns names of Object.prototype members unchan
   }
 });
 
-// BUG: lib/event_names.ts has the alias `productsearched`, but the Segment e-commerce spec
+// Regression (fixed): lib/event_names.ts has the alias `productsearched`, but the Segment e-commerce spec
 // names the event "Products Searched" (plural), which squashes to `productssearched` and
 // is passed through as a custom name instead of becoming `search`.
 Deno.test({
-  ignore: true,
   name: 'canonicalEventName() maps Segment\'s "Products Searched" to search',
   fn() {
     assert.equal(canonicalEventName("Products Searched"), "search");
   },
 });
 
-// BUG: lib/event_names.ts claims "every platform's spelling maps onto one of these", but
+// Regression (fixed): lib/event_names.ts claims "every platform's spelling maps onto one of these", but
 // Reddit's `PageVisit` and Pinterest's `page_visit` (their page-view event names, both
 // supported destinations) come back unchanged instead of `page_view`.
 Deno.test({
-  ignore: true,
   name: "canonicalEventName() maps Reddit's PageVisit and Pinterest's page_visit to page_view",
   fn() {
     assert.equal(canonicalEventName("PageVisit"), "page_view");

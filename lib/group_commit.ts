@@ -228,7 +228,10 @@ export class GroupCommitter {
       const result = await op.commit();
       if (result.ok) {
         for (const pending of unique) pending.resolve("accepted");
-        for (const pending of repeats) pending.resolve("duplicate");
+        for (const pending of repeats) {
+          pending.resolve("duplicate");
+          this.count(pending.item.stored.workspace_id, "duplicates");
+        }
         return;
       }
       this.#mergeCounters(counters);

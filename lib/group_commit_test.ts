@@ -155,12 +155,11 @@ Deno.test("GroupCommitter.close() commits the duplicates counter of ids found in
   kv.close();
 });
 
-// BUG: lib/group_commit.ts counts the `duplicates` metric only for ids found in KV
+// Regression (fixed): lib/group_commit.ts counts the `duplicates` metric only for ids found in KV
 // (#resolveConflicts); a repeat of an id inside one commit group is answered "duplicate"
 // but never counted, so analytics under-report duplicates (e.g. a batch carrying the same
 // event_id twice, or two concurrent requests with the same id grouped together).
 Deno.test({
-  ignore: true,
   name: "GroupCommitter.submit() counts a repeat within one submit as a duplicate",
   async fn() {
     const kv = await Deno.openKv(":memory:");

@@ -22,14 +22,17 @@ const ALIASES = new Map<string, string>(Object.entries({
 export function collectToNative(input: unknown): unknown {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
   const event: Record<string, unknown> = {};
+  const pageFields: Record<string, string> = {};
   for (const [key, value] of Object.entries(input)) {
     if (key === "__proto__") continue;
     const native = ALIASES.get(key) ?? key;
-    if (native === "url" && typeof value === "string") {
-      event.page = { ...(event.page as object | undefined), url: value };
-    } else if (native === "referrer" && typeof value === "string") {
-      event.page = { ...(event.page as object | undefined), referrer: value };
+    if ((native === "url" || native === "referrer") && typeof value === "string") {
+      pageFields[native] = value;
     } else if (!Object.hasOwn(event, native)) event[native] = value;
+  }
+  if (Object.keys(pageFields).length) {
+    const page = typeof event.page === "object" && event.page !== null ? event.page : {};
+    event.page = { ...pageFields, ...page };
   }
   return event;
 }

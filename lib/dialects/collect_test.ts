@@ -68,12 +68,11 @@ Deno.test("collectToNative() output passes parseEvent with unknown fields in pro
   assert.deepEqual(result.event.properties, { sku_count: 2 });
 });
 
-// BUG (minor): lib/dialects/collect.ts merges `url` into an existing `page`, but when
+// Regression (fixed): lib/dialects/collect.ts merges `url` into an existing `page`, but when
 // `url` comes before `page` in the object, the native `page` is dropped because "page" is
 // already set (`!(native in event)`): {url, page: {title}} loses the title, while
 // {page: {title}, url} keeps both. The result depends on key order.
 Deno.test({
-  ignore: true,
   name: "collectToNative() merges url with a page object whatever the key order",
   fn() {
     assert.deepEqual(collectToNative({ url: "https://a.example/", page: { title: "T" } }), {

@@ -121,9 +121,7 @@ export function segmentToNative(message: unknown, type?: string): Record<string,
 
   const event: Record<string, unknown> = {
     event_name: call === "track" ? (m.event ?? "") : CALL_EVENT_NAME.get(call) ?? call,
-    source: context.library && String(record(context.library).name ?? "").includes("analytics")
-      ? "web"
-      : "server",
+    source: segmentSource(String(record(context.library).name ?? "")),
     user_data: userData,
     properties: {
       ...properties,
@@ -155,6 +153,13 @@ export function segmentToNative(message: unknown, type?: string): Record<string,
   const consent = segmentConsent(context);
   if (consent) event.consent = consent;
   return event;
+}
+
+/** Where a Segment library runs: analytics.js in browsers, the mobile SDKs in apps, the rest on servers. */
+function segmentSource(library: string): "web" | "app" | "server" {
+  if (/^(analytics\.js|analytics-next|@segment\/analytics-next)$/.test(library)) return "web";
+  if (/ios|android|react-native|flutter|swift|kotlin/i.test(library)) return "app";
+  return "server";
 }
 
 function pick(from: Record<string, unknown>, keys: string[]): Record<string, unknown> {

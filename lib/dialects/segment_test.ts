@@ -266,12 +266,11 @@ Deno.test("segmentToNative() tolerates a message that is not an object", () => {
   });
 });
 
-// BUG: lib/dialects/segment.ts decides `source` with
+// Regression (fixed): lib/dialects/segment.ts decides `source` with
 // `String(context.library.name).includes("analytics")`, which matches every Segment
 // library ("analytics-node", "analytics-python", "analytics-ruby", "analytics-go", …),
 // so events sent from a backend are labelled `source: "web"` instead of `"server"`.
 Deno.test({
-  ignore: true,
   name: "segmentToNative() labels events from server-side Segment libraries as server",
   fn() {
     for (const name of ["analytics-node", "analytics-python", "analytics-ruby"]) {
