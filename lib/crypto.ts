@@ -56,36 +56,41 @@ export class Sealer {
     );
   }
 
-  /** Encrypts a UTF-8 string; the output is base64 of iv ‖ ciphertext ‖ tag. */
-  seal(plaintext: string): string {
+  /** Encrypts a UTF-8 string into iv ‖ ciphertext ‖ tag. */
+  sealBytes(plaintext: string): Uint8Array {
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
     const body = cipher.update(plaintext, "utf8");
     const final = cipher.final();
-    return Buffer.concat([iv, body, final, cipher.getAuthTag()]).toString("base64");
+    return Buffer.concat([iv, body, final, cipher.getAuthTag()]);
+  }
+
+  /** Decrypts the output of `sealBytes`; throws when it was altered or sealed under another key. */
+  openBytes(sealed: Uint8Array): string {
+    if (sealed.length < 28) throw new Error("Cannot open sealed value: too short");
+    const decipher = createDecipheriv("aes-256-gcm", this.#key, sealed.subarray(0, 12));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    return decipher.update(sealed.subarray(12, sealed.length - 16), undefined, "utf8") +
+      decipher.final("utf8");
+  }
+
+  /** Encrypts a UTF-8 string; the output is base64 of iv ‖ ciphertext ‖ tag. */
+  seal(plaintext: string): string {
+    return bytesToBase64(this.sealBytes(plaintext));
   }
 
   /** Decrypts the output of `seal`; throws when it was altered or sealed under another key. */
   open(sealed: string): string {
-    const bytes = Buffer.from(sealed, "base64");
-    if (bytes.length < 28) throw new Error("Cannot open sealed value: too short");
-    const decipher = createDecipheriv("aes-256-gcm", this.#key, bytes.subarray(0, 12));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    return decipher.update(bytes.subarray(12, bytes.length - 16), undefined, "utf8") +
-      decipher.final("utf8");
+    return this.openBytes(base64ToBytes(sealed));
   }
 }
 
 /** Standard base64 of bytes. */
 export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
 /** Bytes of a standard base64 string. */
 export function base64ToBytes(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return new Uint8Array(Buffer.from(text, "base64"));
 }

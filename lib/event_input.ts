@@ -39,7 +39,7 @@ export interface RequestContext {
 
 /** The outcome of parsing one incoming event. */
 export type ParseResult =
-  | { ok: true; event: SluiceEvent; /** Serialised size, bytes. */ size: number }
+  | { ok: true; event: SluiceEvent; /** The event as JSON, ready to seal. */ json: string }
   | { ok: false; event_id?: string; errors: FieldError[] };
 
 const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
@@ -87,7 +87,8 @@ export function parseEvent(input: unknown, ctx: RequestContext, path = ""): Pars
     };
   }
   const event = buildEvent(parsed.data, time, ctx);
-  const size = utf8Length(JSON.stringify(event));
+  const json = JSON.stringify(event);
+  const size = utf8Length(json);
   if (size > EVENT_LIMITS.storedBytes) {
     return {
       ok: false,
@@ -98,7 +99,7 @@ export function parseEvent(input: unknown, ctx: RequestContext, path = ""): Pars
       }],
     };
   }
-  return { ok: true, event, size };
+  return { ok: true, event, json };
 }
 
 function buildEvent(input: EventInput, eventTime: number, ctx: RequestContext): SluiceEvent {

@@ -51,7 +51,7 @@ Deno.test("parseEvent() builds a complete SluiceEvent from a minimal native even
     trace_id: "trace-1",
   });
   assert.ok(result.ok);
-  assert.equal(result.size, new TextEncoder().encode(JSON.stringify(event)).length);
+  assert.equal(result.json, JSON.stringify(event));
 });
 
 Deno.test("parseEvent() canonicalises the name and keeps the original when they differ", () => {
@@ -450,7 +450,7 @@ Deno.test("parseEvent() rejects an event larger than 32 KiB", () => {
   assert.equal(result.errors[0]!.path, "");
   assert.match(result.errors[0]!.message, /^event is 33\d{3} bytes; at most 32768 are accepted$/);
   const fits = parseEvent({ event_name: "x", properties: { blob: "b".repeat(32_000) } }, ctx());
-  assert.ok(fits.ok && fits.size <= 32 * 1024);
+  assert.ok(fits.ok && new TextEncoder().encode(fits.json).length <= 32 * 1024);
 });
 
 Deno.test("parseEvent() counts the size in UTF-8 bytes when text is not ASCII", () => {
@@ -460,7 +460,7 @@ Deno.test("parseEvent() counts the size in UTF-8 bytes when text is not ASCII", 
   assert.match(result.errors[0]!.message, /^event is 36\d{3} bytes; at most 32768 are accepted$/);
   const mixed = parseEvent({ event_name: "x", properties: { a: "é😀€", b: "x" } }, ctx());
   if (!mixed.ok) assert.fail("expected the event to be accepted");
-  assert.equal(mixed.size, new TextEncoder().encode(JSON.stringify(mixed.event)).length);
+  assert.equal(mixed.json, JSON.stringify(mixed.event));
 });
 
 Deno.test("parseEvent() keeps __proto__ keys out of properties and user_data", () => {

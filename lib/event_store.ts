@@ -1,9 +1,12 @@
-import type { Sealer } from "./crypto.ts";
+import { Sealer } from "./crypto.ts";
 import type { SluiceEvent } from "./event.ts";
 import { eventIdKey, eventKey, eventPrefix, handoffKey } from "./kv_keys.ts";
 
-/** An event as kept in KV: `user_data` sealed with AES-GCM, everything else plain. */
-export type StoredEvent = Omit<SluiceEvent, "user_data"> & { user_data_sealed: string };
+/**
+ * An event as kept in KV: its JSON sealed with AES-256-GCM (iv ‖ ciphertext ‖ tag), so
+ * PII is encrypted at rest; stored as bytes, which KV writes without V8 serialisation.
+ */
+export type SealedEvent = Uint8Array;
 
 /** The dedup entry and lookup index of an event id. */
 export interface EventIdEntry {
@@ -26,16 +29,19 @@ export class InvalidCursorError extends Error {
   }
 }
 
-/** Seals an event for storage. */
-export function sealEvent(event: SluiceEvent, sealer: Sealer): StoredEvent {
-  const { user_data, ...rest } = event;
-  return { ...rest, user_data_sealed: sealer.seal(JSON.stringify(user_data)) };
+/** The sealer of stored events, keyed from the master secret. */
+export function eventSealer(masterSecret: string): Sealer {
+  return new Sealer(masterSecret, "event");
+}
+
+/** Seals an event, given as its JSON, for storage. */
+export function sealEvent(eventJson: string, sealer: Sealer): SealedEvent {
+  return sealer.sealBytes(eventJson);
 }
 
 /** Opens a stored event. */
-export function openEvent(stored: StoredEvent, sealer: Sealer): SluiceEvent {
-  const { user_data_sealed, ...rest } = stored;
-  return { ...rest, user_data: JSON.parse(sealer.open(user_data_sealed)) };
+export function openEvent(sealed: SealedEvent, sealer: Sealer): SluiceEvent {
+  return JSON.parse(sealer.openBytes(sealed));
 }
 
 /** An event with what Sluice knows of its way through. */
@@ -47,11 +53,12 @@ export interface EventView {
 /** Reads and lists a workspace's stored events. */
 export class EventStore {
   readonly #kv: Deno.Kv;
-  readonly #sealer: Sealer;
+  /** Opens and seals this instance's stored events. */
+  readonly sealer: Sealer;
 
   constructor(kv: Deno.Kv, sealer: Sealer) {
     this.#kv = kv;
-    this.#sealer = sealer;
+    this.sealer = sealer;
   }
 
   /** The newest event stored under a sender's event id, or null. */
@@ -62,12 +69,12 @@ export class EventStore {
 
   /** One event by storage id, or null. */
   async getByUlid(wsId: string, ulid: string): Promise<EventView | null> {
-    const [stored, handoff] = await this.#kv.getMany<[StoredEvent, HandoffRecord]>([
+    const [stored, handoff] = await this.#kv.getMany<[SealedEvent, HandoffRecord]>([
       eventKey(wsId, ulid),
       handoffKey(wsId, ulid),
     ]);
     if (!stored.value) return null;
-    const view: EventView = { event: openEvent(stored.value, this.#sealer) };
+    const view: EventView = { event: openEvent(stored.value, this.sealer) };
     if (handoff.value) view.handed_off_at = handoff.value.at;
     return view;
   }
@@ -78,7 +85,7 @@ export class EventStore {
     options: { limit: number; cursor?: string; filter?: (event: SluiceEvent) => boolean },
   ): Promise<{ data: SluiceEvent[]; next_cursor: string | null }> {
     const data: SluiceEvent[] = [];
-    const iter = this.#kv.list<StoredEvent>({ prefix: eventPrefix(wsId) }, {
+    const iter = this.#kv.list<SealedEvent>({ prefix: eventPrefix(wsId) }, {
       reverse: true,
       cursor: options.cursor,
       batchSize: Math.min(500, options.limit * 2),
@@ -86,7 +93,7 @@ export class EventStore {
     let scanned = 0;
     try {
       for await (const entry of iter) {
-        const event = openEvent(entry.value, this.#sealer);
+        const event = openEvent(entry.value, this.sealer);
         if (!options.filter || options.filter(event)) data.push(event);
         if (data.length >= options.limit || ++scanned >= 5000) {
           return { data, next_cursor: iter.cursor || null };

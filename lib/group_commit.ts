@@ -1,16 +1,18 @@
 import type { QueuePort } from "./queue/mod.ts";
-import type { EventIdEntry, StoredEvent } from "./event_store.ts";
+import type { SluiceEvent } from "./event.ts";
+import type { EventIdEntry, SealedEvent } from "./event_store.ts";
 import { eventIdKey, eventKey, statKey } from "./kv_keys.ts";
 
 /** One event waiting to be committed. */
 export interface CommitItem {
-  stored: StoredEvent;
+  /** The event, for its ids and counters. */
+  event: SluiceEvent;
+  /** What is written to KV. */
+  sealed: SealedEvent;
   /** How long the same event id counts as a duplicate, ms. */
   dedupWindowMs: number;
   /** How long the event is kept, ms. */
   retentionMs: number;
-  /** Approximate serialised size, bytes. */
-  bytes: number;
 }
 
 /** What became of one submitted event. */
@@ -177,8 +179,8 @@ export class GroupCommitter {
         if (count === 0) count = 1;
         break;
       }
-      if (count >= maxEvents || (count > 0 && bytes + pending.item.bytes > maxBytes)) break;
-      bytes += pending.item.bytes;
+      if (count >= maxEvents || (count > 0 && bytes + pending.item.sealed.length > maxBytes)) break;
+      bytes += pending.item.sealed.length;
       count++;
     }
     return this.#pending.splice(0, count);
@@ -189,7 +191,7 @@ export class GroupCommitter {
     const unique: Pending[] = [];
     const repeats: Pending[] = [];
     for (const pending of group) {
-      const key = `${pending.item.stored.workspace_id}\u0000${pending.item.stored.event_id}`;
+      const key = `${pending.item.event.workspace_id}\u0000${pending.item.event.event_id}`;
       if (seen.has(key)) repeats.push(pending);
       else {
         seen.set(key, pending);
@@ -203,11 +205,13 @@ export class GroupCommitter {
       const idsByWorkspace = new Map<string, string[]>();
       const now = Date.now();
       for (const { item, expected } of unique) {
-        const { stored } = item;
+        const { event: stored } = item;
         const idKey = eventIdKey(stored.workspace_id, stored.event_id);
         const entry: EventIdEntry = { ulid: stored.id, dedup_until: now + item.dedupWindowMs };
         op.check({ key: idKey, versionstamp: expected })
-          .set(eventKey(stored.workspace_id, stored.id), stored, { expireIn: item.retentionMs })
+          .set(eventKey(stored.workspace_id, stored.id), item.sealed, {
+            expireIn: item.retentionMs,
+          })
           .set(idKey, entry, { expireIn: Math.max(item.retentionMs, item.dedupWindowMs) });
         const ids = idsByWorkspace.get(stored.workspace_id) ?? [];
         ids.push(stored.id);
@@ -215,7 +219,7 @@ export class GroupCommitter {
       }
       const eventCounters = new CounterBatch();
       eventCounters.merge(counters);
-      for (const { item: { stored } } of unique) {
+      for (const { item: { event: stored } } of unique) {
         const { workspace_id: wsId, received_at: at } = stored;
         eventCounters.add(wsId, at, "events", "", 1);
         eventCounters.add(wsId, at, "events_by_name", stored.event_name, 1);
@@ -230,7 +234,7 @@ export class GroupCommitter {
         for (const pending of unique) pending.resolve("accepted");
         for (const pending of repeats) {
           pending.resolve("duplicate");
-          this.count(pending.item.stored.workspace_id, "duplicates");
+          this.count(pending.item.event.workspace_id, "duplicates");
         }
         return;
       }
@@ -258,14 +262,14 @@ export class GroupCommitter {
     for (let i = 0; i < unique.length; i += 10) {
       const chunk = unique.slice(i, i + 10);
       const entries = await this.#kv.getMany<EventIdEntry[]>(
-        chunk.map((p) => eventIdKey(p.item.stored.workspace_id, p.item.stored.event_id)),
+        chunk.map((p) => eventIdKey(p.item.event.workspace_id, p.item.event.event_id)),
       );
       chunk.forEach((pending, j) => {
         const entry = entries[j]!;
         if (entry.value === null) retry.push({ ...pending, expected: null });
         else if (entry.value.dedup_until > now) {
           pending.resolve("duplicate");
-          this.count(pending.item.stored.workspace_id, "duplicates");
+          this.count(pending.item.event.workspace_id, "duplicates");
         } else retry.push({ ...pending, expected: entry.versionstamp });
       });
     }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Sealer } from "./crypto.ts";
 import type { SluiceEvent } from "./event.ts";
-import { type EventIdEntry, openEvent, sealEvent, type StoredEvent } from "./event_store.ts";
+import { type EventIdEntry, openEvent, type SealedEvent, sealEvent } from "./event_store.ts";
 import { type CommitItem, GroupCommitter } from "./group_commit.ts";
 import { eventIdKey, eventKey, eventPrefix, statHourPrefix, statKey } from "./kv_keys.ts";
 import { KvQueue, type QueueMessage, type QueuePort } from "./queue/mod.ts";
@@ -33,8 +33,12 @@ function event(wsId: string, eventId: string, extra: Partial<SluiceEvent> = {}):
 }
 
 function item(e: SluiceEvent, dedupWindowMs = DAY): CommitItem {
-  const stored = sealEvent(e, SEALER);
-  return { stored, dedupWindowMs, retentionMs: 30 * DAY, bytes: JSON.stringify(stored).length };
+  return {
+    event: e,
+    sealed: sealEvent(JSON.stringify(e), SEALER),
+    dedupWindowMs,
+    retentionMs: 30 * DAY,
+  };
 }
 
 /** A KvQueue that also records what each commit enqueued. */
@@ -83,10 +87,10 @@ Deno.test("GroupCommitter.submit() accepts concurrent distinct ids and stores ea
     const after = Date.now();
     assert.deepEqual(outcomes, [["accepted"], ["accepted", "accepted"], ["accepted"]]);
     for (const e of events) {
-      const stored = await kv.get<StoredEvent>(eventKey("ws_1", e.id));
-      assert.ok(stored.value, `event ${e.event_id} stored`);
+      const stored = await kv.get<SealedEvent>(eventKey("ws_1", e.id));
+      assert.ok(stored.value instanceof Uint8Array, `event ${e.event_id} stored sealed`);
       assert.deepEqual(openEvent(stored.value, SEALER), e);
-      assert.equal("user_data" in stored.value, false);
+      assert.equal(new TextDecoder().decode(stored.value).includes("example.com"), false);
       const index = await kv.get<EventIdEntry>(eventIdKey("ws_1", e.event_id));
       assert.equal(index.value?.ulid, e.id);
       assert.ok(
@@ -111,8 +115,8 @@ Deno.test("GroupCommitter.submit() answers duplicate for the same id twice in on
       "accepted",
       "duplicate",
     ]);
-    const stored = await listAll<StoredEvent>(kv, eventPrefix("ws_1"));
-    assert.deepEqual(stored.map((e) => e.value.id), [first.id]);
+    const stored = await listAll<SealedEvent>(kv, eventPrefix("ws_1"));
+    assert.deepEqual(stored.map((e) => openEvent(e.value, SEALER).id), [first.id]);
     assert.equal((await kv.get<EventIdEntry>(eventIdKey("ws_1", "same"))).value?.ulid, first.id);
     assert.deepEqual(queue.messages, [{ type: "ingested", workspace_id: "ws_1", ids: [first.id] }]);
   } finally {
@@ -130,7 +134,9 @@ Deno.test("GroupCommitter.submit() answers duplicate for an id already stored", 
     const retry = event("ws_1", "order-1");
     const fresh = event("ws_1", "order-2");
     assert.deepEqual(await committer.submit([item(retry), item(fresh)]), ["duplicate", "accepted"]);
-    const ids = (await listAll<StoredEvent>(kv, eventPrefix("ws_1"))).map((e) => e.value.id);
+    const ids = (await listAll<SealedEvent>(kv, eventPrefix("ws_1"))).map((e) =>
+      openEvent(e.value, SEALER).id
+    );
     assert.deepEqual(ids.sort(), [original.id, fresh.id].sort());
     assert.equal(
       (await kv.get<EventIdEntry>(eventIdKey("ws_1", "order-1"))).value?.ulid,
@@ -264,7 +270,7 @@ Deno.test("GroupCommitter.submit() splits a group when maxBytes would be exceede
   try {
     const items = Array.from(
       { length: 5 },
-      (_, i) => ({ ...item(event("ws_1", `b-${i}`)), bytes: 1000 }),
+      (_, i) => item(event("ws_1", `b-${i}`, { properties: { pad: "x".repeat(900) } })),
     );
     assert.deepEqual(await committer.submit(items), Array(5).fill("accepted"));
     assert.deepEqual(queue.messages.map((m) => m.ids.length), [2, 2, 1]);
@@ -382,7 +388,9 @@ Deno.test("GroupCommitter.submit() isolates an event KV refuses so the rest of i
     assert.equal(results[1]!.status, "rejected");
     assert.match(String((results[1] as PromiseRejectedResult).reason), /Value too large/);
     assert.deepEqual(results[2], { status: "fulfilled", value: ["accepted"] });
-    const ids = (await listAll<StoredEvent>(kv, eventPrefix("ws_1"))).map((e) => e.value.id);
+    const ids = (await listAll<SealedEvent>(kv, eventPrefix("ws_1"))).map((e) =>
+      openEvent(e.value, SEALER).id
+    );
     assert.deepEqual(ids.sort(), [good1.id, good2.id].sort());
     assert.equal((await kv.get(eventIdKey("ws_1", "too-big"))).value, null);
   } finally {

@@ -65,9 +65,12 @@ export class Ingestor {
         results[i] = { event_id: parsed.event_id, status: "rejected", errors: parsed.errors };
         continue;
       }
-      const stored = sealEvent(parsed.event, this.#sealer);
-      // Sealing grows user_data by a third (base64) plus 28 bytes.
-      items.push({ stored, dedupWindowMs, retentionMs, bytes: Math.ceil(parsed.size * 1.4) + 64 });
+      items.push({
+        event: parsed.event,
+        sealed: sealEvent(parsed.json, this.#sealer),
+        dedupWindowMs,
+        retentionMs,
+      });
       positions.push(i);
     }
     const rejected = inputs.length - items.length;
@@ -75,7 +78,7 @@ export class Ingestor {
     if (items.length === 0) return results;
     const outcomes = await this.#committer.submit(items);
     outcomes.forEach((outcome, j) => {
-      results[positions[j]!] = { event_id: items[j]!.stored.event_id, status: outcome };
+      results[positions[j]!] = { event_id: items[j]!.event.event_id, status: outcome };
     });
     return results;
   }

@@ -7,7 +7,7 @@
  * ["ws_origin", origin, wsId]          → true; CORS preflight lookup of allowed origins
  * ["key", sha256(secret)]              ApiKeyRecord (the credential lookup)
  * ["ws_key", wsId, keyId]              → sha256(secret); lists and revokes a workspace's keys
- * ["ev", wsId, ulid]                   StoredEvent (expireIn = retention); ulid order = time order
+ * ["ev", wsId, ulid]                   SealedEvent bytes (expireIn = retention); ulid order = time order
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
  * ["handoff", wsId, ulid]              HandoffRecord: the event reached fan-out
  * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 analytics counter

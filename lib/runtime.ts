@@ -1,12 +1,11 @@
 import type { Config } from "./config.ts";
-import { Sealer } from "./crypto.ts";
 import { openKv } from "./kv.ts";
 import { resolveMasterSecret } from "./master_secret.ts";
 import { KvQueue, type QueuePort } from "./queue/mod.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import { WorkspaceStore } from "./workspaces.ts";
 import { ApiKeyStore } from "./api_keys.ts";
-import { EventStore } from "./event_store.ts";
+import { eventSealer, EventStore } from "./event_store.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { Ingestor } from "./ingest.ts";
 import { ClientIpResolver } from "./client_ip.ts";
@@ -44,7 +43,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     );
   }
   const queue = new KvQueue(kv);
-  const userDataSealer = new Sealer(secret, "event-user-data");
+  const sealer = eventSealer(secret);
   const committer = new GroupCommitter(kv, queue, { maxChecks: config.kvMaxChecks });
   const rateLimiter = new RateLimiter(kv);
   let workers: Promise<void> | undefined;
@@ -55,9 +54,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     committer,
     workspaces: new WorkspaceStore(kv),
     apiKeys: new ApiKeyStore(kv),
-    events: new EventStore(kv, userDataSealer),
+    events: new EventStore(kv, sealer),
     rateLimiter,
-    ingestor: new Ingestor(committer, userDataSealer, rateLimiter),
+    ingestor: new Ingestor(committer, sealer, rateLimiter),
     clientIp: new ClientIpResolver(config.trustedProxies),
     startWorkers() {
       workers ??= queue.listen(async (message) => {

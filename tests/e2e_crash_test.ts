@@ -8,9 +8,11 @@
  * hand-off resumes, and (reading the KV file directly) that no event is stored twice.
  */
 import assert from "node:assert/strict";
+import { eventSealer, openEvent, type SealedEvent } from "../lib/event_store.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SECRET = "e2e-crash-test-secret-0123456789abcdef";
+const SEALER = eventSealer(SECRET);
 const ROOT_TOKEN = "e2e-crash-test-root-token-0123456789";
 const LOOPS = 16;
 const BATCH = 20;
@@ -204,10 +206,10 @@ async function pendingHandoffs(kvPath: string, wsId: string): Promise<string[][]
       handedOff.add(String(entry.key[2]));
     }
     const commits = new Map<string, string[]>();
-    for await (const entry of kv.list<{ event_id: string }>({ prefix: ["ev", wsId] })) {
+    for await (const entry of kv.list<SealedEvent>({ prefix: ["ev", wsId] })) {
       if (handedOff.has(String(entry.key[2]))) continue;
       const ids = commits.get(entry.versionstamp) ?? [];
-      ids.push(entry.value.event_id);
+      ids.push(openEvent(entry.value, SEALER).event_id);
       commits.set(entry.versionstamp, ids);
     }
     return [...commits].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, ids]) => ids);
@@ -361,8 +363,9 @@ Deno.test({
         for await (const entry of kv.list({ prefix: ["ev_id", ws.id] })) {
           idEntries.add(String(entry.key[2]));
         }
-        for await (const entry of kv.list<{ event_id: string }>({ prefix: ["ev", ws.id] })) {
-          stored.set(entry.value.event_id, (stored.get(entry.value.event_id) ?? 0) + 1);
+        for await (const entry of kv.list<SealedEvent>({ prefix: ["ev", ws.id] })) {
+          const { event_id } = openEvent(entry.value, SEALER);
+          stored.set(event_id, (stored.get(event_id) ?? 0) + 1);
         }
       } finally {
         kv.close();

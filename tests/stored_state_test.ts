@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
-import { Sealer } from "../lib/crypto.ts";
+import { eventSealer, openEvent } from "../lib/event_store.ts";
 import { type AcceptedJson, expectJson, jsonWith, segmentBasic, storedEvent } from "./_http.ts";
 
 const EMAIL = "pii.person+sluice@example.com";
@@ -36,13 +36,13 @@ Deno.test("A 202 event is stored under [ev, wsId, ulid] with user_data sealed", 
     assert.ok(entry);
     assert.equal(entry.key.length, 3);
     assert.match(String(entry.key[2]), /^[0-9A-HJKMNP-TV-Z]{26}$/);
-    const record = entry.value as Record<string, unknown>;
+    assert.ok(entry.value instanceof Uint8Array, "stored as sealed bytes");
+    assert.equal(new TextDecoder().decode(entry.value).includes(EMAIL), false);
+    const record = openEvent(entry.value, s.rt.events.sealer);
     assert.equal(record.event_id, "sealed-1");
     assert.equal(record.id, entry.key[2]);
     assert.equal(record.trace_id, answer.trace_id);
-    assert.equal(typeof record.user_data_sealed, "string");
-    assert.ok((record.user_data_sealed as string).length > 20);
-    assert.equal(record.user_data, undefined);
+    assert.equal(record.user_data.email, EMAIL);
 
     // The dedup index points at it.
     const index = await s.rt.kv.get<{ ulid: string; dedup_until: number }>([
@@ -150,11 +150,11 @@ Deno.test("Stored events are sealed with the instance secret: another secret can
       202,
     );
     const [entry] = await allEntries(s, ["ev", s.workspace.id]);
-    const sealed = (entry?.value as { user_data_sealed: string }).user_data_sealed;
-    const same = new Sealer("a-test-secret-of-32-characters!!", "event-user-data");
-    assert.equal(JSON.parse(same.open(sealed)).email, EMAIL);
-    const other = new Sealer("another-secret-of-32-characters!", "event-user-data");
-    assert.throws(() => other.open(sealed));
+    const sealed = entry?.value as Uint8Array;
+    const same = eventSealer("a-test-secret-of-32-characters!!");
+    assert.equal(openEvent(sealed, same).user_data.email, EMAIL);
+    const other = eventSealer("another-secret-of-32-characters!");
+    assert.throws(() => openEvent(sealed, other));
   } finally {
     await s.close();
   }
