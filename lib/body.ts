@@ -41,9 +41,14 @@ export async function readBody(request: Request, options: BodyOptions): Promise<
 }
 
 async function readText(request: Request, limit: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw tooLarge(limit);
+  const length = request.headers.get("content-length");
+  if (Number(length ?? "0") > limit) throw tooLarge(limit);
   if (!request.body) return "";
+  if (length !== null) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge(limit);
+    return decodeUtf8(bytes);
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -57,7 +62,10 @@ async function readText(request: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks, size);
+  return decodeUtf8(chunks.length === 1 ? chunks[0]! : concat(chunks, size));
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
   try {
     return fatalDecoder.decode(bytes);
   } catch {
