@@ -24,7 +24,11 @@ export interface CommitLimits {
   maxChecks: number;
   maxMutations: number;
   maxBytes: number;
-  /** Commits allowed in flight at once; the next group fills while they run. */
+  /**
+   * Commits allowed in flight at once; the next group fills while they run. One suits a
+   * local SQLite file (it has one writer, and bigger groups amortise each commit); a
+   * remote KV, where a commit is a network round trip, wants several.
+   */
   maxInFlight: number;
 }
 
@@ -32,7 +36,7 @@ const DEFAULT_LIMITS: CommitLimits = {
   maxChecks: 100,
   maxMutations: 1000,
   maxBytes: 700 * 1024,
-  maxInFlight: 2,
+  maxInFlight: 1,
 };
 const HOUR_MS = 3_600_000;
 const COUNTER_FLUSH_MS = 1_000;

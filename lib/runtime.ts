@@ -1,4 +1,4 @@
-import type { Config } from "./config.ts";
+import { type Config, isRemoteKv } from "./config.ts";
 import { openKv } from "./kv.ts";
 import { resolveMasterSecret } from "./master_secret.ts";
 import { KvQueue, type QueuePort } from "./queue/mod.ts";
@@ -44,9 +44,14 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   }
   const queue = new KvQueue(kv);
   const sealer = eventSealer(secret);
-  const committer = new GroupCommitter(kv, queue, { maxChecks: config.kvMaxChecks });
+  const committer = new GroupCommitter(kv, queue, {
+    maxChecks: config.kvMaxChecks,
+    maxInFlight: isRemoteKv(config.kvPath) ? 4 : 1,
+  });
   const rateLimiter = new RateLimiter(kv);
   let workers: Promise<void> | undefined;
+  let closing = false;
+  const inFlight = new Set<Promise<void>>();
   return {
     config,
     kv,
@@ -60,13 +65,25 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     clientIp: new ClientIpResolver(config.trustedProxies),
     startWorkers() {
       workers ??= queue.listen(async (message) => {
-        if (message.type === "ingested") await handleIngested(kv, message);
+        // Refused while closing: the queue retries it within seconds (after a restart, too),
+        // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
+        if (closing) throw new Error("Cannot handle a queue message: shutting down");
+        const handling = message.type === "ingested" ? handleIngested(kv, message) : undefined;
+        if (!handling) return;
+        inFlight.add(handling);
+        try {
+          await handling;
+        } finally {
+          inFlight.delete(handling);
+        }
       });
       return workers;
     },
     async close() {
+      closing = true;
       await committer.close();
       await rateLimiter.close();
+      await Promise.allSettled(inFlight);
       kv.close();
       await workers?.catch(() => {});
     },
