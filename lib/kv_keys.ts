@@ -12,6 +12,8 @@
  * ["handoff", wsId, ulid]              HandoffRecord: the event reached fan-out
  * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 analytics counter
  * ["rl", scope, windowStart]           Deno.KvU64 rate-limit counter
+ * ["dest", wsId, destId]               Destination (secrets sealed)
+ * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination
  * ```
  */
 
@@ -50,3 +52,14 @@ export const statHourPrefix = (wsId: string, hourMs: number) => ["stat", wsId, h
 /** A rate-limit counter for one fixed window. */
 export const rateLimitKey = (scope: string, windowStart: number) =>
   ["rl", scope, windowStart] as const;
+
+/** A destination (platform connection) of a workspace. */
+export const destinationKey = (wsId: string, destId: string) => ["dest", wsId, destId] as const;
+/** Prefix of a workspace's destinations. */
+export const destinationPrefix = (wsId: string) => ["dest", wsId] as const;
+
+/** The delivery row of one event to one destination. */
+export const deliveryKey = (wsId: string, ulid: string, destId: string) =>
+  ["dlv", wsId, ulid, destId] as const;
+/** Prefix of one event's delivery rows. */
+export const eventDeliveriesPrefix = (wsId: string, ulid: string) => ["dlv", wsId, ulid] as const;
