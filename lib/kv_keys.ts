@@ -14,6 +14,7 @@
  * ["rl", scope, windowStart]           Deno.KvU64 rate-limit counter
  * ["dest", wsId, destId]               Destination (secrets sealed)
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination
+ * ["rule", wsId, ruleId]               RoutingRule
  * ```
  */
 
@@ -63,3 +64,8 @@ export const deliveryKey = (wsId: string, ulid: string, destId: string) =>
   ["dlv", wsId, ulid, destId] as const;
 /** Prefix of one event's delivery rows. */
 export const eventDeliveriesPrefix = (wsId: string, ulid: string) => ["dlv", wsId, ulid] as const;
+
+/** A routing rule of a workspace. */
+export const ruleKey = (wsId: string, ruleId: string) => ["rule", wsId, ruleId] as const;
+/** Prefix of a workspace's routing rules. */
+export const rulePrefix = (wsId: string) => ["rule", wsId] as const;
