@@ -6,8 +6,21 @@ export interface IngestedMessage {
   ids: string[];
 }
 
+/** Sends some events of one workspace to one destination (one attempt). */
+export interface DeliverMessage {
+  type: "deliver";
+  workspace_id: string;
+  destination_id: string;
+  /** Storage ids (ULIDs) of the events, at most the connector's batch limit. */
+  ids: string[];
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** An explicit replay: send even what was delivered before. */
+  replay?: boolean;
+}
+
 /** Every message Sluice puts on its queue. */
-export type QueueMessage = IngestedMessage;
+export type QueueMessage = IngestedMessage | DeliverMessage;
 
 /** Options for one queued message. */
 export interface EnqueueOptions {
