@@ -1,0 +1,471 @@
+import type {
+  Classification,
+  Connector,
+  OutboundRequest,
+  PlatformResponse,
+  PlatformType,
+} from "../../connectors/types.ts";
+import type { SluiceEvent } from "../event.ts";
+import { openEvent, type SealedEvent } from "../event_store.ts";
+import type { Sealer } from "../crypto.ts";
+import type { Destination, DestinationStore } from "../destinations.ts";
+import { deliveryKey, eventKey, handoffKey } from "../kv_keys.ts";
+import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
+import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
+import { DELIVERY_ROW_TTL_MS, type DeliveryRow } from "./rows.ts";
+
+/** What sending one request gave: the platform's answer, or a network error. */
+export interface SendResult {
+  response?: PlatformResponse;
+  error?: string;
+  latencyMs: number;
+  /** The first 2 KiB of the answer body. */
+  bodySnippet: string;
+}
+
+/** Sends one request (with the SSRF guard and a timeout). */
+export type Sender = (request: OutboundRequest) => Promise<SendResult>;
+
+/** What the engine needs. */
+export interface DeliveryEngineDeps {
+  kv: Deno.Kv;
+  queue: QueuePort;
+  sealer: Sealer;
+  destinations: DestinationStore;
+  rules: RuleStore;
+  connectorFor: (type: PlatformType) => Connector | undefined;
+  send: Sender;
+  /** Delays between attempts, ms; attempts = length + 1. */
+  retryScheduleMs: readonly number[];
+  /** Requests in flight per destination in this process. */
+  perDestinationConcurrency?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** How an event re-enters delivery from the API. */
+export type RequeueMode =
+  | { kind: "replay" }
+  | { kind: "forward"; destinationIds: string[] }
+  | { kind: "retry_failed" };
+
+const MAX_MUTATIONS = 900;
+const SNIPPET_CHARS = 2048;
+
+interface RowWrite {
+  ulid: string;
+  destinationId: string;
+  row: DeliveryRow;
+}
+
+/**
+ * The delivery engine (DESIGN.md steps 7–8): fans committed events out to destinations
+ * through routing rules and consent, then sends each destination's batches through its
+ * connector, classifies the answers, records a row per (event, destination) and retries
+ * on the schedule. Each destination has its own queue messages and concurrency cap, so
+ * one that is down or slow never holds up the others.
+ */
+export class DeliveryEngine {
+  readonly #d: Required<DeliveryEngineDeps>;
+  readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
+
+  constructor(deps: DeliveryEngineDeps) {
+    this.#d = {
+      perDestinationConcurrency: 4,
+      now: Date.now,
+      random: Math.random,
+      ...deps,
+    };
+  }
+
+  /** Routes a committed group to destinations: rows + one deliver message per batch. */
+  async fanOut(message: IngestedMessage): Promise<void> {
+    const wsId = message.workspace_id;
+    const [events, destinations, rules] = await Promise.all([
+      this.#loadEvents(wsId, message.ids),
+      this.#d.destinations.list(wsId, true),
+      this.#d.rules.list(wsId, true),
+    ]);
+    const routed = events.map((event) => ({
+      event,
+      decisions: routeEvent(event, destinations, rules),
+    }));
+    // One commit per slice of events: hand-off checks make a redelivered message a no-op.
+    const perEvent = 1 + 2 * Math.max(1, destinations.length);
+    const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_MUTATIONS / perEvent)));
+    for (let i = 0; i < routed.length; i += sliceSize) {
+      await this.#commitFanOut(wsId, routed.slice(i, i + sliceSize), destinations, false);
+    }
+    const missing = message.ids.length - events.length;
+    if (missing > 0) {
+      // Events that expired before fan-out still get their hand-off, so the message completes.
+      const found = new Set(events.map((e) => e.id));
+      const op = this.#d.kv.atomic();
+      for (const id of message.ids) {
+        if (!found.has(id)) op.set(handoffKey(wsId, id), { at: this.#d.now() });
+      }
+      await op.commit();
+    }
+  }
+
+  /** Sends one batch to one destination and records what the platform said. */
+  async deliver(message: DeliverMessage): Promise<void> {
+    const wsId = message.workspace_id;
+    const destination = await this.#d.destinations.get(wsId, message.destination_id);
+    const rows = await this.#loadRows(wsId, message.ids, message.destination_id);
+    // Only rows waiting for exactly this attempt: a redelivered older message is a no-op.
+    const due = message.ids.filter((id) => {
+      const row = rows.get(id);
+      return row && (row.status === "pending" || row.status === "retrying") &&
+        row.attempts === message.attempt - 1;
+    });
+    if (due.length === 0) return;
+    if (!destination || !destination.enabled) {
+      const reason = destination ? "destination disabled" : "destination deleted";
+      await this.#writeRows(
+        wsId,
+        due.map((id) => ({
+          ulid: id,
+          destinationId: message.destination_id,
+          row: { ...rows.get(id)!, status: "skipped", last_error: reason, updated_at: this.#iso() },
+        })),
+      );
+      return;
+    }
+    const connector = this.#d.connectorFor(destination.type);
+    if (!connector) {
+      await this.#writeRows(
+        wsId,
+        due.map((id) => ({
+          ulid: id,
+          destinationId: destination.id,
+          row: {
+            ...rows.get(id)!,
+            status: "failed",
+            last_error: `no connector for type "${destination.type}"`,
+            updated_at: this.#iso(),
+          },
+        })),
+      );
+      return;
+    }
+    const events = (await this.#loadEvents(wsId, due)).map((event) => ({
+      ...event,
+      event_name: rows.get(event.id)?.event_name ?? event.event_name,
+    }));
+    const parsedSettings = connector.settings.safeParse(
+      this.#d.destinations.settingsOf(destination),
+    );
+    if (!parsedSettings.success) {
+      await this.#finish(
+        wsId,
+        destination,
+        message,
+        events,
+        rows,
+        events.map(() => ({
+          kind: "failed" as const,
+          reason: `destination settings are invalid: ${parsedSettings.error.issues[0]?.message}`,
+        })),
+        {},
+      );
+      return;
+    }
+    const { requests, skipped } = connector.map(events, parsedSettings.data, {
+      now: this.#d.now(),
+    });
+    const outcomes: (Classification | undefined)[] = events.map(() => undefined);
+    const answers: Record<number, SendResult> = {};
+    for (const skip of skipped) {
+      outcomes[skip.index] = { kind: "failed", reason: `skipped: ${skip.reason}` };
+    }
+    await Promise.all(requests.map(async (request) => {
+      const result = await this.#withSlot(destination.id, () => this.#d.send(request));
+      const classification: Classification = result.response
+        ? connector.classify(result.response)
+        : { kind: "retry", reason: result.error ?? "network error" };
+      for (const index of request.eventIndexes) {
+        outcomes[index] = classification;
+        answers[index] = result;
+      }
+    }));
+    const skippedIndexes = new Set(skipped.map((s) => s.index));
+    await this.#finish(
+      wsId,
+      destination,
+      message,
+      events,
+      rows,
+      outcomes.map((o) => o ?? { kind: "failed", reason: "the connector sent no request for it" }),
+      answers,
+      skippedIndexes,
+    );
+  }
+
+  /**
+   * Puts one event back into delivery: replay (current rules, even where delivered),
+   * forward (to chosen destinations), or retry-failed. Returns the rows now queued.
+   */
+  async requeue(wsId: string, event: SluiceEvent, mode: RequeueMode): Promise<DeliveryRow[]> {
+    const destinations = await this.#d.destinations.list(wsId);
+    let decisions: Map<string, RouteDecision>;
+    if (mode.kind === "replay") {
+      decisions = routeEvent(event, destinations, await this.#d.rules.list(wsId));
+    } else if (mode.kind === "forward") {
+      decisions = new Map(mode.destinationIds.map((id) => [id, {
+        send: true as const,
+        event_name: event.event_name,
+      }]));
+    } else {
+      const rows = await this.#loadRowsForEvent(wsId, event.id, destinations);
+      decisions = new Map(
+        [...rows].filter(([, row]) => row.status === "failed").map(([id, row]) => [id, {
+          send: true as const,
+          event_name: row.event_name,
+        }]),
+      );
+    }
+    const queued = await this.#commitFanOut(
+      wsId,
+      [{ event, decisions }],
+      destinations,
+      mode.kind !== "retry_failed",
+    );
+    return queued;
+  }
+
+  async #commitFanOut(
+    wsId: string,
+    routed: { event: SluiceEvent; decisions: Map<string, RouteDecision> }[],
+    destinations: readonly Destination[],
+    replay: boolean,
+  ): Promise<DeliveryRow[]> {
+    const byId = new Map(destinations.map((d) => [d.id, d]));
+    const now = this.#iso();
+    const op = this.#d.kv.atomic();
+    const sendIds = new Map<string, string[]>();
+    const written: DeliveryRow[] = [];
+    for (const { event, decisions } of routed) {
+      if (!replay) {
+        op.check({ key: handoffKey(wsId, event.id), versionstamp: null })
+          .set(handoffKey(wsId, event.id), { at: this.#d.now() }, {
+            expireIn: DELIVERY_ROW_TTL_MS,
+          });
+      }
+      for (const [destinationId, decision] of decisions) {
+        const destination = byId.get(destinationId);
+        const row: DeliveryRow = {
+          platform_id: destinationId,
+          type: destination?.type ?? "webhook",
+          status: decision.send ? "pending" : "skipped",
+          event_name: decision.send ? decision.event_name : event.event_name,
+          attempts: 0,
+          updated_at: now,
+          ...(decision.send ? {} : { last_error: decision.reason }),
+        };
+        op.set(deliveryKey(wsId, event.id, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
+        written.push(row);
+        if (decision.send) {
+          const ids = sendIds.get(destinationId) ?? [];
+          ids.push(event.id);
+          sendIds.set(destinationId, ids);
+        }
+      }
+    }
+    for (const [destinationId, ids] of sendIds) {
+      const destination = byId.get(destinationId);
+      const limit = (destination && this.#d.connectorFor(destination.type)?.batchLimit) || 1;
+      for (let i = 0; i < ids.length; i += limit) {
+        this.#d.queue.enqueueIn(op, {
+          type: "deliver",
+          workspace_id: wsId,
+          destination_id: destinationId,
+          ids: ids.slice(i, i + limit),
+          attempt: 1,
+          ...(replay ? { replay: true } : {}),
+        });
+      }
+    }
+    const result = await op.commit();
+    if (!result.ok) {
+      // Some events were fanned out already (a redelivered message): do the rest only.
+      const fresh = [];
+      for (const item of routed) {
+        const handoff = await this.#d.kv.get(handoffKey(wsId, item.event.id));
+        if (handoff.versionstamp === null) fresh.push(item);
+      }
+      if (fresh.length > 0 && fresh.length < routed.length) {
+        return await this.#commitFanOut(wsId, fresh, destinations, replay);
+      }
+      return [];
+    }
+    return written;
+  }
+
+  async #finish(
+    wsId: string,
+    destination: Destination,
+    message: DeliverMessage,
+    events: readonly SluiceEvent[],
+    rows: Map<string, DeliveryRow>,
+    outcomes: readonly Classification[],
+    answers: Record<number, SendResult>,
+    skippedIndexes: ReadonlySet<number> = new Set(),
+  ): Promise<void> {
+    const now = this.#d.now();
+    const schedule = this.#d.retryScheduleMs;
+    const writes: RowWrite[] = [];
+    const retryIds: string[] = [];
+    let retryDelay = 0;
+    let authFailure: string | undefined;
+    events.forEach((event, index) => {
+      const outcome = outcomes[index]!;
+      const answer = answers[index];
+      const before = rows.get(event.id)!;
+      const row: DeliveryRow = {
+        ...before,
+        attempts: skippedIndexes.has(index) ? before.attempts : message.attempt,
+        updated_at: new Date(now).toISOString(),
+      };
+      delete row.next_attempt_at;
+      if (answer?.response) row.last_status = answer.response.status;
+      if (answer) {
+        row.latency_ms = Math.round(answer.latencyMs);
+        row.response = answer.bodySnippet.slice(0, SNIPPET_CHARS);
+      }
+      if (skippedIndexes.has(index)) {
+        row.status = "skipped";
+        row.last_error = outcome.kind === "failed" ? outcome.reason.replace(/^skipped: /, "") : "";
+      } else if (outcome.kind === "delivered") {
+        row.status = "delivered";
+        delete row.last_error;
+      } else if (outcome.kind === "retry" && message.attempt <= schedule.length) {
+        const base = schedule[message.attempt - 1]!;
+        const jittered = base * (0.8 + 0.4 * this.#d.random());
+        retryDelay = Math.max(retryDelay, jittered, outcome.afterMs ?? 0);
+        row.status = "retrying";
+        row.last_error = outcome.reason;
+        retryIds.push(event.id);
+      } else {
+        row.status = "failed";
+        row.last_error = outcome.kind === "retry"
+          ? `gave up after ${message.attempt} attempts: ${outcome.reason}`
+          : outcome.reason;
+        if (outcome.kind === "auth_failed") authFailure = outcome.reason;
+      }
+      writes.push({ ulid: event.id, destinationId: destination.id, row });
+    });
+    if (retryIds.length) {
+      for (const write of writes) {
+        if (write.row.status === "retrying") write.row.next_attempt_at = now + retryDelay;
+      }
+    }
+    await this.#writeRows(
+      wsId,
+      writes,
+      retryIds.length
+        ? {
+          type: "deliver",
+          workspace_id: wsId,
+          destination_id: destination.id,
+          ids: retryIds,
+          attempt: message.attempt + 1,
+          ...(message.replay ? { replay: true } : {}),
+        }
+        : undefined,
+      Math.round(retryDelay),
+    );
+    if (authFailure) {
+      await this.#d.destinations.setHealth(wsId, destination.id, {
+        status: "unhealthy",
+        reason: `auth failed: ${authFailure}`.slice(0, 300),
+        since: new Date(now).toISOString(),
+      });
+    }
+  }
+
+  async #writeRows(
+    wsId: string,
+    writes: readonly RowWrite[],
+    retry?: DeliverMessage,
+    delayMs = 0,
+  ): Promise<void> {
+    for (let i = 0; i < Math.max(1, writes.length); i += MAX_MUTATIONS) {
+      const op = this.#d.kv.atomic();
+      for (const { ulid, destinationId, row } of writes.slice(i, i + MAX_MUTATIONS)) {
+        op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
+      }
+      if (i === 0 && retry) this.#d.queue.enqueueIn(op, retry, { delayMs });
+      const result = await op.commit();
+      if (!result.ok) throw new Error(`Cannot record ${writes.length} delivery rows`);
+    }
+  }
+
+  async #loadEvents(wsId: string, ids: readonly string[]): Promise<SluiceEvent[]> {
+    const chunks = [];
+    for (let i = 0; i < ids.length; i += 10) {
+      chunks.push(
+        this.#d.kv.getMany<SealedEvent[]>(ids.slice(i, i + 10).map((id) => eventKey(wsId, id))),
+      );
+    }
+    const events: SluiceEvent[] = [];
+    for (const entries of await Promise.all(chunks)) {
+      for (const entry of entries) {
+        if (entry.value) events.push(openEvent(entry.value, this.#d.sealer));
+      }
+    }
+    return events;
+  }
+
+  async #loadRows(
+    wsId: string,
+    ids: readonly string[],
+    destinationId: string,
+  ): Promise<Map<string, DeliveryRow>> {
+    const rows = new Map<string, DeliveryRow>();
+    for (let i = 0; i < ids.length; i += 10) {
+      const slice = ids.slice(i, i + 10);
+      const entries = await this.#d.kv.getMany<DeliveryRow[]>(
+        slice.map((id) => deliveryKey(wsId, id, destinationId)),
+      );
+      entries.forEach((entry, j) => {
+        if (entry.value) rows.set(slice[j]!, entry.value);
+      });
+    }
+    return rows;
+  }
+
+  async #loadRowsForEvent(
+    wsId: string,
+    ulid: string,
+    destinations: readonly Destination[],
+  ): Promise<Map<string, DeliveryRow>> {
+    const rows = new Map<string, DeliveryRow>();
+    for (const destination of destinations) {
+      const entry = await this.#d.kv.get<DeliveryRow>(deliveryKey(wsId, ulid, destination.id));
+      if (entry.value) rows.set(destination.id, entry.value);
+    }
+    return rows;
+  }
+
+  async #withSlot<T>(destinationId: string, work: () => Promise<T>): Promise<T> {
+    let slot = this.#slots.get(destinationId);
+    if (!slot) {
+      slot = { free: this.#d.perDestinationConcurrency, waiting: [] };
+      this.#slots.set(destinationId, slot);
+    }
+    if (slot.free === 0) await new Promise<void>((resolve) => slot!.waiting.push(resolve));
+    else slot.free--;
+    try {
+      return await work();
+    } finally {
+      const next = slot.waiting.shift();
+      if (next) next();
+      else slot.free++;
+    }
+  }
+
+  #iso(): string {
+    return new Date(this.#d.now()).toISOString();
+  }
+}
