@@ -13,6 +13,7 @@ const envSchema = z.object({
   SLUICE_ALLOW_PRIVATE_URLS: flag.default(false),
   SLUICE_DELIVERY_RETRY_SCHEDULE: z.string().default("30s,2m,10m,1h,6h,24h"),
   SLUICE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),
+  SLUICE_DELIVERY_TIMEOUT: z.string().default("10s"),
   SLUICE_QUEUE: z.enum(["kv-queue", "kv-outbox"]).optional(),
   SLUICE_ADMIN_EMAIL: optionalText,
   SLUICE_ADMIN_PASSWORD: optionalText,
@@ -34,6 +35,8 @@ export interface Config {
   readonly deliveryRetrySchedule: readonly number[];
   /** Delays between webhook attempts, in milliseconds. */
   readonly webhookRetrySchedule: readonly number[];
+  /** How long one outbound request may take, ms. */
+  readonly deliveryTimeoutMs: number;
   readonly queue: "kv-queue" | "kv-outbox";
   readonly adminEmail?: string;
   readonly adminPassword?: string;
@@ -78,6 +81,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       e.SLUICE_WEBHOOK_RETRY_SCHEDULE,
       "SLUICE_WEBHOOK_RETRY_SCHEDULE",
     ),
+    deliveryTimeoutMs: parseDurationList(e.SLUICE_DELIVERY_TIMEOUT, "SLUICE_DELIVERY_TIMEOUT")[0]!,
     queue: e.SLUICE_QUEUE ?? (remote ? "kv-outbox" : "kv-queue"),
     adminEmail: e.SLUICE_ADMIN_EMAIL,
     adminPassword: e.SLUICE_ADMIN_PASSWORD,
