@@ -1,0 +1,15 @@
+import assert from "node:assert/strict";
+import { normalizeGender } from "./gender.ts";
+
+Deno.test("normalizeGender() maps common words to f and m", () => {
+  for (const word of ["female", "F", " Woman ", "f"]) {
+    assert.equal(normalizeGender(word), "f", word);
+  }
+  for (const word of ["male", "M", "Man", " m "]) assert.equal(normalizeGender(word), "m", word);
+});
+
+Deno.test("normalizeGender() drops anything else", () => {
+  for (const word of ["", "x", "non-binary", "other", "unknown", "fm"]) {
+    assert.equal(normalizeGender(word), undefined, word);
+  }
+});

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import {
+  googleCity,
+  googlePostalCode,
+  googleRegion,
+  normalizeCity,
+  normalizeCountry,
+  normalizeState,
+  normalizeZip,
+} from "./location.ts";
+
+Deno.test("normalizeCountry() gives lowercase alpha-2 from codes, alpha-3 and names", () => {
+  assert.equal(normalizeCountry("US"), "us");
+  assert.equal(normalizeCountry(" usa "), "us");
+  assert.equal(normalizeCountry("United States of America"), "us");
+  assert.equal(normalizeCountry("UK"), "gb");
+  assert.equal(normalizeCountry("United Kingdom"), "gb");
+  assert.equal(normalizeCountry("Deutschland"), "de");
+  assert.equal(normalizeCountry("DEU"), "de");
+  assert.equal(normalizeCountry("España"), "es");
+  assert.equal(normalizeCountry("Türkiye"), "tr");
+  assert.equal(normalizeCountry("zw"), "zw");
+  assert.equal(normalizeCountry("Narnia"), undefined);
+  assert.equal(normalizeCountry("xx"), undefined);
+  assert.equal(normalizeCountry(""), undefined);
+});
+
+Deno.test("normalizeCity() keeps letters only, accents included", () => {
+  assert.equal(normalizeCity("New York"), "newyork");
+  assert.equal(normalizeCity(" São Paulo "), "sãopaulo");
+  assert.equal(normalizeCity("St. Louis"), "stlouis");
+  assert.equal(normalizeCity("10115"), undefined);
+});
+
+Deno.test("googleCity() keeps single spaces", () => {
+  assert.equal(googleCity(" New   York 10001 "), "new york");
+  assert.equal(googleCity("Zürich"), "zürich");
+});
+
+Deno.test("normalizeState() maps US state names to codes", () => {
+  assert.equal(normalizeState("California"), "ca");
+  assert.equal(normalizeState("CA", "US"), "ca");
+  assert.equal(normalizeState("new york", "US"), "ny");
+  assert.equal(normalizeState("District of Columbia"), "dc");
+  assert.equal(normalizeState("Québec", "CA"), "qc");
+  assert.equal(normalizeState("Bavaria", "DE"), "bavaria");
+  assert.equal(normalizeState("Île-de-France", "FR"), "îledefrance");
+  assert.equal(normalizeState("Not A State", "US"), undefined);
+  assert.equal(normalizeState("", "US"), undefined);
+});
+
+Deno.test("googleRegion() gives codes for US states, letters and spaces otherwise", () => {
+  assert.equal(googleRegion("California", "US"), "ca");
+  assert.equal(googleRegion("Baden-Württemberg", "DE"), "badenwürttemberg");
+  assert.equal(googleRegion("New South Wales", "AU"), "new south wales");
+});
+
+Deno.test("normalizeZip() applies the US 5-digit rule", () => {
+  assert.equal(normalizeZip("94025-1234", "US"), "94025");
+  assert.equal(normalizeZip("940251234", "us"), "94025");
+  assert.equal(normalizeZip(" 94025 "), "94025");
+  assert.equal(normalizeZip("9402", "US"), undefined);
+  assert.equal(normalizeZip("M1 1AE", "GB"), "m11ae");
+  assert.equal(normalizeZip("K1A 0B1", "CA"), "k1a0b1");
+  assert.equal(normalizeZip("75001", "FR"), "75001");
+  assert.equal(normalizeZip("1", "FR"), undefined);
+});
+
+Deno.test("googlePostalCode() strips dots and tildes only", () => {
+  assert.equal(googlePostalCode(" 94025~"), "94025");
+  assert.equal(googlePostalCode("M1 1AE."), "M1 1AE");
+  assert.equal(googlePostalCode(" "), undefined);
+});

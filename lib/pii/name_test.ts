@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { googleName, normalizeName } from "./name.ts";
+
+Deno.test("normalizeName() lowercases, drops punctuation and keeps accents", () => {
+  assert.equal(normalizeName("  Valéry "), "valéry");
+  assert.equal(normalizeName("O'Brien"), "obrien");
+  assert.equal(normalizeName("Jean-Luc"), "jeanluc");
+  assert.equal(normalizeName("Mary   Ann"), "mary ann");
+  assert.equal(normalizeName("ZOË"), "zoë");
+  assert.equal(normalizeName("Łukasz"), "łukasz");
+  assert.equal(normalizeName("José"), normalizeName("Jose\u0301"));
+  assert.equal(normalizeName("山田"), "山田");
+});
+
+Deno.test("normalizeName() drops values with nothing left", () => {
+  assert.equal(normalizeName(" .-' "), undefined);
+  assert.equal(normalizeName(""), undefined);
+});
+
+Deno.test("googleName() also strips digits", () => {
+  assert.equal(googleName("John3 "), "john");
+  assert.equal(googleName("Renée!"), "renée");
+  assert.equal(googleName("123"), undefined);
+});
