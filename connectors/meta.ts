@@ -239,7 +239,8 @@ const graphSuccess = z.object({
  * Meta Conversions API: server events posted to `/{api_version}/{pixel_id}/events`, up to
  * 1,000 per request. Events Meta would reject (older than 7 days, 62 for physical_store;
  * too little customer information; website events without a URL or user agent) are
- * skipped up front, since one bad event fails the whole request.
+ * skipped up front, since one bad event fails the whole request. `test_event_code` is sent
+ * whenever it is configured; test mode without one sends nothing.
  *
  * @see https://developers.facebook.com/docs/marketing-api/conversions-api/parameters
  */
@@ -253,6 +254,11 @@ export const meta = {
   map(events: readonly SluiceEvent[], settings: MetaSettings, options: MapOptions): MapResult {
     const skipped: SkippedEvent[] = [];
     const ready: { index: number; body: Record<string, unknown> }[] = [];
+    if (options.test && !settings.test_event_code) {
+      // Without a test code Meta records test sends as real conversions: send nothing.
+      const reason = "Meta test mode needs test_event_code in the destination settings";
+      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+    }
     events.forEach((event, index) => {
       const mapped = metaEvent(event, options.now);
       if (typeof mapped === "string") skipped.push({ index, reason: mapped });

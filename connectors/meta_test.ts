@@ -162,3 +162,12 @@ Deno.test("meta.classify() fails code 100 keeping error_user_msg, else message",
   );
   assert.equal(meta.classify(answer(404, "not found")).kind, "failed");
 });
+
+Deno.test("meta.map() in test mode sends nothing without a test_event_code", () => {
+  const { requests, skipped } = meta.map([testEvent()], settings, { now: NOW, test: true });
+  assert.equal(requests.length, 0);
+  assert.match(skipped[0]?.reason ?? "", /test_event_code/);
+  const withCode = metaSettings.parse({ ...settings, test_event_code: "TEST1" });
+  const sent = meta.map([testEvent()], withCode, { now: NOW, test: true }).requests;
+  assert.equal(JSON.parse(sent[0]?.body ?? "{}").test_event_code, "TEST1");
+});
