@@ -15,6 +15,9 @@
  * ["dest", wsId, destId]               Destination (secrets sealed)
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination
  * ["rule", wsId, ruleId]               RoutingRule
+ * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
+ *                                      due-time order; when leased, dueMs is the lease expiry
+ * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
  * ```
  */
 
@@ -69,3 +72,12 @@ export const eventDeliveriesPrefix = (wsId: string, ulid: string) => ["dlv", wsI
 export const ruleKey = (wsId: string, ruleId: string) => ["rule", wsId, ruleId] as const;
 /** Prefix of a workspace's routing rules. */
 export const rulePrefix = (wsId: string) => ["rule", wsId] as const;
+
+/** A kv-outbox message, ordered by the time it is due (when leased: the lease expiry). */
+export const outboxKey = (dueMs: number, id: string) => ["outbox", dueMs, id] as const;
+/** Prefix of the kv-outbox due-time index. */
+export const outboxPrefix = () => ["outbox"] as const;
+/** A kv-outbox message whose handler failed on every attempt. */
+export const outboxDeadKey = (id: string) => ["outbox_dead", id] as const;
+/** Prefix of the kv-outbox dead letters. */
+export const outboxDeadPrefix = () => ["outbox_dead"] as const;

@@ -1,7 +1,7 @@
 import { type Config, isRemoteKv } from "./config.ts";
 import { openKv } from "./kv.ts";
 import { resolveMasterSecret } from "./master_secret.ts";
-import { KvQueue, type QueuePort } from "./queue/mod.ts";
+import { KvOutbox, KvQueue, type QueuePort } from "./queue/mod.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import { WorkspaceStore } from "./workspaces.ts";
 import { ApiKeyStore } from "./api_keys.ts";
@@ -36,13 +36,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     kv.close();
     throw error;
   });
-  if (config.queue !== "kv-queue") {
-    kv.close();
-    throw new Error(
-      `SLUICE_QUEUE=${config.queue} is not available in this version; use kv-queue with a local KV`,
-    );
-  }
-  const queue = new KvQueue(kv);
+  const queue: QueuePort = config.queue === "kv-outbox" ? new KvOutbox(kv) : new KvQueue(kv);
   const sealer = eventSealer(secret);
   const committer = new GroupCommitter(kv, queue, {
     maxChecks: config.kvMaxChecks,
@@ -84,6 +78,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       await committer.close();
       await rateLimiter.close();
       await Promise.allSettled(inFlight);
+      await queue.close?.();
       kv.close();
       await workers?.catch(() => {});
     },

@@ -23,4 +23,9 @@ export class KvQueue implements QueuePort {
   listen(handler: MessageHandler): Promise<void> {
     return this.#kv.listenQueue((message) => handler(message as QueueMessage));
   }
+
+  /** Resolves at once: Deno's queue listener stops only when the KV handle closes. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

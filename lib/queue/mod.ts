@@ -1,2 +1,3 @@
 export * from "./types.ts";
 export * from "./kv_queue.ts";
+export * from "./kv_outbox.ts";

@@ -43,4 +43,10 @@ export interface QueuePort {
   enqueue(message: QueueMessage, options?: EnqueueOptions): Promise<void>;
   /** Delivers messages to `handler` until the KV handle closes. */
   listen(handler: MessageHandler): Promise<void>;
+  /**
+   * Stops delivering (no new handler starts) and resolves once running handlers have
+   * finished; call it before closing KV. Both adapters implement it; it is optional only so
+   * that test doubles written before it still satisfy the port.
+   */
+  close?(): Promise<void>;
 }
