@@ -9,7 +9,12 @@ import { eventSealer, EventStore } from "./event_store.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { Ingestor } from "./ingest.ts";
 import { ClientIpResolver } from "./client_ip.ts";
-import { handleIngested } from "./fanout.ts";
+import { DestinationStore } from "./destinations.ts";
+import { RuleStore } from "./rules.ts";
+import { DeliveryEngine, type Sender } from "./delivery/engine.ts";
+import { sendRequest } from "./delivery/send.ts";
+import { checkUrl } from "./ssrf.ts";
+import { connectorFor } from "../connectors/mod.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -23,6 +28,13 @@ export interface Runtime {
   rateLimiter: RateLimiter;
   ingestor: Ingestor;
   clientIp: ClientIpResolver;
+  destinations: DestinationStore;
+  rules: RuleStore;
+  engine: DeliveryEngine;
+  /** Sends one outbound request (SSRF guard, timeout, no redirects). */
+  send: Sender;
+  /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
+  urlGuard(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Starts the queue consumer; resolves when KV closes. */
   startWorkers(): Promise<void>;
   /** Commits what is pending, stops timers and closes KV. */
@@ -43,6 +55,23 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     maxInFlight: isRemoteKv(config.kvPath) ? 4 : 1,
   });
   const rateLimiter = new RateLimiter(kv);
+  const destinations = new DestinationStore(kv, secret);
+  const rules = new RuleStore(kv);
+  const send: Sender = (request) =>
+    sendRequest(request, {
+      allowPrivate: config.allowPrivateUrls,
+      timeoutMs: config.deliveryTimeoutMs,
+    });
+  const engine = new DeliveryEngine({
+    kv,
+    queue,
+    sealer,
+    destinations,
+    rules,
+    connectorFor,
+    send,
+    retryScheduleMs: config.deliveryRetrySchedule,
+  });
   let workers: Promise<void> | undefined;
   let closing = false;
   const inFlight = new Set<Promise<void>>();
@@ -57,13 +86,22 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     rateLimiter,
     ingestor: new Ingestor(committer, sealer, rateLimiter),
     clientIp: new ClientIpResolver(config.trustedProxies),
+    destinations,
+    rules,
+    engine,
+    send,
+    async urlGuard(url) {
+      const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
+      return check.kind === "ok" ? { ok: true } : { ok: false, reason: check.reason };
+    },
     startWorkers() {
       workers ??= queue.listen(async (message) => {
         // Refused while closing: the queue retries it within seconds (after a restart, too),
         // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
         if (closing) throw new Error("Cannot handle a queue message: shutting down");
-        const handling = message.type === "ingested" ? handleIngested(kv, message) : undefined;
-        if (!handling) return;
+        const handling = message.type === "ingested"
+          ? engine.fanOut(message)
+          : engine.deliver(message);
         inFlight.add(handling);
         try {
           await handling;

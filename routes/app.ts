@@ -10,6 +10,8 @@ import { eventRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { hookRoutes } from "./hook.ts";
 import { segmentRoutes } from "./segment.ts";
+import { platformRoutes } from "./platforms.ts";
+import { ruleRoutes } from "./rules.ts";
 import { workspaceRoutes } from "./workspaces.ts";
 
 /** Builds the HTTP application on a runtime. */
@@ -38,6 +40,8 @@ export function createApp(rt: Runtime): App {
   browserRoutes(deps);
   hookRoutes(deps);
   segmentRoutes(deps);
+  platformRoutes(deps);
+  ruleRoutes(deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -6,11 +6,16 @@ import { HttpError } from "../lib/http_error.ts";
 import { requireKey } from "./_auth.ts";
 import { serverContext } from "./_context.ts";
 import type { RouteDeps } from "./_env.ts";
-import { eventsOf, INGEST_BODY_LIMIT, ingestResponse } from "./_request.ts";
-import { ingestResponses, jsonResponse, problems } from "./_schemas.ts";
+import { eventsOf, INGEST_BODY_LIMIT, ingestResponse, parseJsonBody } from "./_request.ts";
+import { deliveriesOf } from "../lib/delivery/rows.ts";
+import type { RequeueMode } from "../lib/delivery/engine.ts";
+import { ingestResponses, jsonBody, jsonResponse, problems } from "./_schemas.ts";
 
 const batchSchema = z.object({ events: z.array(nativeEventSchema).min(1).max(500) })
   .openapi("EventBatch");
+
+const forwardSchema = z.object({ platforms: z.array(z.string().max(64)).min(1).max(50) })
+  .strict().openapi("Forward", { example: { platforms: ["dst_…"] } });
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -130,9 +135,58 @@ export function eventRoutes({ app, rt }: RouteDeps): void {
     return c.json({
       event: view.event,
       handed_off_at: view.handed_off_at ? new Date(view.handed_off_at).toISOString() : null,
-      deliveries: [],
+      deliveries: await deliveriesOf(rt.kv, c.get("workspace").id, view.event.id),
     });
   });
+
+  const requeueAnswer = jsonResponse(
+    "The deliveries now queued",
+    z.object({ event_id: z.string(), queued: z.array(z.record(z.string(), z.unknown())) }),
+  );
+  for (
+    const [action, summary] of [
+      ["replay", "Send the event again through the current rules, even where it was delivered"],
+      ["forward", 'Send the event to the given platforms: {"platforms": [id, …]}'],
+      ["retry-failed", "Retry the deliveries of this event that failed"],
+    ] as const
+  ) {
+    app.openAPIRegistry.registerPath({
+      method: "post",
+      path: `/v1/events/{event_id}/${action}`,
+      tags: ["Events"],
+      summary,
+      security: [{ bearer: [] }],
+      request: {
+        params: z.object({ event_id: z.string() }),
+        ...(action === "forward" ? { body: jsonBody(forwardSchema) } : {}),
+      },
+      responses: { 202: requeueAnswer, ...problems(400, 401, 403, 404) },
+    });
+    app.post(`/v1/events/:event_id/${action}`, requireKey(rt, "admin"), async (c) => {
+      const wsId = c.get("workspace").id;
+      const eventId = c.req.param("event_id");
+      const view = eventId.length <= EVENT_LIMITS.idLength
+        ? await rt.events.getByEventId(wsId, eventId)
+        : null;
+      if (!view) throw new HttpError(404, `No event "${eventId.slice(0, 200)}" in this workspace`);
+      let mode: RequeueMode;
+      if (action === "forward") {
+        const { platforms } = await parseJsonBody(c, forwardSchema);
+        for (const id of platforms) {
+          if (!(await rt.destinations.get(wsId, id))) {
+            throw new HttpError(400, `No platform "${id.slice(0, 64)}" in this workspace`, {
+              errors: [{ path: "platforms", message: `unknown platform "${id.slice(0, 64)}"` }],
+            });
+          }
+        }
+        mode = { kind: "forward", destinationIds: platforms };
+      } else {
+        mode = action === "replay" ? { kind: "replay" } : { kind: "retry_failed" };
+      }
+      const queued = await rt.engine.requeue(wsId, view.event, mode);
+      return c.json({ event_id: view.event.event_id, queued }, 202);
+    });
+  }
 }
 
 function parseTime(text: string, name: string): number {

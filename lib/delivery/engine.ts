@@ -94,7 +94,10 @@ export class DeliveryEngine {
     const perEvent = 1 + 2 * Math.max(1, destinations.length);
     const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_MUTATIONS / perEvent)));
     for (let i = 0; i < routed.length; i += sliceSize) {
-      await this.#commitFanOut(wsId, routed.slice(i, i + sliceSize), destinations, false);
+      await this.#commitFanOut(wsId, routed.slice(i, i + sliceSize), destinations, {
+        initial: true,
+        replay: false,
+      });
     }
     const missing = message.ids.length - events.length;
     if (missing > 0) {
@@ -229,7 +232,7 @@ export class DeliveryEngine {
       wsId,
       [{ event, decisions }],
       destinations,
-      mode.kind !== "retry_failed",
+      { initial: false, replay: mode.kind !== "retry_failed" },
     );
     return queued;
   }
@@ -238,15 +241,16 @@ export class DeliveryEngine {
     wsId: string,
     routed: { event: SluiceEvent; decisions: Map<string, RouteDecision> }[],
     destinations: readonly Destination[],
-    replay: boolean,
+    options: { initial: boolean; replay: boolean },
   ): Promise<DeliveryRow[]> {
+    const { initial, replay } = options;
     const byId = new Map(destinations.map((d) => [d.id, d]));
     const now = this.#iso();
     const op = this.#d.kv.atomic();
     const sendIds = new Map<string, string[]>();
     const written: DeliveryRow[] = [];
     for (const { event, decisions } of routed) {
-      if (!replay) {
+      if (initial) {
         op.check({ key: handoffKey(wsId, event.id), versionstamp: null })
           .set(handoffKey(wsId, event.id), { at: this.#d.now() }, {
             expireIn: DELIVERY_ROW_TTL_MS,
@@ -295,7 +299,7 @@ export class DeliveryEngine {
         if (handoff.versionstamp === null) fresh.push(item);
       }
       if (fresh.length > 0 && fresh.length < routed.length) {
-        return await this.#commitFanOut(wsId, fresh, destinations, replay);
+        return await this.#commitFanOut(wsId, fresh, destinations, options);
       }
       return [];
     }

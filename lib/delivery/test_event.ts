@@ -20,6 +20,7 @@ export function testEvent(wsId: string, now: number): SluiceEvent {
       country: "US",
       client_ip: "203.0.113.10",
       user_agent: "Mozilla/5.0 (Sluice platform test)",
+      anonymous_id: "sluice-test-visitor",
     },
     value: 1,
     currency: "USD",
