@@ -100,7 +100,13 @@ export function platformRoutes({ app, rt }: RouteDeps): void {
     security,
     summary: "Connect a platform; secrets are encrypted at rest and never returned",
     request: { body: jsonBody(createSchema) },
-    responses: { 201: jsonResponse("Created", platformSchema), ...problems(400, 401, 403, 422) },
+    responses: {
+      201: jsonResponse(
+        "Created; `generated_secrets` (e.g. a webhook's signing secret) appears only here",
+        platformSchema.extend({ generated_secrets: z.record(z.string(), z.string()).optional() }),
+      ),
+      ...problems(400, 401, 403, 422),
+    },
   });
   app.post("/v1/platforms", admin, async (c) => {
     const input = await parseJsonBody(c, createSchema);
@@ -113,7 +119,17 @@ export function platformRoutes({ app, rt }: RouteDeps): void {
       settings,
       secretFields: connector.secretFields,
     });
-    return c.json(publicDestination(destination), 201);
+    // Secrets Sluice generated (a webhook's signing secret) are shown here, once.
+    const generated = Object.fromEntries(
+      connector.secretFields.filter((f) =>
+        input.config[f] === undefined && settings[f] !== undefined
+      )
+        .map((f) => [f, settings[f]]),
+    );
+    return c.json({
+      ...publicDestination(destination),
+      ...(Object.keys(generated).length ? { generated_secrets: generated } : {}),
+    }, 201);
   });
 
   app.openAPIRegistry.registerPath({

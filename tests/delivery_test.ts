@@ -287,3 +287,60 @@ Deno.test("POST /v1/platforms refuses private endpoints unless SLUICE_ALLOW_PRIV
     await s.close();
   }
 });
+
+Deno.test("a webhook destination receives the event signed with the secret shown once", async () => {
+  const received: { headers: Headers; body: string }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    received.push({ headers: req.headers, body: await req.text() });
+    return new Response(null, { status: 204 });
+  });
+  const s = await openTestSluice(ENV);
+  try {
+    const res = await s.request(
+      "/v1/platforms",
+      jsonInit({
+        type: "webhook",
+        name: "CRM",
+        config: { url: `http://127.0.0.1:${server.addr.port}/hook` },
+      }, s.workspace.admin_key),
+    );
+    assert.equal(res.status, 201);
+    const created = await res.json();
+    assert.equal(created.config.secret, "********");
+    const secret: string = created.generated_secrets.secret;
+    assert.match(secret, /^whsec_[A-Za-z0-9+/=]+$/);
+    const listed = await (await s.request("/v1/platforms", {
+      headers: { authorization: `Bearer ${s.workspace.admin_key}` },
+    })).text();
+    assert.equal(listed.includes(secret.slice(6)), false, "secret never listed");
+
+    await send(s, "hooked-1");
+    await waitFor(s, "hooked-1", (r) => r[0]?.status === "delivered");
+    const [delivery] = received;
+    assert.ok(delivery);
+    const id = delivery.headers.get("webhook-id")!;
+    const timestamp = delivery.headers.get("webhook-timestamp")!;
+    const key = await crypto.subtle.importKey(
+      "raw",
+      Uint8Array.from(atob(secret.slice(6)), (c) => c.charCodeAt(0)),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = new Uint8Array(
+      await crypto.subtle.sign(
+        "HMAC",
+        key,
+        new TextEncoder().encode(`${id}.${timestamp}.${delivery.body}`),
+      ),
+    );
+    assert.equal(
+      delivery.headers.get("webhook-signature"),
+      `v1,${btoa(String.fromCharCode(...mac))}`,
+    );
+    assert.equal(JSON.parse(delivery.body).data.event_id, "hooked-1");
+  } finally {
+    await s.close();
+    await server.shutdown();
+  }
+});

@@ -21,6 +21,8 @@ export interface SendResult {
   latencyMs: number;
   /** The first 2 KiB of the answer body. */
   bodySnippet: string;
+  /** The URL was refused by the SSRF guard: nothing was sent, and retrying will not help. */
+  refused?: boolean;
 }
 
 /** Sends one request (with the SSRF guard and a timeout). */
@@ -186,6 +188,8 @@ export class DeliveryEngine {
       const result = await this.#withSlot(destination.id, () => this.#d.send(request));
       const classification: Classification = result.response
         ? connector.classify(result.response)
+        : result.refused
+        ? { kind: "failed", reason: result.error ?? "URL refused" }
         : { kind: "retry", reason: result.error ?? "network error" };
       for (const index of request.eventIndexes) {
         outcomes[index] = classification;
