@@ -83,9 +83,18 @@ export class DeliveryEngine {
   /** Routes a committed group to destinations: rows + one deliver message per batch. */
   async fanOut(message: IngestedMessage): Promise<void> {
     const wsId = message.workspace_id;
-    const [events, destinations, rules] = await Promise.all([
+    const destinations = await this.#d.destinations.list(wsId, true);
+    if (!destinations.some((d) => d.enabled)) {
+      // Nothing to route to: record the hand-off without opening the events.
+      const op = this.#d.kv.atomic();
+      for (const id of message.ids) {
+        op.set(handoffKey(wsId, id), { at: this.#d.now() }, { expireIn: DELIVERY_ROW_TTL_MS });
+      }
+      await op.commit();
+      return;
+    }
+    const [events, rules] = await Promise.all([
       this.#loadEvents(wsId, message.ids),
-      this.#d.destinations.list(wsId, true),
       this.#d.rules.list(wsId, true),
     ]);
     const routed = events.map((event) => ({
