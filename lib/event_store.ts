@@ -82,7 +82,11 @@ export class EventStore {
   /** Newest-first page of events; `cursor` continues a previous page. */
   async list(
     wsId: string,
-    options: { limit: number; cursor?: string; filter?: (event: SluiceEvent) => boolean },
+    options: {
+      limit: number;
+      cursor?: string;
+      filter?: (event: SluiceEvent) => boolean | Promise<boolean>;
+    },
   ): Promise<{ data: SluiceEvent[]; next_cursor: string | null }> {
     const data: SluiceEvent[] = [];
     const iter = this.#kv.list<SealedEvent>({ prefix: eventPrefix(wsId) }, {
@@ -94,7 +98,7 @@ export class EventStore {
     try {
       for await (const entry of iter) {
         const event = openEvent(entry.value, this.sealer);
-        if (!options.filter || options.filter(event)) data.push(event);
+        if (!options.filter || await options.filter(event)) data.push(event);
         if (data.length >= options.limit || ++scanned >= 5000) {
           return { data, next_cursor: iter.cursor || null };
         }

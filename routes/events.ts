@@ -22,6 +22,9 @@ const listQuerySchema = z.object({
   cursor: z.string().max(500).optional(),
   event_name: z.string().max(100).optional(),
   source: z.string().max(32).optional(),
+  status: z.enum(["pending", "delivered", "retrying", "failed", "skipped"]).optional(),
+  /** A platform id (`dst_…`) or type (`meta`). */
+  platform: z.string().max(64).optional(),
   start: z.string().max(40).optional(),
   end: z.string().max(40).optional(),
   search: z.string().max(200).optional(),
@@ -88,13 +91,23 @@ export function eventRoutes({ app, rt }: RouteDeps): void {
     const start = q.start ? parseTime(q.start, "start") : undefined;
     const end = q.end ? parseTime(q.end, "end") : undefined;
     const search = q.search?.toLowerCase();
-    const filter = (e: SluiceEvent) =>
+    const wsId = c.get("workspace").id;
+    const byDelivery = async (e: SluiceEvent) => {
+      if (!q.status && !q.platform) return true;
+      const rows = await deliveriesOf(rt.kv, wsId, e.id);
+      return rows.some((r) =>
+        (!q.status || r.status === q.status) &&
+        (!q.platform || r.platform_id === q.platform || r.type === q.platform)
+      );
+    };
+    const filter = async (e: SluiceEvent) =>
       (!q.event_name || e.event_name === q.event_name) &&
       (!q.source || e.source === q.source) &&
       (start === undefined || e.event_time >= start) &&
       (end === undefined || e.event_time < end) &&
       (!search || e.event_id.toLowerCase().includes(search) ||
-        (e.order_id ?? "").toLowerCase().includes(search));
+        (e.order_id ?? "").toLowerCase().includes(search)) &&
+      await byDelivery(e);
     try {
       return c.json(
         await rt.events.list(c.get("workspace").id, { limit: q.limit, cursor: q.cursor, filter }),

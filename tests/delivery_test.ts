@@ -344,3 +344,33 @@ Deno.test("a webhook destination receives the event signed with the secret shown
     await server.shutdown();
   }
 });
+
+Deno.test("a send that times out is retried, and GET /v1/events filters by delivery status and platform", async () => {
+  const stalled: ((r: Response) => void)[] = [];
+  let first = true;
+  const mock = mockPlatform(() => {
+    if (!first) return undefined;
+    first = false;
+    return new Promise<Response>((resolve) => stalled.push(resolve));
+  });
+  const s = await openTestSluice({ ...ENV, SLUICE_DELIVERY_TIMEOUT: "300ms" });
+  const admin = { headers: { authorization: `Bearer ${s.workspace.admin_key}` } };
+  try {
+    const id = await connectMeta(s, mock.url);
+    await send(s, "slow-1");
+    const [row] = await waitFor(s, "slow-1", (r) => r[0]?.status === "delivered");
+    assert.equal(row?.attempts, 2);
+    assert.deepEqual(eventIdsIn(mock), ["slow-1", "slow-1"]);
+    const delivered = await (await s.request(`/v1/events?status=delivered&platform=${id}`, admin))
+      .json();
+    assert.deepEqual(delivered.data.map((e: { event_id: string }) => e.event_id), ["slow-1"]);
+    const byType = await (await s.request("/v1/events?platform=meta", admin)).json();
+    assert.equal(byType.data.length, 1);
+    const failed = await (await s.request("/v1/events?status=failed", admin)).json();
+    assert.deepEqual(failed.data, []);
+  } finally {
+    for (const resolve of stalled) resolve(new Response("late"));
+    await s.close();
+    await mock.close();
+  }
+});
