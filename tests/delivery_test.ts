@@ -374,3 +374,50 @@ Deno.test("a send that times out is retried, and GET /v1/events filters by deliv
     await mock.close();
   }
 });
+
+Deno.test("POST /v1/platforms/:id/test sends in test mode and answers with what the platform said", async () => {
+  const meta = mockPlatform(() => undefined);
+  const ga4 = mockPlatform(() => Response.json({ validationMessages: [] }));
+  const s = await openTestSluice(ENV);
+  const admin = s.workspace.admin_key;
+  try {
+    const metaRes = await s.request(
+      "/v1/platforms",
+      jsonInit({
+        type: "meta",
+        name: "Meta",
+        config: {
+          pixel_id: "42",
+          access_token: "tok",
+          test_event_code: "TEST123",
+          endpoint: meta.url,
+        },
+      }, admin),
+    );
+    const metaId = (await metaRes.json()).id;
+    const tested = await (await s.request(`/v1/platforms/${metaId}/test`, jsonInit({}, admin)))
+      .json();
+    assert.equal(tested.ok, true);
+    assert.equal(tested.status, 200);
+    assert.equal(meta.received[0]?.body.test_event_code, "TEST123");
+
+    const ga4Res = await s.request(
+      "/v1/platforms",
+      jsonInit({
+        type: "ga4",
+        name: "GA4",
+        config: { measurement_id: "G-TEST", api_secret: "sec", endpoint: ga4.url },
+      }, admin),
+    );
+    assert.equal(ga4Res.status, 201);
+    const ga4Id = (await ga4Res.json()).id;
+    const ga4Tested = await (await s.request(`/v1/platforms/${ga4Id}/test`, jsonInit({}, admin)))
+      .json();
+    assert.equal(ga4Tested.ok, true, JSON.stringify(ga4Tested));
+    assert.match(ga4.received[0]?.path ?? "", /^\/debug\/mp\/collect\?/);
+  } finally {
+    await s.close();
+    await meta.close();
+    await ga4.close();
+  }
+});
