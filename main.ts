@@ -8,6 +8,12 @@ export async function main(): Promise<void> {
   const rt = await openRuntime(config);
   const app = createApp(rt);
   const workers = rt.startWorkers();
+  if (config.queue === "kv-outbox") {
+    // Where isolates are not long-lived (Deno Deploy), the cron wakes one so the outbox drains.
+    Deno.cron("sluice-outbox-drain", "* * * * *", () => {
+      rt.startWorkers();
+    });
+  }
   const server = Deno.serve({
     port: config.port,
     hostname: config.hostname,
