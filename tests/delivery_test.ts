@@ -421,3 +421,19 @@ Deno.test("POST /v1/platforms/:id/test sends in test mode and answers with what 
     await ga4.close();
   }
 });
+
+Deno.test("delivery works the same over the kv-outbox queue adapter", async () => {
+  const mock = mockPlatform((n) => n === 1 ? new Response("busy", { status: 503 }) : undefined);
+  const s = await openTestSluice({ ...ENV, SLUICE_QUEUE: "kv-outbox" });
+  try {
+    assert.equal(s.rt.queue.kind, "kv-outbox");
+    await connectMeta(s, mock.url);
+    await send(s, "outbox-1");
+    const [row] = await waitFor(s, "outbox-1", (r) => r[0]?.status === "delivered");
+    assert.equal(row?.attempts, 2);
+    assert.deepEqual(eventIdsIn(mock), ["outbox-1", "outbox-1"]);
+  } finally {
+    await s.close();
+    await mock.close();
+  }
+});
