@@ -440,15 +440,19 @@ export class DeliveryEngine {
     destinationId: string,
   ): Promise<Map<string, DeliveryRow>> {
     const rows = new Map<string, DeliveryRow>();
+    const reads = [];
     for (let i = 0; i < ids.length; i += 10) {
       const slice = ids.slice(i, i + 10);
-      const entries = await this.#d.kv.getMany<DeliveryRow[]>(
-        slice.map((id) => deliveryKey(wsId, id, destinationId)),
+      reads.push(
+        this.#d.kv.getMany<DeliveryRow[]>(slice.map((id) => deliveryKey(wsId, id, destinationId)))
+          .then((entries) =>
+            entries.forEach((entry, j) => {
+              if (entry.value) rows.set(slice[j]!, entry.value);
+            })
+          ),
       );
-      entries.forEach((entry, j) => {
-        if (entry.value) rows.set(slice[j]!, entry.value);
-      });
     }
+    await Promise.all(reads);
     return rows;
   }
 
