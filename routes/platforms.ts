@@ -5,6 +5,7 @@ import { type Destination, publicDestination, SECRET_MASK } from "../lib/destina
 import { HttpError } from "../lib/http_error.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import { testEvent } from "../lib/delivery/test_event.ts";
+import { classifySend } from "../lib/delivery/engine.ts";
 import { requireKey } from "./_auth.ts";
 import type { RouteDeps } from "./_env.ts";
 import { parseJsonBody } from "./_request.ts";
@@ -244,9 +245,7 @@ export function platformRoutes({ app, rt }: RouteDeps): void {
     const request = requests[0];
     if (!request) throw new HttpError(422, "The connector produced no request for the test event");
     const result = await rt.send(request);
-    const classification = result.response
-      ? connector.classify(result.response)
-      : { kind: "retry", reason: result.error ?? "network error" };
+    const classification = classifySend(connector, result);
     return c.json({
       ok: classification.kind === "delivered",
       classification,

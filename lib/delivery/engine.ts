@@ -28,6 +28,13 @@ export interface SendResult {
 /** Sends one request (with the SSRF guard and a timeout). */
 export type Sender = (request: OutboundRequest) => Promise<SendResult>;
 
+/** How one send went: the connector reads an answer; no answer is retried, a refused URL is not. */
+export function classifySend(connector: Connector, result: SendResult): Classification {
+  if (result.response) return connector.classify(result.response);
+  if (result.refused) return { kind: "failed", reason: result.error ?? "URL refused" };
+  return { kind: "retry", reason: result.error ?? "network error" };
+}
+
 /** What the engine needs. */
 export interface DeliveryEngineDeps {
   kv: Deno.Kv;
@@ -195,11 +202,7 @@ export class DeliveryEngine {
     }
     await Promise.all(requests.map(async (request) => {
       const result = await this.#withSlot(destination.id, () => this.#d.send(request));
-      const classification: Classification = result.response
-        ? connector.classify(result.response)
-        : result.refused
-        ? { kind: "failed", reason: result.error ?? "URL refused" }
-        : { kind: "retry", reason: result.error ?? "network error" };
+      const classification = classifySend(connector, result);
       for (const index of request.eventIndexes) {
         outcomes[index] = classification;
         answers[index] = result;
