@@ -1,0 +1,489 @@
+/**
+ * Delivery benchmark: `deno task bench:deliver [--events N] [--batch N] [--senders N] [--timeout S]`.
+ *
+ * Starts a mock Meta Conversions API (Deno.serve on 127.0.0.1 in this process: answers
+ * 200 `{events_received}` at once, counts every event_id it receives and records when each
+ * first arrived) and the real Sluice (`main.ts`, fresh KV file, a meta destination whose
+ * endpoint is the mock). It ingests N events through `POST /v1/events` in batches with
+ * concurrent senders and waits until the mock has received all N, then prints:
+ *   - ingest events/s (N / time from first send to last 202),
+ *   - delivered events/s end to end (N / time from first send to last arrival),
+ *   - accept-to-delivery latency p50/p99 (arrival at the mock − the 202 seen here),
+ *   - duplicates the mock received (should be 0),
+ * and the same batches posted straight at a second mock (the baseline: what this process and
+ * a bare Deno.serve manage), with the ratio against it. No pass/fail on timing.
+ *
+ * Options (flag, or environment variable):
+ *   --events N    BENCH_EVENTS   events to ingest (200000)
+ *   --batch N     BENCH_BATCH    events per ingest request (500)
+ *   --senders N   BENCH_SENDERS  concurrent ingest requests (16)
+ *   --timeout S   BENCH_TIMEOUT  seconds to wait for every delivery (600)
+ *   --queue NAME  SLUICE_QUEUE   queue adapter of the server (its default when unset)
+ */
+import { parseArgs } from "node:util";
+
+interface Settings {
+  events: number;
+  batch: number;
+  senders: number;
+  timeout: number;
+  queue?: string;
+}
+
+/** A mock platform in this process. */
+interface Mock {
+  url: string;
+  /** Times each event_id was received. */
+  counts: Map<string, number>;
+  /** performance.now() of each event_id's first arrival. */
+  firstArrival: Map<string, number>;
+  requests: number;
+  /** performance.now() of the latest first arrival. */
+  lastArrival: number;
+  close(): Promise<void>;
+}
+
+interface Child {
+  process: Deno.ChildProcess;
+  output: () => string;
+  drained: Promise<void>;
+  exited: boolean;
+}
+
+const ROOT = new URL("../", import.meta.url);
+const OUTPUT_KEEP = 64 * 1024;
+
+function settingsFrom(args: string[]): Settings {
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: "string" },
+      batch: { type: "string" },
+      senders: { type: "string" },
+      timeout: { type: "string" },
+      queue: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "Usage: deno task bench:deliver [--events N] [--batch N] [--senders N] [--timeout S] [--queue kv-queue|kv-outbox]",
+    );
+    Deno.exit(0);
+  }
+  const num = (flag: string | undefined, env: string, fallback: number, min: number) => {
+    const text = flag ?? Deno.env.get(env);
+    if (text === undefined || text === "") return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) {
+      throw new Error(`${env}: "${text}" is not an integer ≥ ${min}`);
+    }
+    return n;
+  };
+  const queue = values.queue ?? Deno.env.get("SLUICE_QUEUE");
+  if (queue !== undefined && queue !== "kv-queue" && queue !== "kv-outbox") {
+    throw new Error(`--queue: "${queue}" is not kv-queue or kv-outbox`);
+  }
+  return {
+    events: num(values.events, "BENCH_EVENTS", 200_000, 1),
+    batch: Math.min(500, num(values.batch, "BENCH_BATCH", 500, 1)),
+    senders: num(values.senders, "BENCH_SENDERS", 16, 1),
+    timeout: num(values.timeout, "BENCH_TIMEOUT", 600, 1),
+    ...(queue ? { queue } : {}),
+  };
+}
+
+function randomToken(bytes = 32): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A mock Meta: answers 200 at once and counts the event_ids in `data`. */
+function startMock(): Mock {
+  const counts = new Map<string, number>();
+  const firstArrival = new Map<string, number>();
+  const mock: Mock = {
+    url: "",
+    counts,
+    firstArrival,
+    requests: 0,
+    lastArrival: 0,
+    close: () => server.shutdown(),
+  };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request) => {
+      const at = performance.now();
+      const body: unknown = await request.json().catch(() => undefined);
+      mock.requests++;
+      const data = isRecord(body) && Array.isArray(body.data) ? body.data : [];
+      for (const item of data) {
+        if (!isRecord(item) || typeof item.event_id !== "string") continue;
+        const n = counts.get(item.event_id) ?? 0;
+        counts.set(item.event_id, n + 1);
+        if (n === 0) {
+          firstArrival.set(item.event_id, at);
+          mock.lastArrival = at;
+        }
+      }
+      return Response.json({ events_received: data.length, fbtrace_id: "bench" });
+    },
+  );
+  mock.url = `http://127.0.0.1:${server.addr.port}`;
+  return mock;
+}
+
+function spawnServer(env: Record<string, string>): Child {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const keep = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text = (text + chunk).slice(-OUTPUT_KEEP);
+    }
+  };
+  const child: Child = {
+    process,
+    output: () => text,
+    drained: Promise.all([keep(process.stdout), keep(process.stderr)]).then(() => {}),
+    exited: false,
+  };
+  process.status.then(() => child.exited = true);
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+async function stopChild(child: Child, graceMs = 15_000): Promise<void> {
+  if (!child.exited) {
+    try {
+      child.process.kill("SIGTERM");
+    } catch { /* already gone */ }
+    const timer = setTimeout(() => {
+      try {
+        child.process.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, graceMs);
+    await child.process.status;
+    clearTimeout(timer);
+  }
+  await child.drained.catch(() => {});
+}
+
+async function waitReady(child: Child, url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exited) throw new Error(`Sluice exited before it was ready:\n${child.output()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+  throw new Error(`Sluice was not ready after ${timeoutMs} ms:\n${child.output()}`);
+}
+
+async function requestJson(
+  url: string,
+  init: RequestInit,
+  expected: number,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  if (res.status !== expected) {
+    throw new Error(`${init.method ?? "GET"} ${url}: ${res.status} ${text}`);
+  }
+  const body: unknown = JSON.parse(text);
+  if (!isRecord(body)) throw new Error(`${url}: not an object: ${text}`);
+  return body;
+}
+
+function stringField(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== "string") throw new Error(`Expected a string "${field}" in the answer`);
+  return value;
+}
+
+/** One purchase Meta accepts: website, page URL, user agent, IP and email. */
+function purchase(eventId: string, sentAt: number): Record<string, unknown> {
+  return {
+    event_id: eventId,
+    event_name: "purchase",
+    action_source: "website",
+    value: 49.9,
+    currency: "EUR",
+    order_id: eventId,
+    page: { url: "https://shop.example/checkout" },
+    user_data: {
+      email: "ada@example.com",
+      client_ip: "203.0.113.9",
+      user_agent: "Mozilla/5.0 (bench)",
+    },
+    properties: { sent_at: sentAt },
+  };
+}
+
+interface SendRun {
+  /** performance.now() of the first request. */
+  startedAt: number;
+  /** performance.now() of the last answer. */
+  endedAt: number;
+  requests: number;
+  /** performance.now() of the 202 per accepted event_id (ingest run only). */
+  acceptedAt: Map<string, number>;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/**
+ * Sends `total` events as batches with `senders` concurrent requests. `wrap` makes the body
+ * of a batch; `check` reads the answer (and throws on a bad one).
+ */
+async function sendBatches(
+  s: Settings,
+  prefix: string,
+  url: string,
+  headers: Record<string, string>,
+  wrap: (events: Record<string, unknown>[]) => unknown,
+  track: boolean,
+): Promise<SendRun> {
+  const batches = Math.ceil(s.events / s.batch);
+  const run: SendRun = {
+    startedAt: performance.now(),
+    endedAt: 0,
+    requests: 0,
+    acceptedAt: new Map(),
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+  };
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(s.senders, batches) }, async () => {
+    while (next < batches) {
+      const b = next++;
+      const from = b * s.batch;
+      const to = Math.min(s.events, from + s.batch);
+      const sentAt = Date.now();
+      const events = [];
+      for (let i = from; i < to; i++) events.push(purchase(`${prefix}-${i}`, sentAt));
+      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(wrap(events)) });
+      const text = await res.text();
+      const at = performance.now();
+      run.requests++;
+      if (!track) {
+        if (res.status !== 200) throw new Error(`mock answered ${res.status}: ${text}`);
+        run.accepted += events.length;
+        continue;
+      }
+      if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${text}`);
+      const body: unknown = JSON.parse(text);
+      if (!isRecord(body) || !Array.isArray(body.results)) {
+        throw new Error(`Unexpected batch answer: ${text.slice(0, 500)}`);
+      }
+      for (const r of body.results) {
+        if (!isRecord(r)) continue;
+        if (r.status === "accepted" && typeof r.event_id === "string") {
+          run.acceptedAt.set(r.event_id, at);
+          run.accepted++;
+        } else if (r.status === "duplicate") run.duplicates++;
+        else run.rejected++;
+      }
+    }
+  }));
+  run.endedAt = performance.now();
+  return run;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const msText = (ms: number) => `${ms.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const s = settingsFrom(Deno.args);
+  const dir = await Deno.makeTempDir({ prefix: "sluice-bench-deliver-" });
+  const mocks: Mock[] = [];
+  let server: Child | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () =>
+    cleaning ??= (async () => {
+      if (server) await stopChild(server);
+      await Promise.allSettled(mocks.map((m) => m.close()));
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    })();
+  const onSignal = () => {
+    console.error("\nInterrupted: stopping Sluice…");
+    cleanUp().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    console.log(
+      `${int(s.events)} events, batches of ${s.batch}, ${s.senders} concurrent senders, ` +
+        `queue ${s.queue ?? "(server default)"}; ${navigator.hardwareConcurrency} CPUs`,
+    );
+    const runId = randomToken(4);
+
+    // 1. Baseline: the same batches straight at a mock in this process.
+    const baselineMock = startMock();
+    mocks.push(baselineMock);
+    const baseline = await sendBatches(
+      s,
+      `${runId}-base`,
+      `${baselineMock.url}/v25.0/1234567890/events?access_token=x`,
+      { "content-type": "application/json" },
+      (events) => ({ data: events }),
+      false,
+    );
+    const baselineMs = baseline.endedAt - baseline.startedAt;
+    if (baselineMock.counts.size !== s.events) {
+      throw new Error(`Baseline mock counted ${baselineMock.counts.size} of ${s.events} events`);
+    }
+    await baselineMock.close();
+    mocks.splice(mocks.indexOf(baselineMock), 1);
+
+    // 2. Sluice with a meta destination pointing at the mock.
+    const mock = startMock();
+    mocks.push(mock);
+    const port = freePort();
+    const rootToken = randomToken();
+    server = spawnServer({
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      SLUICE_KV: `${dir}/bench.kv`,
+      SLUICE_SECRET: randomToken(),
+      SLUICE_ROOT_TOKEN: rootToken,
+      SLUICE_ALLOW_PRIVATE_URLS: "1",
+      ...(s.queue ? { SLUICE_QUEUE: s.queue } : {}),
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitReady(server, `${base}/healthz`);
+    const created = await requestJson(`${base}/v1/workspaces`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${rootToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Delivery bench" }),
+    }, 201);
+    const ingestKey = stringField(created, "ingest_key");
+    const admin = {
+      authorization: `Bearer ${stringField(created, "admin_key")}`,
+      "content-type": "application/json",
+    };
+    const patched = await requestJson(`${base}/v1/workspace`, {
+      method: "PATCH",
+      headers: admin,
+      body: JSON.stringify({ settings: { rate_limit_per_minute: 100_000_000 } }),
+    }, 200);
+    const limit = isRecord(patched.settings) ? patched.settings.rate_limit_per_minute : undefined;
+    if (limit !== 100_000_000) throw new Error(`Rate limit not raised: ${JSON.stringify(patched)}`);
+    await requestJson(`${base}/v1/platforms`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({
+        type: "meta",
+        name: "Mock Meta",
+        config: { pixel_id: "1234567890", access_token: "EAAB-bench", endpoint: mock.url },
+      }),
+    }, 201);
+
+    console.log("running: ingest + delivery through Sluice …");
+    const ingest = await sendBatches(
+      s,
+      `${runId}-ev`,
+      `${base}/v1/events`,
+      { authorization: `Bearer ${ingestKey}`, "content-type": "application/json" },
+      (events) => ({ events }),
+      true,
+    );
+    if (ingest.accepted !== s.events) {
+      throw new Error(
+        `${ingest.accepted} of ${s.events} accepted (${ingest.duplicates} duplicates, ${ingest.rejected} rejected)`,
+      );
+    }
+    const deadline = Date.now() + s.timeout * 1000;
+    let lastReport = Date.now();
+    while (mock.counts.size < s.events && Date.now() < deadline) {
+      if (server.exited) throw new Error(`Sluice exited:\n${server.output()}`);
+      if (Date.now() - lastReport >= 10_000) {
+        lastReport = Date.now();
+        console.log(`  … ${int(mock.counts.size)} of ${int(s.events)} delivered`);
+      }
+      await sleep(20);
+    }
+    const delivered = mock.counts.size;
+    const ingestMs = ingest.endedAt - ingest.startedAt;
+    const endToEndMs = mock.lastArrival - ingest.startedAt;
+    const latencies: number[] = [];
+    for (const [id, arrival] of mock.firstArrival) {
+      const accepted = ingest.acceptedAt.get(id);
+      if (accepted !== undefined) latencies.push(arrival - accepted);
+    }
+    latencies.sort((a, b) => a - b);
+    let duplicates = 0;
+    for (const n of mock.counts.values()) duplicates += n - 1;
+    const early = latencies.filter((l) => l < 0).length;
+
+    const ingestRate = s.events / (ingestMs / 1000);
+    const deliverRate = delivered / (endToEndMs / 1000);
+    const baselineRate = s.events / (baselineMs / 1000);
+    const baselineReqRate = baseline.requests / (baselineMs / 1000);
+    console.log(`
+baseline (same batches straight at the mock, ${baseline.requests} requests):
+  ${int(baselineReqRate)} requests/s, ${int(baselineRate)} events/s (${secs(baselineMs)})
+
+Sluice:
+  ingest:     ${int(ingestRate)} events/s (${
+      int(ingest.requests / (ingestMs / 1000))
+    } requests/s, ${secs(ingestMs)}), ${(100 * ingestRate / baselineRate).toFixed(1)}% of baseline
+  delivered:  ${int(delivered)} of ${int(s.events)} in ${mock.requests} Meta requests (${
+      (delivered / Math.max(1, mock.requests)).toFixed(0)
+    } events/request)
+  end to end: ${int(deliverRate)} events/s (first send → last arrival ${secs(endToEndMs)}), ${
+      (100 * deliverRate / baselineRate).toFixed(1)
+    }% of baseline
+  accept → delivery latency: p50 ${msText(percentile(latencies, 50))}, p99 ${
+      msText(percentile(latencies, 99))
+    }, max ${msText(latencies.at(-1) ?? NaN)}${
+      early ? ` (${early} arrived before their 202 reached the bench)` : ""
+    }
+  duplicates received: ${duplicates}`);
+    if (delivered < s.events) {
+      console.error(`Timed out after ${s.timeout} s: ${s.events - delivered} events not delivered`);
+      Deno.exitCode = 1;
+    }
+    if (duplicates > 0) Deno.exitCode = 1;
+  } catch (error) {
+    if (server) console.error(`--- Sluice output ---\n${server.output()}`);
+    throw error;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await cleanUp();
+  }
+}
+
+if (import.meta.main) await main();
