@@ -314,10 +314,12 @@ export class DeliveryEngine {
         const handoff = await this.#d.kv.get(handoffKey(wsId, item.event.id));
         if (handoff.versionstamp === null) fresh.push(item);
       }
-      if (fresh.length > 0 && fresh.length < routed.length) {
+      if (fresh.length === 0) return [];
+      if (fresh.length < routed.length) {
         return await this.#commitFanOut(wsId, fresh, destinations, options);
       }
-      return [];
+      // Nothing explains the refusal: fail so the queue delivers the message again.
+      throw new Error(`Cannot record the fan-out of ${routed.length} events`);
     }
     return written;
   }
