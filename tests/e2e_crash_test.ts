@@ -8,9 +8,9 @@
  * hand-off resumes, and (reading the KV file directly) that no event is stored twice.
  */
 import assert from "node:assert/strict";
+import { SpawnedServer } from "./_server.ts";
 import { eventSealer, openEvent, type SealedEvent } from "../lib/event_store.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const SECRET = "e2e-crash-test-secret-0123456789abcdef";
 const SEALER = eventSealer(SECRET);
 const ROOT_TOKEN = "e2e-crash-test-root-token-0123456789";
@@ -22,97 +22,7 @@ const HEAD_COMMITS = 10;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** A spawned `main.ts` with its output collected (shown when an assertion fails). */
-class Server {
-  readonly base: string;
-  readonly #process: Deno.ChildProcess;
-  readonly #drained: Promise<void>;
-  #output = "";
-  #exited = false;
-
-  constructor(kvPath: string) {
-    const port = freePort();
-    this.base = `http://127.0.0.1:${port}`;
-    this.#process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
-      cwd: ROOT,
-      env: {
-        PORT: String(port),
-        HOSTNAME: "127.0.0.1",
-        SLUICE_KV: kvPath,
-        SLUICE_SECRET: SECRET,
-        SLUICE_ROOT_TOKEN: ROOT_TOKEN,
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#process.status.then(() => this.#exited = true);
-    this.#drained = Promise.all([
-      this.#collect(this.#process.stdout),
-      this.#collect(this.#process.stderr),
-    ]).then(() => {});
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      this.#output = (this.#output + chunk).slice(-16_384);
-    }
-  }
-
-  get output(): string {
-    return this.#output;
-  }
-
-  /** Polls /healthz until the server answers 200. */
-  async ready(timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#exited) throw new Error(`The server exited at start:\n${this.#output}`);
-      try {
-        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        await res.body?.cancel();
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
-    }
-    throw new Error(`The server was not ready after ${timeoutMs} ms:\n${this.#output}`);
-  }
-
-  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
-  async stop(signal: Deno.Signal, graceMs = 10_000): Promise<Deno.CommandStatus> {
-    if (!this.#exited) {
-      try {
-        this.#process.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, graceMs);
-    try {
-      const status = await this.#process.status;
-      await this.#drained;
-      return status;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
+const SERVER_ENV = { SLUICE_SECRET: SECRET, SLUICE_ROOT_TOKEN: ROOT_TOKEN };
 
 interface Workspace {
   id: string;
@@ -236,12 +146,12 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "sluice-e2e-crash-" });
     const kvPath = `${dir}/sluice.kv`;
-    const servers: Server[] = [];
+    const servers: SpawnedServer[] = [];
     const state = { stop: false, inFlight: 0, acked: [] as string[], sent: 0 };
     let loopsDone: Promise<unknown> = Promise.resolve();
     try {
       // 1. First life: ingest under concurrency, then SIGKILL mid-flight.
-      const first = new Server(kvPath);
+      const first = new SpawnedServer(kvPath, SERVER_ENV);
       servers.push(first);
       await first.ready();
       const ws = await createWorkspace(first.base);
@@ -281,7 +191,7 @@ Deno.test({
       );
 
       // 2. Second life on the same KV file.
-      const second = new Server(kvPath);
+      const second = new SpawnedServer(kvPath, SERVER_ENV);
       servers.push(second);
       await second.ready();
       const read = { authorization: `Bearer ${ws.admin_key}` };

@@ -10,8 +10,8 @@
  * lease (30 s, renewed every 10 s) runs out, so at most ~30 s after the kill.
  */
 import assert from "node:assert/strict";
+import { SpawnedServer } from "./_server.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const ROOT_TOKEN = "root-token-for-the-delivery-crash-test-0123456789";
 const SECRET = "delivery-crash-test-master-secret-0123456789abcdef";
 const EVENTS = 2_000;
@@ -28,98 +28,18 @@ const WAIT_AFTER_KILL_MS = 34_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-class Server {
-  readonly base: string;
-  readonly #process: Deno.ChildProcess;
-  readonly #drained: Promise<void>;
-  #output = "";
-  #exited = false;
-
-  constructor(kvPath: string) {
-    const port = freePort();
-    this.base = `http://127.0.0.1:${port}`;
-    this.#process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
-      cwd: ROOT,
-      env: {
-        PORT: String(port),
-        HOSTNAME: "127.0.0.1",
-        SLUICE_KV: kvPath,
-        SLUICE_SECRET: SECRET,
-        SLUICE_ROOT_TOKEN: ROOT_TOKEN,
-        SLUICE_ALLOW_PRIVATE_URLS: "1",
-        SLUICE_QUEUE: "kv-outbox",
-        SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms,500ms,1s",
-        SLUICE_DELIVERY_TIMEOUT: "5s",
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#process.status.then(() => this.#exited = true);
-    this.#drained = Promise.all([
-      this.#collect(this.#process.stdout),
-      this.#collect(this.#process.stderr),
-    ]).then(() => {});
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      this.#output = (this.#output + chunk).slice(-16_384);
-    }
-  }
-
-  get output(): string {
-    return this.#output;
-  }
-
-  get exited(): boolean {
-    return this.#exited;
-  }
-
-  async ready(timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#exited) throw new Error(`The server exited at start:\n${this.#output}`);
-      try {
-        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        await res.body?.cancel();
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
-    }
-    throw new Error(`The server was not ready after ${timeoutMs} ms:\n${this.#output}`);
-  }
-
-  /** Sends the signal at once (no await): for use inside the mock's handler. */
-  signal(signal: Deno.Signal): void {
-    try {
-      this.#process.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-
-  async stop(signal: Deno.Signal): Promise<Deno.CommandStatus> {
-    if (!this.#exited) this.signal(signal);
-    const status = await this.#process.status;
-    await this.#drained;
-    return status;
-  }
-}
+const SERVER_ENV = {
+  SLUICE_SECRET: SECRET,
+  SLUICE_ROOT_TOKEN: ROOT_TOKEN,
+  SLUICE_ALLOW_PRIVATE_URLS: "1",
+  SLUICE_QUEUE: "kv-outbox",
+  SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms,500ms,1s",
+  SLUICE_DELIVERY_TIMEOUT: "5s",
+};
 
 /** One request the mock received. */
 interface Received {
@@ -205,7 +125,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "sluice-e2e-delivery-crash-" });
     const kvPath = `${dir}/sluice.kv`;
-    const servers: Server[] = [];
+    const servers: SpawnedServer[] = [];
     let killedAt: number | undefined;
     /** Event ids in requests the mock held open at the kill. */
     let openAtKill: string[] = [];
@@ -220,7 +140,7 @@ Deno.test({
     let ingesting: Promise<unknown> = Promise.resolve();
     try {
       // 1. First life: a workspace, a meta destination on the mock, then ingest in batches.
-      const first = new Server(kvPath);
+      const first = new SpawnedServer(kvPath, SERVER_ENV);
       servers.push(first);
       await first.ready();
       const ws = await postJson(`${first.base}/v1/workspaces`, ROOT_TOKEN, {
@@ -286,7 +206,7 @@ Deno.test({
       assert.ok(acked.length >= KILL_AFTER, `only ${acked.length} events acknowledged`);
 
       // 2. Second life on the same KV file: wait until every acknowledged event has arrived.
-      const second = new Server(kvPath);
+      const second = new SpawnedServer(kvPath, SERVER_ENV);
       servers.push(second);
       await second.ready();
       const waitDeadline = killTime + WAIT_AFTER_KILL_MS;

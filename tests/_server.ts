@@ -1,0 +1,95 @@
+/** The real server as a child process, for end-to-end tests. */
+
+const ROOT = new URL("../", import.meta.url);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A spawned `main.ts` on 127.0.0.1 with its output kept (shown when an assertion fails). */
+export class SpawnedServer {
+  readonly base: string;
+  readonly #process: Deno.ChildProcess;
+  readonly #drained: Promise<void>;
+  #output = "";
+  #exited = false;
+
+  /** Starts `main.ts` on a free port with `SLUICE_KV` = `kvPath` and the extra `env`. */
+  constructor(kvPath: string, env: Record<string, string>) {
+    const port = freePort();
+    this.base = `http://127.0.0.1:${port}`;
+    this.#process = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: ROOT,
+      env: { PORT: String(port), HOSTNAME: "127.0.0.1", SLUICE_KV: kvPath, ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#process.status.then(() => this.#exited = true);
+    this.#drained = Promise.all([
+      this.#collect(this.#process.stdout),
+      this.#collect(this.#process.stderr),
+    ]).then(() => {});
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      this.#output = (this.#output + chunk).slice(-16_384);
+    }
+  }
+
+  /** The last 16 KiB the server printed. */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** Polls /healthz until the server answers 200. */
+  async ready(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.#exited) throw new Error(`The server exited at start:\n${this.#output}`);
+      try {
+        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        await res.body?.cancel();
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(50);
+    }
+    throw new Error(`The server was not ready after ${timeoutMs} ms:\n${this.#output}`);
+  }
+
+  /** Sends a signal at once, without waiting (for use inside a mock's handler). */
+  signal(signal: Deno.Signal): void {
+    try {
+      this.#process.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
+  async stop(signal: Deno.Signal, graceMs = 10_000): Promise<Deno.CommandStatus> {
+    if (!this.#exited) this.signal(signal);
+    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+    try {
+      const status = await this.#process.status;
+      await this.#drained;
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
