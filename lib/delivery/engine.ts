@@ -59,6 +59,15 @@ export type RequeueMode =
   | { kind: "retry_failed" };
 
 const MAX_MUTATIONS = 900;
+/** How long deliver messages wait to be sent together, and the most events sent together. */
+const COALESCE_MS = 20;
+const COALESCE_MAX_EVENTS = 1_000;
+
+interface PendingBatch {
+  message: DeliverMessage;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  timer?: ReturnType<typeof setTimeout>;
+}
 const SNIPPET_CHARS = 2048;
 
 interface RowWrite {
@@ -77,6 +86,7 @@ interface RowWrite {
 export class DeliveryEngine {
   readonly #d: Required<DeliveryEngineDeps>;
   readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
+  readonly #batches = new Map<string, PendingBatch>();
 
   constructor(deps: DeliveryEngineDeps) {
     this.#d = {
@@ -129,8 +139,41 @@ export class DeliveryEngine {
     }
   }
 
+  /**
+   * Handles a deliver message. Messages for the same destination and attempt that arrive
+   * within a few milliseconds are sent together (commit groups hold ≤ 100 events; platforms
+   * take up to their batch limit); each message completes, or fails and is retried, with
+   * the combined send.
+   */
+  deliver(message: DeliverMessage): Promise<void> {
+    const key = [message.workspace_id, message.destination_id, message.attempt, !!message.replay]
+      .join("|");
+    let batch = this.#batches.get(key);
+    if (!batch) {
+      const fresh: PendingBatch = { message: { ...message, ids: [] }, waiters: [] };
+      fresh.timer = setTimeout(() => this.#flush(key, fresh), COALESCE_MS);
+      this.#batches.set(key, fresh);
+      batch = fresh;
+    }
+    batch.message.ids.push(...message.ids);
+    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.message.ids.length >= COALESCE_MAX_EVENTS) this.#flush(key, batch);
+    return done;
+  }
+
+  #flush(key: string, batch: PendingBatch): void {
+    if (this.#batches.get(key) !== batch) return;
+    this.#batches.delete(key);
+    clearTimeout(batch.timer);
+    batch.message.ids = [...new Set(batch.message.ids)];
+    this.#deliverNow(batch.message).then(
+      () => batch.waiters.forEach((w) => w.resolve()),
+      (error) => batch.waiters.forEach((w) => w.reject(error)),
+    );
+  }
+
   /** Sends one batch to one destination and records what the platform said. */
-  async deliver(message: DeliverMessage): Promise<void> {
+  async #deliverNow(message: DeliverMessage): Promise<void> {
     const wsId = message.workspace_id;
     const destination = await this.#d.destinations.get(wsId, message.destination_id);
     const rows = await this.#loadRows(wsId, message.ids, message.destination_id);
