@@ -14,6 +14,7 @@ const envSchema = z.object({
   SLUICE_DELIVERY_RETRY_SCHEDULE: z.string().default("30s,2m,10m,1h,6h,24h"),
   SLUICE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),
   SLUICE_DELIVERY_TIMEOUT: z.string().default("10s"),
+  SLUICE_OUTBOX_LEASE: z.string().default("30s"),
   SLUICE_QUEUE: z.enum(["kv-queue", "kv-outbox"]).optional(),
   SLUICE_ADMIN_EMAIL: optionalText,
   SLUICE_ADMIN_PASSWORD: optionalText,
@@ -37,6 +38,8 @@ export interface Config {
   readonly webhookRetrySchedule: readonly number[];
   /** How long one outbound request may take, ms. */
   readonly deliveryTimeoutMs: number;
+  /** How long a kv-outbox worker holds a message before another may take it over, ms. */
+  readonly outboxLeaseMs: number;
   readonly queue: "kv-queue" | "kv-outbox";
   readonly adminEmail?: string;
   readonly adminPassword?: string;
@@ -82,6 +85,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       "SLUICE_WEBHOOK_RETRY_SCHEDULE",
     ),
     deliveryTimeoutMs: parseDurationList(e.SLUICE_DELIVERY_TIMEOUT, "SLUICE_DELIVERY_TIMEOUT")[0]!,
+    outboxLeaseMs: parseDurationList(e.SLUICE_OUTBOX_LEASE, "SLUICE_OUTBOX_LEASE")[0]!,
     queue: e.SLUICE_QUEUE ?? (remote ? "kv-outbox" : "kv-queue"),
     adminEmail: e.SLUICE_ADMIN_EMAIL,
     adminPassword: e.SLUICE_ADMIN_PASSWORD,

@@ -51,6 +51,10 @@ class RecordingQueue implements QueuePort {
     this.#inner = new KvQueue(kv);
   }
 
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
   enqueueIn(op: Deno.AtomicOperation, message: QueueMessage): void {
     this.messages.push(message);
     this.#inner.enqueueIn(op, message);

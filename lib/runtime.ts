@@ -48,7 +48,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     kv.close();
     throw error;
   });
-  const queue: QueuePort = config.queue === "kv-outbox" ? new KvOutbox(kv) : new KvQueue(kv);
+  const queue: QueuePort = config.queue === "kv-outbox"
+    ? new KvOutbox(kv, { leaseMs: config.outboxLeaseMs })
+    : new KvQueue(kv);
   const sealer = eventSealer(secret);
   const committer = new GroupCommitter(kv, queue, {
     maxChecks: config.kvMaxChecks,
@@ -116,7 +118,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       await committer.close();
       await rateLimiter.close();
       await Promise.allSettled(inFlight);
-      await queue.close?.();
+      await queue.close();
       kv.close();
       await workers?.catch(() => {});
     },

@@ -7,7 +7,7 @@
  * The server runs with SLUICE_QUEUE=kv-outbox: the kv-queue adapter (Deno KV queues, SQLite)
  * redelivers a message that was running at a SIGKILL only in KV's periodic cleanup (~60 s),
  * which would make this test far too slow; the outbox reclaims such a message when its
- * lease (30 s, renewed every 10 s) runs out, so at most ~30 s after the kill.
+ * lease (SLUICE_OUTBOX_LEASE, 4 s here, renewed every third of it) runs out.
  */
 import assert from "node:assert/strict";
 import { SpawnedServer } from "./_server.ts";
@@ -23,8 +23,8 @@ const MOCK_DELAY_MS = 50;
 const KILL_AFTER = 1_000;
 /** An answered send is still "in flight" until the server records it: this much slack. */
 const RECORD_SLACK_MS = 250;
-/** The outbox lease (30 s) plus slack for the restart and the re-run. */
-const WAIT_AFTER_KILL_MS = 34_000;
+/** The outbox lease (4 s) plus slack for the restart and the re-run. */
+const WAIT_AFTER_KILL_MS = 12_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -37,6 +37,7 @@ const SERVER_ENV = {
   SLUICE_ROOT_TOKEN: ROOT_TOKEN,
   SLUICE_ALLOW_PRIVATE_URLS: "1",
   SLUICE_QUEUE: "kv-outbox",
+  SLUICE_OUTBOX_LEASE: "4s",
   SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms,500ms,1s",
   SLUICE_DELIVERY_TIMEOUT: "5s",
 };

@@ -75,7 +75,7 @@ async function withQueue(
   try {
     await body(kv, queue);
   } finally {
-    await queue.close?.();
+    await queue.close();
     kv.close();
     await listening;
   }
@@ -171,7 +171,7 @@ for (const { kind, create } of ADAPTERS) {
     const queue = create(kv);
     const listening = queue.listen(recorder.handler);
     await queue.enqueue(message("never"), { delayMs: 200 });
-    await queue.close?.();
+    await queue.close();
     kv.close();
     await listening;
     await pause(400);

@@ -45,8 +45,7 @@ export interface QueuePort {
   listen(handler: MessageHandler): Promise<void>;
   /**
    * Stops delivering (no new handler starts) and resolves once running handlers have
-   * finished; call it before closing KV. Both adapters implement it; it is optional only so
-   * that test doubles written before it still satisfy the port.
+   * finished; call it before closing KV.
    */
-  close?(): Promise<void>;
+  close(): Promise<void>;
 }
