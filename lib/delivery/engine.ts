@@ -59,6 +59,8 @@ export type RequeueMode =
   | { kind: "retry_failed" };
 
 const MAX_MUTATIONS = 900;
+/** Rows written per commit: a row key takes about 100 of the 80 KiB of keys KV allows per commit. */
+const ROWS_PER_COMMIT = 500;
 /** How long deliver messages wait to be sent together, and the most events sent together. */
 const COALESCE_MS = 20;
 const COALESCE_MAX_EVENTS = 1_000;
@@ -455,9 +457,9 @@ export class DeliveryEngine {
     retry?: DeliverMessage,
     delayMs = 0,
   ): Promise<void> {
-    for (let i = 0; i < Math.max(1, writes.length); i += MAX_MUTATIONS) {
+    for (let i = 0; i < Math.max(1, writes.length); i += ROWS_PER_COMMIT) {
       const op = this.#d.kv.atomic();
-      for (const { ulid, destinationId, row } of writes.slice(i, i + MAX_MUTATIONS)) {
+      for (const { ulid, destinationId, row } of writes.slice(i, i + ROWS_PER_COMMIT)) {
         op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
       }
       if (i === 0 && retry) this.#d.queue.enqueueIn(op, retry, { delayMs });
