@@ -65,6 +65,8 @@ export const destinationPrefix = (wsId: string) => ["dest", wsId] as const;
 /** The delivery row of one event to one destination. */
 export const deliveryKey = (wsId: string, ulid: string, destId: string) =>
   ["dlv", wsId, ulid, destId] as const;
+/** Prefix of a workspace's delivery rows, in event order. */
+export const deliveryPrefix = (wsId: string) => ["dlv", wsId] as const;
 /** Prefix of one event's delivery rows. */
 export const eventDeliveriesPrefix = (wsId: string, ulid: string) => ["dlv", wsId, ulid] as const;
 

@@ -9,7 +9,8 @@ import type { SluiceEvent } from "../event.ts";
 import { openEvent, type SealedEvent } from "../event_store.ts";
 import type { Sealer } from "../crypto.ts";
 import type { Destination, DestinationStore } from "../destinations.ts";
-import { deliveryKey, eventKey, handoffKey } from "../kv_keys.ts";
+import { deliveryKey, deliveryPrefix, eventPrefix, handoffKey } from "../kv_keys.ts";
+import { readByIds } from "../kv_range_read.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
 import { DELIVERY_ROW_TTL_MS, type DeliveryRow } from "./rows.ts";
@@ -468,42 +469,28 @@ export class DeliveryEngine {
     }
   }
 
+  /** The events of `ids` that are still stored, in the order of `ids`. */
   async #loadEvents(wsId: string, ids: readonly string[]): Promise<SluiceEvent[]> {
-    const chunks = [];
-    for (let i = 0; i < ids.length; i += 10) {
-      chunks.push(
-        this.#d.kv.getMany<SealedEvent[]>(ids.slice(i, i + 10).map((id) => eventKey(wsId, id))),
-      );
-    }
+    const sealed = await readByIds<SealedEvent>(this.#d.kv, ids, { prefix: eventPrefix(wsId) });
     const events: SluiceEvent[] = [];
-    for (const entries of await Promise.all(chunks)) {
-      for (const entry of entries) {
-        if (entry.value) events.push(openEvent(entry.value, this.#d.sealer));
-      }
+    for (const id of ids) {
+      const value = sealed.get(id);
+      if (value) events.push(openEvent(value, this.#d.sealer));
     }
     return events;
   }
 
+  /** The rows of `ids` with one destination; the range read also passes other destinations' rows. */
   async #loadRows(
     wsId: string,
     ids: readonly string[],
     destinationId: string,
   ): Promise<Map<string, DeliveryRow>> {
-    const rows = new Map<string, DeliveryRow>();
-    const reads = [];
-    for (let i = 0; i < ids.length; i += 10) {
-      const slice = ids.slice(i, i + 10);
-      reads.push(
-        this.#d.kv.getMany<DeliveryRow[]>(slice.map((id) => deliveryKey(wsId, id, destinationId)))
-          .then((entries) =>
-            entries.forEach((entry, j) => {
-              if (entry.value) rows.set(slice[j]!, entry.value);
-            })
-          ),
-      );
-    }
-    await Promise.all(reads);
-    return rows;
+    const destinations = await this.#d.destinations.list(wsId, true);
+    return await readByIds<DeliveryRow>(this.#d.kv, ids, {
+      prefix: deliveryPrefix(wsId),
+      suffix: [destinationId],
+    }, { maxScan: 2 * ids.length * Math.max(1, destinations.length) + 64 });
   }
 
   async #loadRowsForEvent(
