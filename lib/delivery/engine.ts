@@ -6,13 +6,13 @@ import type {
   PlatformType,
 } from "../../connectors/types.ts";
 import type { SluiceEvent } from "../event.ts";
-import { openEvent, type SealedEvent } from "../event_store.ts";
 import type { Sealer } from "../crypto.ts";
 import type { Destination, DestinationStore } from "../destinations.ts";
-import { deliveryKey, deliveryPrefix, eventPrefix, handoffKey } from "../kv_keys.ts";
+import { deliveryKey, deliveryPrefix, handoffKey } from "../kv_keys.ts";
 import { readByIds } from "../kv_range_read.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
+import { EventLoader } from "./event_loader.ts";
 import { DELIVERY_ROW_TTL_MS, type DeliveryRow } from "./rows.ts";
 
 /** What sending one request gave: the platform's answer, or a network error. */
@@ -90,6 +90,7 @@ export class DeliveryEngine {
   readonly #d: Required<DeliveryEngineDeps>;
   readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
   readonly #batches = new Map<string, PendingBatch>();
+  readonly #events: EventLoader;
 
   constructor(deps: DeliveryEngineDeps) {
     this.#d = {
@@ -98,6 +99,7 @@ export class DeliveryEngine {
       random: Math.random,
       ...deps,
     };
+    this.#events = new EventLoader(deps.kv, deps.sealer);
   }
 
   /** Routes a committed group to destinations: rows + one deliver message per batch. */
@@ -114,7 +116,7 @@ export class DeliveryEngine {
       return;
     }
     const [events, rules] = await Promise.all([
-      this.#loadEvents(wsId, message.ids),
+      this.#events.load(wsId, message.ids),
       this.#d.rules.list(wsId, true),
     ]);
     const routed = events.map((event) => ({
@@ -216,7 +218,7 @@ export class DeliveryEngine {
       );
       return;
     }
-    const events = (await this.#loadEvents(wsId, due)).map((event) => ({
+    const events = (await this.#events.load(wsId, due)).map((event) => ({
       ...event,
       event_name: rows.get(event.id)?.event_name ?? event.event_name,
     }));
@@ -467,17 +469,6 @@ export class DeliveryEngine {
       const result = await op.commit();
       if (!result.ok) throw new Error(`Cannot record ${writes.length} delivery rows`);
     }
-  }
-
-  /** The events of `ids` that are still stored, in the order of `ids`. */
-  async #loadEvents(wsId: string, ids: readonly string[]): Promise<SluiceEvent[]> {
-    const sealed = await readByIds<SealedEvent>(this.#d.kv, ids, { prefix: eventPrefix(wsId) });
-    const events: SluiceEvent[] = [];
-    for (const id of ids) {
-      const value = sealed.get(id);
-      if (value) events.push(openEvent(value, this.#d.sealer));
-    }
-    return events;
   }
 
   /** The rows of `ids` with one destination; the range read also passes other destinations' rows. */

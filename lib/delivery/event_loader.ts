@@ -1,0 +1,63 @@
+import type { Sealer } from "../crypto.ts";
+import type { SluiceEvent } from "../event.ts";
+import { openEvent, type SealedEvent } from "../event_store.ts";
+import { eventPrefix } from "../kv_keys.ts";
+import { readByIds } from "../kv_range_read.ts";
+import { TtlCache } from "../ttl_cache.ts";
+
+/** Tuning of an {@link EventLoader}. */
+export interface EventLoaderOptions {
+  /** How long an opened event is kept for the next load. Default 60 s. */
+  ttlMs?: number;
+  /** Most events kept. Default 20,000. */
+  maxEntries?: number;
+}
+
+/**
+ * Loads stored events for delivery and keeps the opened ones briefly: fan-out opens each
+ * event, and the send that follows within seconds needs it again, so it is neither read
+ * from KV nor decrypted a second time. Stored events never change, so a kept copy is
+ * never stale; a miss (another process, expiry) reads KV.
+ */
+export class EventLoader {
+  readonly #kv: Deno.Kv;
+  readonly #sealer: Sealer;
+  readonly #opened: TtlCache<SluiceEvent>;
+
+  constructor(kv: Deno.Kv, sealer: Sealer, options: EventLoaderOptions = {}) {
+    this.#kv = kv;
+    this.#sealer = sealer;
+    this.#opened = new TtlCache(options.ttlMs ?? 60_000, options.maxEntries ?? 20_000);
+  }
+
+  /** The events of `ids` that are still stored, in the order of `ids`. */
+  async load(wsId: string, ids: readonly string[]): Promise<SluiceEvent[]> {
+    const kept = new Map<string, SluiceEvent>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const event = this.#opened.get(cacheKey(wsId, id));
+      if (event) kept.set(id, event);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const sealed = await readByIds<SealedEvent>(this.#kv, missing, {
+        prefix: eventPrefix(wsId),
+      });
+      for (const [id, value] of sealed) {
+        const event = openEvent(value, this.#sealer);
+        this.#opened.set(cacheKey(wsId, id), event);
+        kept.set(id, event);
+      }
+    }
+    const events: SluiceEvent[] = [];
+    for (const id of ids) {
+      const event = kept.get(id);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+}
+
+function cacheKey(wsId: string, id: string): string {
+  return `${wsId}\u0000${id}`;
+}
