@@ -1,4 +1,5 @@
 import type { Sealer } from "./crypto.ts";
+import type { EventLoader } from "./delivery/event_loader.ts";
 import type { CommitItem, GroupCommitter } from "./group_commit.ts";
 import { type FieldError, HttpError } from "./http_error.ts";
 import { parseEvent, type RequestContext } from "./event_input.ts";
@@ -21,11 +22,19 @@ export class Ingestor {
   readonly #committer: GroupCommitter;
   readonly #sealer: Sealer;
   readonly #limiter: RateLimiter;
+  readonly #stored?: EventLoader;
 
-  constructor(committer: GroupCommitter, sealer: Sealer, limiter: RateLimiter) {
+  /** `stored`, when given, is handed each accepted event for the delivery that follows. */
+  constructor(
+    committer: GroupCommitter,
+    sealer: Sealer,
+    limiter: RateLimiter,
+    stored?: EventLoader,
+  ) {
     this.#committer = committer;
     this.#sealer = sealer;
     this.#limiter = limiter;
+    this.#stored = stored;
   }
 
   /**
@@ -78,7 +87,9 @@ export class Ingestor {
     if (items.length === 0) return results;
     const outcomes = await this.#committer.submit(items);
     outcomes.forEach((outcome, j) => {
-      results[positions[j]!] = { event_id: items[j]!.event.event_id, status: outcome };
+      const { event } = items[j]!;
+      results[positions[j]!] = { event_id: event.event_id, status: outcome };
+      if (outcome === "accepted") this.#stored?.keep(event);
     });
     return results;
   }

@@ -12,6 +12,7 @@ import { ClientIpResolver } from "./client_ip.ts";
 import { DestinationStore } from "./destinations.ts";
 import { RuleStore } from "./rules.ts";
 import { DeliveryEngine, type Sender } from "./delivery/engine.ts";
+import { EventLoader } from "./delivery/event_loader.ts";
 import { sendRequest } from "./delivery/send.ts";
 import { checkUrl } from "./ssrf.ts";
 import { connectorFor } from "../connectors/mod.ts";
@@ -64,10 +65,12 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       allowPrivate: config.allowPrivateUrls,
       timeoutMs: config.deliveryTimeoutMs,
     });
+  const storedEvents = new EventLoader(kv, sealer);
   const engine = new DeliveryEngine({
     kv,
     queue,
     sealer,
+    events: storedEvents,
     destinations,
     rules,
     connectorFor,
@@ -86,7 +89,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     apiKeys: new ApiKeyStore(kv),
     events: new EventStore(kv, sealer),
     rateLimiter,
-    ingestor: new Ingestor(committer, sealer, rateLimiter),
+    ingestor: new Ingestor(committer, sealer, rateLimiter, storedEvents),
     clientIp: new ClientIpResolver(config.trustedProxies),
     destinations,
     rules,

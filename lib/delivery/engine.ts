@@ -47,6 +47,8 @@ export interface DeliveryEngineDeps {
   send: Sender;
   /** Delays between attempts, ms; attempts = length + 1. */
   retryScheduleMs: readonly number[];
+  /** Where stored events are loaded from; shared with ingest, which hands over what it stored. */
+  events?: EventLoader;
   /** Requests in flight per destination in this process. */
   perDestinationConcurrency?: number;
   now?: () => number;
@@ -87,7 +89,7 @@ interface RowWrite {
  * one that is down or slow never holds up the others.
  */
 export class DeliveryEngine {
-  readonly #d: Required<DeliveryEngineDeps>;
+  readonly #d: Required<Omit<DeliveryEngineDeps, "events">>;
   readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
   readonly #batches = new Map<string, PendingBatch>();
   readonly #events: EventLoader;
@@ -99,7 +101,7 @@ export class DeliveryEngine {
       random: Math.random,
       ...deps,
     };
-    this.#events = new EventLoader(deps.kv, deps.sealer);
+    this.#events = deps.events ?? new EventLoader(deps.kv, deps.sealer);
   }
 
   /** Routes a committed group to destinations: rows + one deliver message per batch. */

@@ -9,15 +9,15 @@ import { TtlCache } from "../ttl_cache.ts";
 export interface EventLoaderOptions {
   /** How long an opened event is kept for the next load. Default 60 s. */
   ttlMs?: number;
-  /** Most events kept. Default 20,000. */
+  /** Most events kept. Default 50,000 (some 50 MB). */
   maxEntries?: number;
 }
 
 /**
- * Loads stored events for delivery and keeps the opened ones briefly: fan-out opens each
- * event, and the send that follows within seconds needs it again, so it is neither read
- * from KV nor decrypted a second time. Stored events never change, so a kept copy is
- * never stale; a miss (another process, expiry) reads KV.
+ * Loads stored events for delivery and keeps them briefly: ingest hands over the events it
+ * just committed, and fan-out and the send that follow within seconds find them here
+ * instead of reading and decrypting them from KV. Stored events never change, so a kept
+ * copy is never stale; a miss (another process, a long backlog) reads KV.
  */
 export class EventLoader {
   readonly #kv: Deno.Kv;
@@ -27,7 +27,12 @@ export class EventLoader {
   constructor(kv: Deno.Kv, sealer: Sealer, options: EventLoaderOptions = {}) {
     this.#kv = kv;
     this.#sealer = sealer;
-    this.#opened = new TtlCache(options.ttlMs ?? 60_000, options.maxEntries ?? 20_000);
+    this.#opened = new TtlCache(options.ttlMs ?? 60_000, options.maxEntries ?? 50_000);
+  }
+
+  /** Keeps an event that was just stored. */
+  keep(event: SluiceEvent): void {
+    this.#opened.set(cacheKey(event.workspace_id, event.id), event);
   }
 
   /** The events of `ids` that are still stored, in the order of `ids`. */

@@ -43,3 +43,15 @@ Deno.test("EventLoader.load() answers stored events in the order asked, then fro
     kv.close();
   }
 });
+
+Deno.test("EventLoader.load() answers a kept event without reading KV", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const loader = new EventLoader(kv, new Sealer("event-loader-test-secret-0123456789", "event"));
+    const kept = event("01K");
+    loader.keep(kept);
+    assert.deepEqual(await loader.load(WS, ["01K"]), [kept]);
+  } finally {
+    kv.close();
+  }
+});
