@@ -9,11 +9,13 @@
  * ["ws_key", wsId, keyId]              → sha256(secret); lists and revokes a workspace's keys
  * ["ev", wsId, ulid]                   SealedEvent bytes (expireIn = retention); ulid order = time order
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
- * ["handoff", wsId, ulid]              HandoffRecord: the event reached fan-out
+ * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
+ *                                      pending or skipped deliveries that have no dlv row yet
  * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 analytics counter
  * ["rl", scope, windowStart]           Deno.KvU64 rate-limit counter
  * ["dest", wsId, destId]               Destination (secrets sealed)
- * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination
+ * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination, written
+ *                                      on the first answer (or by replay, forward, retry-failed)
  * ["rule", wsId, ruleId]               RoutingRule
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry

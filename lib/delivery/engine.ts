@@ -13,7 +13,13 @@ import { readByIds } from "../kv_range_read.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
 import { EventLoader } from "./event_loader.ts";
-import { DELIVERY_ROW_TTL_MS, type DeliveryRow } from "./rows.ts";
+import {
+  DELIVERY_ROW_TTL_MS,
+  type DeliveryRow,
+  type Route,
+  type RoutedHandoff,
+  routeRow,
+} from "./rows.ts";
 
 /** What sending one request gave: the platform's answer, or a network error. */
 export interface SendResult {
@@ -104,7 +110,7 @@ export class DeliveryEngine {
     this.#events = deps.events ?? new EventLoader(deps.kv, deps.sealer);
   }
 
-  /** Routes a committed group to destinations: rows + one deliver message per batch. */
+  /** Routes a committed group to destinations: hand-off records + one deliver message per batch. */
   async fanOut(message: IngestedMessage): Promise<void> {
     const wsId = message.workspace_id;
     const destinations = await this.#d.destinations.list(wsId, true);
@@ -163,6 +169,7 @@ export class DeliveryEngine {
       batch = fresh;
     }
     batch.message.ids.push(...message.ids);
+    if (message.names) batch.message.names = { ...batch.message.names, ...message.names };
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.message.ids.length >= COALESCE_MAX_EVENTS) this.#flush(key, batch);
     return done;
@@ -185,12 +192,20 @@ export class DeliveryEngine {
     const destination = await this.#d.destinations.get(wsId, message.destination_id);
     const rows = await this.#loadRows(wsId, message.ids, message.destination_id);
     // Only rows waiting for exactly this attempt: a redelivered older message is a no-op.
-    const due = message.ids.filter((id) => {
-      const row = rows.get(id);
-      return row && (row.status === "pending" || row.status === "retrying") &&
-        row.attempts === message.attempt - 1;
-    });
-    if (due.length === 0) return;
+    const waiting = message.ids.filter((id) => isDue(rows.get(id), message.attempt));
+    if (waiting.length === 0) return;
+    const stored = await this.#events.load(wsId, waiting);
+    for (const event of stored) {
+      if (rows.has(event.id)) continue;
+      rows.set(
+        event.id,
+        routeRow(message.destination_id, {
+          type: destination?.type ?? "webhook",
+          event_name: message.names?.[event.id] ?? event.event_name,
+        }, this.#d.now()),
+      );
+    }
+    const due = waiting.filter((id) => rows.has(id));
     if (!destination || !destination.enabled) {
       const reason = destination ? "destination disabled" : "destination deleted";
       await this.#writeRows(
@@ -220,9 +235,9 @@ export class DeliveryEngine {
       );
       return;
     }
-    const events = (await this.#events.load(wsId, due)).map((event) => ({
+    const events = stored.map((event) => ({
       ...event,
-      event_name: rows.get(event.id)?.event_name ?? event.event_name,
+      event_name: rows.get(event.id)!.event_name,
     }));
     const parsedSettings = connector.settings.safeParse(
       this.#d.destinations.settingsOf(destination),
@@ -313,15 +328,12 @@ export class DeliveryEngine {
     const byId = new Map(destinations.map((d) => [d.id, d]));
     const now = this.#iso();
     const op = this.#d.kv.atomic();
-    const sendIds = new Map<string, string[]>();
+    /** Per destination: the ids to send, each with its new name where a rule renamed it. */
+    const sends = new Map<string, [string, string | undefined][]>();
     const written: DeliveryRow[] = [];
     for (const { event, decisions } of routed) {
-      if (initial) {
-        op.check({ key: handoffKey(wsId, event.id), versionstamp: null })
-          .set(handoffKey(wsId, event.id), { at: this.#d.now() }, {
-            expireIn: DELIVERY_ROW_TTL_MS,
-          });
-      }
+      // Fan-out keeps its routes in the hand-off record; a row is written on the first answer.
+      const routes: Record<string, Route> = {};
       for (const [destinationId, decision] of decisions) {
         const destination = byId.get(destinationId);
         const row: DeliveryRow = {
@@ -333,26 +345,45 @@ export class DeliveryEngine {
           updated_at: now,
           ...(decision.send ? {} : { last_error: decision.reason }),
         };
-        op.set(deliveryKey(wsId, event.id, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
+        if (initial) {
+          routes[destinationId] = {
+            type: row.type,
+            event_name: row.event_name,
+            ...(decision.send ? {} : { skipped: decision.reason }),
+          };
+        } else {
+          op.set(deliveryKey(wsId, event.id, destinationId), row, {
+            expireIn: DELIVERY_ROW_TTL_MS,
+          });
+        }
         written.push(row);
         if (decision.send) {
-          const ids = sendIds.get(destinationId) ?? [];
-          ids.push(event.id);
-          sendIds.set(destinationId, ids);
+          const list = sends.get(destinationId) ?? [];
+          const renamed = decision.event_name !== event.event_name;
+          list.push([event.id, renamed ? decision.event_name : undefined]);
+          sends.set(destinationId, list);
         }
       }
+      if (initial) {
+        const handoff: RoutedHandoff = { at: this.#d.now(), routes };
+        op.check({ key: handoffKey(wsId, event.id), versionstamp: null })
+          .set(handoffKey(wsId, event.id), handoff, { expireIn: DELIVERY_ROW_TTL_MS });
+      }
     }
-    for (const [destinationId, ids] of sendIds) {
+    for (const [destinationId, list] of sends) {
       const destination = byId.get(destinationId);
       const limit = (destination && this.#d.connectorFor(destination.type)?.batchLimit) || 1;
-      for (let i = 0; i < ids.length; i += limit) {
+      for (let i = 0; i < list.length; i += limit) {
+        const slice = list.slice(i, i + limit);
+        const names = slice.filter((entry): entry is [string, string] => entry[1] !== undefined);
         this.#d.queue.enqueueIn(op, {
           type: "deliver",
           workspace_id: wsId,
           destination_id: destinationId,
-          ids: ids.slice(i, i + limit),
+          ids: slice.map(([id]) => id),
           attempt: 1,
           ...(replay ? { replay: true } : {}),
+          ...(names.length ? { names: Object.fromEntries(names) } : {}),
         });
       }
     }
@@ -519,4 +550,10 @@ export class DeliveryEngine {
   #iso(): string {
     return new Date(this.#d.now()).toISOString();
   }
+}
+
+/** Whether a row waits for this attempt; the first attempt after fan-out has no row yet. */
+function isDue(row: DeliveryRow | undefined, attempt: number): boolean {
+  if (!row) return attempt === 1;
+  return (row.status === "pending" || row.status === "retrying") && row.attempts === attempt - 1;
 }

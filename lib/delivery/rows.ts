@@ -1,5 +1,6 @@
 import type { PlatformType } from "../../connectors/types.ts";
-import { eventDeliveriesPrefix } from "../kv_keys.ts";
+import type { HandoffRecord } from "../event_store.ts";
+import { eventDeliveriesPrefix, handoffKey } from "../kv_keys.ts";
 
 /** Where one event stands with one destination. */
 export type DeliveryStatus = "pending" | "delivered" | "retrying" | "failed" | "skipped";
@@ -27,15 +28,52 @@ export interface DeliveryRow {
 /** How long delivery rows are kept, ms (with the events they describe). */
 export const DELIVERY_ROW_TTL_MS = 30 * 86_400_000;
 
-/** One event's delivery rows. */
+/** Where fan-out sent an event for one destination, or why it did not. */
+export interface Route {
+  type: PlatformType;
+  /** The name to send (after routing-rule renames). */
+  event_name: string;
+  /** Why the event is not sent there (rules, consent, a paused destination). */
+  skipped?: string;
+}
+
+/**
+ * The hand-off record with fan-out's routes, by destination id. A route stands for the
+ * event's row there until a send's answer writes the row: fan-out writes one record per
+ * event instead of a row per destination.
+ */
+export interface RoutedHandoff extends HandoffRecord {
+  routes?: Record<string, Route>;
+}
+
+/** The row a route stands for before any answer: pending, or skipped with its reason. */
+export function routeRow(destinationId: string, route: Route, at: number): DeliveryRow {
+  return {
+    platform_id: destinationId,
+    type: route.type,
+    status: route.skipped === undefined ? "pending" : "skipped",
+    event_name: route.event_name,
+    attempts: 0,
+    updated_at: new Date(at).toISOString(),
+    ...(route.skipped === undefined ? {} : { last_error: route.skipped }),
+  };
+}
+
+/** One event's delivery rows, by destination id: those written, then routes not yet answered. */
 export async function deliveriesOf(
   kv: Deno.Kv,
   wsId: string,
   ulid: string,
 ): Promise<DeliveryRow[]> {
-  const rows: DeliveryRow[] = [];
+  const rows = new Map<string, DeliveryRow>();
   for await (const entry of kv.list<DeliveryRow>({ prefix: eventDeliveriesPrefix(wsId, ulid) })) {
-    rows.push(entry.value);
+    rows.set(entry.value.platform_id, entry.value);
   }
-  return rows;
+  const handoff = (await kv.get<RoutedHandoff>(handoffKey(wsId, ulid))).value;
+  for (const [destinationId, route] of Object.entries(handoff?.routes ?? {})) {
+    if (!rows.has(destinationId)) {
+      rows.set(destinationId, routeRow(destinationId, route, handoff!.at));
+    }
+  }
+  return [...rows.keys()].sort().map((destinationId) => rows.get(destinationId)!);
 }

@@ -17,6 +17,8 @@ export interface DeliverMessage {
   attempt: number;
   /** An explicit replay: send even what was delivered before. */
   replay?: boolean;
+  /** Names to send that differ from the event's own (routing-rule renames), by storage id. */
+  names?: Record<string, string>;
 }
 
 /** Every message Sluice puts on its queue. */
