@@ -48,6 +48,8 @@ export const eventPrefix = (wsId: string) => ["ev", wsId] as const;
 export const eventIdKey = (wsId: string, eventId: string) => ["ev_id", wsId, eventId] as const;
 /** The record that an event was handed to fan-out. */
 export const handoffKey = (wsId: string, ulid: string) => ["handoff", wsId, ulid] as const;
+/** Prefix of a workspace's hand-off records, in event order. */
+export const handoffPrefix = (wsId: string) => ["handoff", wsId] as const;
 
 /** An analytics counter for one hour bucket. */
 export const statKey = (wsId: string, hourMs: number, metric: string, dimension = "") =>

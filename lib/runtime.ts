@@ -76,6 +76,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     connectorFor,
     send,
     retryScheduleMs: config.deliveryRetrySchedule,
+    sendTimeoutMs: config.deliveryTimeoutMs,
   });
   let workers: Promise<void> | undefined;
   let closing = false;

@@ -8,11 +8,12 @@ import type {
 import type { SluiceEvent } from "../event.ts";
 import type { Sealer } from "../crypto.ts";
 import type { Destination, DestinationStore } from "../destinations.ts";
-import { deliveryKey, deliveryPrefix, handoffKey } from "../kv_keys.ts";
+import { deliveryKey, deliveryPrefix, handoffKey, handoffPrefix } from "../kv_keys.ts";
 import { readByIds } from "../kv_range_read.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
 import { EventLoader } from "./event_loader.ts";
+import { decisionsOf, firstSends, type Routed } from "./first_sends.ts";
 import {
   DELIVERY_ROW_TTL_MS,
   type DeliveryRow,
@@ -57,6 +58,10 @@ export interface DeliveryEngineDeps {
   events?: EventLoader;
   /** Requests in flight per destination in this process. */
   perDestinationConcurrency?: number;
+  /** How long fan-out waits for its first attempts before it queues them. Default 3 s. */
+  firstAttemptBudgetMs?: number;
+  /** The send timeout: a first attempt still running after that budget is queued this much later. */
+  sendTimeoutMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -73,10 +78,23 @@ const ROWS_PER_COMMIT = 500;
 /** How long deliver messages wait to be sent together, and the most events sent together. */
 const COALESCE_MS = 20;
 const COALESCE_MAX_EVENTS = 1_000;
+/** How long a destination that overran the budget is sent through the queue instead. */
+const SLOW_FOR_MS = 60_000;
+/** Margin after the send timeout before a handed-over attempt is due (its row is written by then). */
+const HANDOVER_MARGIN_MS = 30_000;
+/** When a failed first attempt is due again (as the queue retries a failed message). */
+const FAILED_ATTEMPT_DELAY_MS = 1_000;
 
 interface PendingBatch {
   message: DeliverMessage;
-  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  waiters: {
+    ids: readonly string[];
+    /** Resolves with the ids left unsent because the deadline passed. */
+    resolve: (unsent: string[]) => void;
+    reject: (error: unknown) => void;
+  }[];
+  /** No request starts after this (epoch ms): first attempts made by fan-out. */
+  deadline?: number;
   timer?: ReturnType<typeof setTimeout>;
 }
 const SNIPPET_CHARS = 2048;
@@ -99,10 +117,14 @@ export class DeliveryEngine {
   readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
   readonly #batches = new Map<string, PendingBatch>();
   readonly #events: EventLoader;
+  /** Destinations whose first attempts go through the queue until then (epoch ms). */
+  readonly #slowUntil = new Map<string, number>();
 
   constructor(deps: DeliveryEngineDeps) {
     this.#d = {
       perDestinationConcurrency: 4,
+      firstAttemptBudgetMs: 3_000,
+      sendTimeoutMs: 10_000,
       now: Date.now,
       random: Math.random,
       ...deps,
@@ -134,11 +156,14 @@ export class DeliveryEngine {
     // One commit per slice of events: hand-off checks make a redelivered message a no-op.
     const perEvent = 1 + 2 * Math.max(1, destinations.length);
     const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_MUTATIONS / perEvent)));
+    const sends: DeliverMessage[] = [];
     for (let i = 0; i < routed.length; i += sliceSize) {
-      await this.#commitFanOut(wsId, routed.slice(i, i + sliceSize), destinations, {
+      const slice = routed.slice(i, i + sliceSize);
+      const fannedOut = await this.#commitFanOut(wsId, slice, destinations, {
         initial: true,
         replay: false,
       });
+      sends.push(...fannedOut.sends);
     }
     const missing = message.ids.length - events.length;
     if (missing > 0) {
@@ -150,6 +175,48 @@ export class DeliveryEngine {
       }
       await op.commit();
     }
+    await this.#attemptNow(sends);
+  }
+
+  /**
+   * Makes fan-out's first attempts in this process, sparing them a second trip through the
+   * queue; the message completes once each is answered or queued. What is not answered
+   * within the budget is queued, so a slow destination holds fan-out up only that
+   * long (and goes through the queue for a while after): requests not started are due at
+   * once, requests that may be on the wire after the send timeout (their rows then say
+   * whether they went), failed attempts after a second.
+   */
+  async #attemptNow(sends: readonly DeliverMessage[]): Promise<void> {
+    const now = this.#d.now();
+    const budget = this.#d.firstAttemptBudgetMs;
+    const deadline = now + budget;
+    const inline = sends.filter((m) => !((this.#slowUntil.get(m.destination_id) ?? 0) > now));
+    const outcomes = await Promise.all(
+      inline.map((message) => settleWithin(this.#join(message, deadline), budget)),
+    );
+    const queued: [DeliverMessage, number][] = sends
+      .filter((message) => !inline.includes(message))
+      .map((message) => [message, 0]);
+    inline.forEach((message, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.kind === "answered") {
+        if (outcome.unsent.length) queued.push([{ ...message, ids: outcome.unsent }, 0]);
+      } else if (outcome.kind === "running") {
+        this.#slowUntil.set(message.destination_id, now + SLOW_FOR_MS);
+        queued.push([message, this.#d.sendTimeoutMs + HANDOVER_MARGIN_MS]);
+      } else {
+        console.error(`First attempt to ${message.destination_id} failed:`, outcome.error);
+        queued.push([message, FAILED_ATTEMPT_DELAY_MS]);
+      }
+    });
+    for (let i = 0; i < queued.length; i += MAX_MUTATIONS) {
+      const op = this.#d.kv.atomic();
+      for (const [message, delayMs] of queued.slice(i, i + MAX_MUTATIONS)) {
+        this.#d.queue.enqueueIn(op, message, { delayMs });
+      }
+      const result = await op.commit();
+      if (!result.ok) throw new Error(`Cannot queue ${queued.length} first attempts`);
+    }
   }
 
   /**
@@ -158,19 +225,32 @@ export class DeliveryEngine {
    * take up to their batch limit); each message completes, or fails and is retried, with
    * the combined send.
    */
-  deliver(message: DeliverMessage): Promise<void> {
-    const key = [message.workspace_id, message.destination_id, message.attempt, !!message.replay]
-      .join("|");
+  async deliver(message: DeliverMessage): Promise<void> {
+    await this.#join(message);
+  }
+
+  /** Adds a message to the batch it is sent with; `deadline` marks fan-out's first attempts. */
+  #join(message: DeliverMessage, deadline?: number): Promise<string[]> {
+    const key = [
+      message.workspace_id,
+      message.destination_id,
+      message.attempt,
+      !!message.replay,
+      deadline === undefined ? "queued" : "inline",
+    ].join("|");
     let batch = this.#batches.get(key);
     if (!batch) {
-      const fresh: PendingBatch = { message: { ...message, ids: [] }, waiters: [] };
+      const fresh: PendingBatch = { message: { ...message, ids: [] }, waiters: [], deadline };
       fresh.timer = setTimeout(() => this.#flush(key, fresh), COALESCE_MS);
       this.#batches.set(key, fresh);
       batch = fresh;
     }
     batch.message.ids.push(...message.ids);
     if (message.names) batch.message.names = { ...batch.message.names, ...message.names };
-    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (deadline !== undefined) batch.deadline = Math.min(batch.deadline ?? deadline, deadline);
+    const done = new Promise<string[]>((resolve, reject) =>
+      batch.waiters.push({ ids: message.ids, resolve, reject })
+    );
     if (batch.message.ids.length >= COALESCE_MAX_EVENTS) this.#flush(key, batch);
     return done;
   }
@@ -180,20 +260,26 @@ export class DeliveryEngine {
     this.#batches.delete(key);
     clearTimeout(batch.timer);
     batch.message.ids = [...new Set(batch.message.ids)];
-    this.#deliverNow(batch.message).then(
-      () => batch.waiters.forEach((w) => w.resolve()),
+    this.#deliverNow(batch.message, batch.deadline).then(
+      (unsent) => {
+        const left = new Set(unsent);
+        batch.waiters.forEach((w) => w.resolve(w.ids.filter((id) => left.has(id))));
+      },
       (error) => batch.waiters.forEach((w) => w.reject(error)),
     );
   }
 
-  /** Sends one batch to one destination and records what the platform said. */
-  async #deliverNow(message: DeliverMessage): Promise<void> {
+  /**
+   * Sends one batch to one destination and records what the platform said. Requests due
+   * after `deadline` are not sent: answers the ids they held, whose rows are left as they were.
+   */
+  async #deliverNow(message: DeliverMessage, deadline?: number): Promise<string[]> {
     const wsId = message.workspace_id;
     const destination = await this.#d.destinations.get(wsId, message.destination_id);
     const rows = await this.#loadRows(wsId, message.ids, message.destination_id);
     // Only rows waiting for exactly this attempt: a redelivered older message is a no-op.
     const waiting = message.ids.filter((id) => isDue(rows.get(id), message.attempt));
-    if (waiting.length === 0) return;
+    if (waiting.length === 0) return [];
     const stored = await this.#events.load(wsId, waiting);
     for (const event of stored) {
       if (rows.has(event.id)) continue;
@@ -216,7 +302,7 @@ export class DeliveryEngine {
           row: { ...rows.get(id)!, status: "skipped", last_error: reason, updated_at: this.#iso() },
         })),
       );
-      return;
+      return [];
     }
     const connector = this.#d.connectorFor(destination.type);
     if (!connector) {
@@ -233,7 +319,7 @@ export class DeliveryEngine {
           },
         })),
       );
-      return;
+      return [];
     }
     const events = stored.map((event) => ({
       ...event,
@@ -255,7 +341,7 @@ export class DeliveryEngine {
         })),
         {},
       );
-      return;
+      return [];
     }
     const { requests, skipped } = connector.map(events, parsedSettings.data, {
       now: this.#d.now(),
@@ -265,8 +351,19 @@ export class DeliveryEngine {
     for (const skip of skipped) {
       outcomes[skip.index] = { kind: "failed", reason: `skipped: ${skip.reason}` };
     }
+    const unsent = new Set<number>();
     await Promise.all(requests.map(async (request) => {
-      const result = await this.#withSlot(destination.id, () => this.#d.send(request));
+      const result = await this.#withSlot(
+        destination.id,
+        () =>
+          deadline !== undefined && this.#d.now() > deadline
+            ? Promise.resolve(undefined)
+            : this.#d.send(request),
+      );
+      if (!result) {
+        request.eventIndexes.forEach((index) => unsent.add(index));
+        return;
+      }
       const classification = classifySend(connector, result);
       for (const index of request.eventIndexes) {
         outcomes[index] = classification;
@@ -283,7 +380,9 @@ export class DeliveryEngine {
       outcomes.map((o) => o ?? { kind: "failed", reason: "the connector sent no request for it" }),
       answers,
       skippedIndexes,
+      unsent,
     );
+    return [...unsent].map((index) => events[index]!.id);
   }
 
   /**
@@ -315,24 +414,32 @@ export class DeliveryEngine {
       destinations,
       { initial: false, replay: mode.kind !== "retry_failed" },
     );
-    return queued;
+    return queued.rows;
   }
 
+  /**
+   * Records routed events in one commit. Fan-out (`initial`) writes each event's hand-off
+   * record with its routes, checked absent so that a redelivered message hands nothing off
+   * twice, and answers the first attempts for the caller to make (for events handed off
+   * before, too: their answered rows make those attempts no-ops). A requeue writes rows and
+   * queues its attempts in the same commit.
+   */
   async #commitFanOut(
     wsId: string,
-    routed: { event: SluiceEvent; decisions: Map<string, RouteDecision> }[],
+    routed: Routed[],
     destinations: readonly Destination[],
     options: { initial: boolean; replay: boolean },
-  ): Promise<DeliveryRow[]> {
+  ): Promise<{ rows: DeliveryRow[]; sends: DeliverMessage[] }> {
     const { initial, replay } = options;
     const byId = new Map(destinations.map((d) => [d.id, d]));
+    const batchLimitOf = (destinationId: string) => {
+      const destination = byId.get(destinationId);
+      return (destination && this.#d.connectorFor(destination.type)?.batchLimit) || 1;
+    };
     const now = this.#iso();
     const op = this.#d.kv.atomic();
-    /** Per destination: the ids to send, each with its new name where a rule renamed it. */
-    const sends = new Map<string, [string, string | undefined][]>();
     const written: DeliveryRow[] = [];
     for (const { event, decisions } of routed) {
-      // Fan-out keeps its routes in the hand-off record; a row is written on the first answer.
       const routes: Record<string, Route> = {};
       for (const [destinationId, decision] of decisions) {
         const destination = byId.get(destinationId);
@@ -357,12 +464,6 @@ export class DeliveryEngine {
           });
         }
         written.push(row);
-        if (decision.send) {
-          const list = sends.get(destinationId) ?? [];
-          const renamed = decision.event_name !== event.event_name;
-          list.push([event.id, renamed ? decision.event_name : undefined]);
-          sends.set(destinationId, list);
-        }
       }
       if (initial) {
         const handoff: RoutedHandoff = { at: this.#d.now(), routes };
@@ -370,39 +471,29 @@ export class DeliveryEngine {
           .set(handoffKey(wsId, event.id), handoff, { expireIn: DELIVERY_ROW_TTL_MS });
       }
     }
-    for (const [destinationId, list] of sends) {
-      const destination = byId.get(destinationId);
-      const limit = (destination && this.#d.connectorFor(destination.type)?.batchLimit) || 1;
-      for (let i = 0; i < list.length; i += limit) {
-        const slice = list.slice(i, i + limit);
-        const names = slice.filter((entry): entry is [string, string] => entry[1] !== undefined);
-        this.#d.queue.enqueueIn(op, {
-          type: "deliver",
-          workspace_id: wsId,
-          destination_id: destinationId,
-          ids: slice.map(([id]) => id),
-          attempt: 1,
-          ...(replay ? { replay: true } : {}),
-          ...(names.length ? { names: Object.fromEntries(names) } : {}),
-        });
-      }
-    }
+    const sends = firstSends(wsId, routed, batchLimitOf, replay);
+    if (!initial) sends.forEach((message) => this.#d.queue.enqueueIn(op, message));
     const result = await op.commit();
-    if (!result.ok) {
-      // Some events were fanned out already (a redelivered message): do the rest only.
-      const fresh = [];
-      for (const item of routed) {
-        const handoff = await this.#d.kv.get(handoffKey(wsId, item.event.id));
-        if (handoff.versionstamp === null) fresh.push(item);
-      }
-      if (fresh.length === 0) return [];
-      if (fresh.length < routed.length) {
-        return await this.#commitFanOut(wsId, fresh, destinations, options);
-      }
+    if (result.ok) return { rows: written, sends: initial ? sends : [] };
+    // Some events were handed off already (a redelivered message): hand off the rest.
+    const handedOff = await readByIds<RoutedHandoff>(
+      this.#d.kv,
+      routed.map((item) => item.event.id),
+      { prefix: handoffPrefix(wsId) },
+    );
+    const fresh = routed.filter((item) => !handedOff.has(item.event.id));
+    if (fresh.length === routed.length) {
       // Nothing explains the refusal: fail so the queue delivers the message again.
       throw new Error(`Cannot record the fan-out of ${routed.length} events`);
     }
-    return written;
+    const before = routed.flatMap(({ event }) => {
+      const record = handedOff.get(event.id);
+      return record ? [{ event, decisions: decisionsOf(record) }] : [];
+    });
+    const rest = fresh.length
+      ? await this.#commitFanOut(wsId, fresh, destinations, options)
+      : { rows: [], sends: [] };
+    return { rows: rest.rows, sends: [...firstSends(wsId, before, batchLimitOf), ...rest.sends] };
   }
 
   async #finish(
@@ -414,6 +505,7 @@ export class DeliveryEngine {
     outcomes: readonly Classification[],
     answers: Record<number, SendResult>,
     skippedIndexes: ReadonlySet<number> = new Set(),
+    unsent: ReadonlySet<number> = new Set(),
   ): Promise<void> {
     const now = this.#d.now();
     const schedule = this.#d.retryScheduleMs;
@@ -422,6 +514,7 @@ export class DeliveryEngine {
     let retryDelay = 0;
     let authFailure: string | undefined;
     events.forEach((event, index) => {
+      if (unsent.has(index)) return;
       const outcome = outcomes[index]!;
       const answer = answers[index];
       const before = rows.get(event.id)!;
@@ -556,4 +649,29 @@ export class DeliveryEngine {
 function isDue(row: DeliveryRow | undefined, attempt: number): boolean {
   if (!row) return attempt === 1;
   return (row.status === "pending" || row.status === "retrying") && row.attempts === attempt - 1;
+}
+
+/** How a first attempt stood when fan-out's budget ran out. */
+type AttemptOutcome =
+  | { kind: "answered"; unsent: string[] }
+  | { kind: "running" }
+  | { kind: "failed"; error: unknown };
+
+/** Waits up to `ms` for an attempt; one still running goes on, its failure caught. */
+async function settleWithin(attempt: Promise<string[]>, ms: number): Promise<AttemptOutcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const running = new Promise<AttemptOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "running" }), ms);
+  });
+  try {
+    return await Promise.race([
+      attempt.then(
+        (unsent): AttemptOutcome => ({ kind: "answered", unsent }),
+        (error): AttemptOutcome => ({ kind: "failed", error }),
+      ),
+      running,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -6,7 +6,13 @@ import { type Destination, DestinationStore } from "../destinations.ts";
 import type { SluiceEvent } from "../event.ts";
 import { sealEvent } from "../event_store.ts";
 import { eventKey } from "../kv_keys.ts";
-import type { DeliverMessage, QueueMessage, QueuePort } from "../queue/mod.ts";
+import type {
+  DeliverMessage,
+  EnqueueOptions,
+  IngestedMessage,
+  QueueMessage,
+  QueuePort,
+} from "../queue/mod.ts";
 import { RuleStore } from "../rules.ts";
 import { DeliveryEngine } from "./engine.ts";
 import { deliveriesOf } from "./rows.ts";
@@ -20,11 +26,11 @@ class RecordingQueue implements QueuePort {
   readonly kind = "kv-queue";
   #next = 0;
   constructor(readonly kv: Deno.Kv) {}
-  enqueueIn(op: Deno.AtomicOperation, message: QueueMessage): void {
-    op.set(["test_queue", this.#next++], message);
+  enqueueIn(op: Deno.AtomicOperation, message: QueueMessage, options: EnqueueOptions = {}): void {
+    op.set(["test_queue", this.#next++], { message, delayMs: options.delayMs ?? 0 });
   }
-  async enqueue(message: QueueMessage): Promise<void> {
-    await this.kv.set(["test_queue", this.#next++], message);
+  async enqueue(message: QueueMessage, options: EnqueueOptions = {}): Promise<void> {
+    await this.kv.set(["test_queue", this.#next++], { message, delayMs: options.delayMs ?? 0 });
   }
   listen(): Promise<void> {
     return Promise.resolve();
@@ -32,13 +38,18 @@ class RecordingQueue implements QueuePort {
   close(): Promise<void> {
     return Promise.resolve();
   }
-  /** The deliver messages committed so far. */
-  async delivers(): Promise<DeliverMessage[]> {
-    const messages: DeliverMessage[] = [];
-    for await (const entry of this.kv.list<QueueMessage>({ prefix: ["test_queue"] })) {
-      if (entry.value.type === "deliver") messages.push(entry.value);
+  /** The deliver messages committed so far, with their delays. */
+  async delivers(): Promise<{ message: DeliverMessage; delayMs: number }[]> {
+    const queued = [];
+    for await (
+      const entry of this.kv.list<{ message: QueueMessage; delayMs: number }>({
+        prefix: ["test_queue"],
+      })
+    ) {
+      const { message, delayMs } = entry.value;
+      if (message.type === "deliver") queued.push({ message, delayMs });
     }
-    return messages;
+    return queued;
   }
 }
 
@@ -60,17 +71,23 @@ function purchase(i: number, now: number): SluiceEvent {
   };
 }
 
-/** An engine on `:memory:` KV with one Meta destination whose sends all answer 200. */
+interface Harness {
+  kv: Deno.Kv;
+  engine: DeliveryEngine;
+  queue: RecordingQueue;
+  rules: RuleStore;
+  meta: Destination;
+  sealer: Sealer;
+  sent: { event_id: string; event_name: string }[];
+}
+
+/**
+ * An engine on `:memory:` KV with one Meta destination; `answer` decides when each send is
+ * answered (at once with 200 by default).
+ */
 async function withEngine(
-  fn: (t: {
-    kv: Deno.Kv;
-    engine: DeliveryEngine;
-    queue: RecordingQueue;
-    rules: RuleStore;
-    meta: Destination;
-    sealer: Sealer;
-    sent: { event_id: string; event_name: string }[];
-  }) => Promise<void>,
+  fn: (t: Harness) => Promise<void>,
+  options: { answer?: () => Promise<void>; firstAttemptBudgetMs?: number } = {},
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   try {
@@ -85,7 +102,7 @@ async function withEngine(
       settings: { pixel_id: "1234567890", access_token: "token", endpoint: "http://meta.test" },
       secretFields: ["access_token"],
     });
-    const sent: { event_id: string; event_name: string }[] = [];
+    const sent: Harness["sent"] = [];
     const engine = new DeliveryEngine({
       kv,
       queue,
@@ -93,18 +110,21 @@ async function withEngine(
       destinations,
       rules,
       connectorFor,
-      send: (request: OutboundRequest) => {
-        const body = JSON.parse(request.body ?? "{}") as {
-          data: { event_id: string; event_name: string }[];
-        };
+      send: async (request: OutboundRequest) => {
+        const body = JSON.parse(request.body ?? "{}") as { data: Harness["sent"] };
         sent.push(...body.data);
-        return Promise.resolve({
+        await options.answer?.();
+        return {
           response: { status: 200, headers: new Headers(), body: '{"events_received":1}' },
           latencyMs: 1,
           bodySnippet: "",
-        });
+        };
       },
       retryScheduleMs: [1_000],
+      sendTimeoutMs: 5_000,
+      ...(options.firstAttemptBudgetMs
+        ? { firstAttemptBudgetMs: options.firstAttemptBudgetMs }
+        : {}),
     });
     await fn({ kv, engine, queue, rules, meta, sealer, sent });
   } finally {
@@ -122,15 +142,17 @@ async function store(kv: Deno.Kv, sealer: Sealer, events: readonly SluiceEvent[]
   }
 }
 
-Deno.test("DeliveryEngine.deliver() records a thousand events sent together, each sent once", () =>
+function ingested(events: readonly SluiceEvent[]): IngestedMessage {
+  return { type: "ingested", workspace_id: WS, ids: events.map((e) => e.id) };
+}
+
+Deno.test("DeliveryEngine.fanOut() sends a thousand events together at once and records each", () =>
   withEngine(async ({ kv, engine, queue, meta, sealer, sent }) => {
     const now = Date.now();
     const events = Array.from({ length: 1000 }, (_, i) => purchase(i, now));
     await store(kv, sealer, events);
-    await engine.fanOut({ type: "ingested", workspace_id: WS, ids: events.map((e) => e.id) });
-    // Arriving together (as after a backlog), they are sent in one go: more rows than one
-    // commit takes.
-    await Promise.all((await queue.delivers()).map((message) => engine.deliver(message)));
+    // Ten slices of fan-out, sent together: more rows than one commit takes.
+    await engine.fanOut(ingested(events));
     assert.equal(sent.length, events.length);
     assert.equal(new Set(sent.map((e) => e.event_id)).size, events.length);
     for (const event of [events[0]!, events[999]!]) {
@@ -139,12 +161,15 @@ Deno.test("DeliveryEngine.deliver() records a thousand events sent together, eac
       assert.equal(row?.status, "delivered");
       assert.equal(row?.attempts, 1);
     }
-    await Promise.all((await queue.delivers()).map((message) => engine.deliver(message)));
-    assert.equal(sent.length, events.length, "redelivered messages send nothing");
+    await engine.fanOut(ingested(events));
+    assert.equal(sent.length, events.length, "a redelivered message sends nothing");
+    assert.deepEqual(await queue.delivers(), [], "nothing went through the queue");
   }));
 
-Deno.test("DeliveryEngine.fanOut() keeps pending and skipped deliveries in the hand-off until an answer", () =>
-  withEngine(async ({ kv, engine, queue, rules, meta, sealer, sent }) => {
+Deno.test("DeliveryEngine.fanOut() keeps pending and skipped deliveries in the hand-off until an answer", async () => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  await withEngine(async ({ kv, engine, rules, meta, sealer, sent }) => {
     const now = Date.now();
     const [renamed, dropped] = [purchase(1, now), { ...purchase(2, now), event_name: "lead" }];
     await store(kv, sealer, [renamed, dropped]);
@@ -162,10 +187,8 @@ Deno.test("DeliveryEngine.fanOut() keeps pending and skipped deliveries in the h
       match: { event_names: ["lead"] },
       action: { type: "drop" },
     });
-    const ingested = { type: "ingested" as const, workspace_id: WS, ids: [renamed.id, dropped.id] };
-    await engine.fanOut(ingested);
-    await engine.fanOut(ingested);
-    assert.equal((await queue.delivers()).length, 1, "a redelivered fan-out queues nothing more");
+    const fanningOut = engine.fanOut(ingested([renamed, dropped]));
+    while (sent.length === 0) await new Promise((r) => setTimeout(r, 5));
     const pending = await deliveriesOf(kv, WS, renamed.id);
     assert.deepEqual(
       pending.map((r) => [r.platform_id, r.status, r.event_name, r.attempts]),
@@ -174,14 +197,44 @@ Deno.test("DeliveryEngine.fanOut() keeps pending and skipped deliveries in the h
     const [skipped] = await deliveriesOf(kv, WS, dropped.id);
     assert.equal(skipped?.status, "skipped");
     assert.equal(skipped?.last_error, 'dropped by rule "no leads"');
-
-    await engine.deliver((await queue.delivers())[0]!);
+    release();
+    await fanningOut;
     assert.deepEqual(sent.map((e) => [e.event_id, e.event_name]), [["order-1", "big_purchase"]]);
     const [delivered] = await deliveriesOf(kv, WS, renamed.id);
     assert.deepEqual(
       [delivered?.status, delivered?.event_name, delivered?.attempts],
       ["delivered", "big_purchase", 1],
     );
-    await engine.deliver((await queue.delivers())[0]!);
+    await engine.fanOut(ingested([renamed, dropped]));
     assert.equal(sent.length, 1, "a redelivered message sends nothing");
-  }));
+  }, { answer: () => held });
+});
+
+Deno.test("DeliveryEngine.fanOut() queues a first attempt that overruns its budget, and the destination's next ones", async () => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  await withEngine(async ({ kv, engine, queue, sealer, sent }) => {
+    const now = Date.now();
+    const [first, second] = [purchase(1, now), purchase(2, now)];
+    await store(kv, sealer, [first, second]);
+    await engine.fanOut(ingested([first]));
+    assert.equal(sent.length, 1, "sent, not answered within the budget");
+    assert.deepEqual(
+      (await queue.delivers()).map((q) => [q.message.ids, q.delayMs]),
+      [[[first.id], 35_000]],
+      "queued for after the send timeout and a margin",
+    );
+    await engine.fanOut(ingested([second]));
+    assert.equal(sent.length, 1, "a slow destination's next first attempts go through the queue");
+    assert.deepEqual(
+      (await queue.delivers()).map((q) => [q.message.ids, q.delayMs]),
+      [[[first.id], 35_000], [[second.id], 0]],
+    );
+    release();
+    while ((await deliveriesOf(kv, WS, first.id))[0]?.status !== "delivered") {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await engine.deliver((await queue.delivers())[0]!.message);
+    assert.equal(sent.length, 1, "the queued attempt finds it answered");
+  }, { answer: () => held, firstAttemptBudgetMs: 50 });
+});
