@@ -249,9 +249,11 @@ Deno.test({
       const watch = [...new Set([...sample(acked, 30), ...[...inFlight].slice(0, 10)])]
         .filter((id) => ackedSet.has(id));
       let notDelivered: string[] = watch;
+      let states: string[] = [];
       const rowDeadline = Date.now() + 3_000;
       while (notDelivered.length > 0 && Date.now() < rowDeadline) {
         const still: string[] = [];
+        states = [];
         for (const id of notDelivered) {
           const res = await fetch(`${second.base}/v1/events/${encodeURIComponent(id)}`, {
             headers: { authorization: `Bearer ${adminKey}` },
@@ -260,12 +262,15 @@ Deno.test({
           assert.equal(res.status, 200, JSON.stringify(body));
           const rows = isRecord(body) && Array.isArray(body.deliveries) ? body.deliveries : [];
           const ok = rows.length === 1 && isRecord(rows[0]) && rows[0].status === "delivered";
-          if (!ok) still.push(`${id}: ${JSON.stringify(rows)}`);
+          if (!ok) {
+            still.push(id);
+            states.push(`${id}: ${JSON.stringify(rows)}`);
+          }
         }
         notDelivered = still;
         if (still.length > 0) await sleep(200);
       }
-      assert.deepEqual(notDelivered.slice(0, 5), [], `${notDelivered.length} not delivered`);
+      assert.deepEqual(states.slice(0, 5), [], `${notDelivered.length} not delivered`);
     } catch (error) {
       for (const [i, server] of servers.entries()) {
         console.error(`--- server ${i + 1} output ---\n${server.output}`);
