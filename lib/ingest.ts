@@ -2,8 +2,8 @@ import type { Sealer } from "./crypto.ts";
 import type { EventLoader } from "./delivery/event_loader.ts";
 import type { CommitItem, GroupCommitter } from "./group_commit.ts";
 import { type FieldError, HttpError } from "./http_error.ts";
-import { parseEvent, type RequestContext } from "./event_input.ts";
-import { sealEvent } from "./event_store.ts";
+import type { RequestContext } from "./event_input.ts";
+import { type IngestWorkers, prepareEvents } from "./ingest_workers.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { Workspace } from "./workspaces.ts";
 
@@ -14,27 +14,29 @@ export interface IngestResult {
   errors?: FieldError[];
 }
 
+/** What an {@link Ingestor} works with. */
+export interface IngestorDeps {
+  committer: GroupCommitter;
+  sealer: Sealer;
+  limiter: RateLimiter;
+  /** Handed each accepted event, for the delivery that follows. */
+  stored?: EventLoader;
+  /** Prepare batches of at least `WORKER_BATCH_MIN` events off the main thread. */
+  workers?: IngestWorkers;
+}
+
+/** Smaller batches are prepared in place: a worker's round trip would cost more than it saves. */
+const WORKER_BATCH_MIN = 32;
+
 /**
  * The ingest pipeline after authentication: admit (rate limit), parse and enrich each
  * event, seal its user data, and group-commit the valid ones. Answers per event.
  */
 export class Ingestor {
-  readonly #committer: GroupCommitter;
-  readonly #sealer: Sealer;
-  readonly #limiter: RateLimiter;
-  readonly #stored?: EventLoader;
+  readonly #d: IngestorDeps;
 
-  /** `stored`, when given, is handed each accepted event for the delivery that follows. */
-  constructor(
-    committer: GroupCommitter,
-    sealer: Sealer,
-    limiter: RateLimiter,
-    stored?: EventLoader,
-  ) {
-    this.#committer = committer;
-    this.#sealer = sealer;
-    this.#limiter = limiter;
-    this.#stored = stored;
+  constructor(deps: IngestorDeps) {
+    this.#d = deps;
   }
 
   /**
@@ -47,7 +49,7 @@ export class Ingestor {
     ctx: RequestContext,
     pathPrefix?: string,
   ): Promise<IngestResult[]> {
-    const decision = this.#limiter.take(
+    const decision = this.#d.limiter.take(
       `ws:${workspace.id}`,
       inputs.length,
       workspace.settings.rate_limit_per_minute,
@@ -59,37 +61,34 @@ export class Ingestor {
         { headers: { "retry-after": String(decision.retryAfterSeconds) } },
       );
     }
+    const { workers, committer, stored } = this.#d;
+    const offloaded = inputs.length >= WORKER_BATCH_MIN
+      ? workers?.prepare(inputs, ctx, pathPrefix)
+      : undefined;
+    const prepared = offloaded
+      ? await offloaded
+      : prepareEvents(inputs, ctx, this.#d.sealer, pathPrefix);
     const results: IngestResult[] = new Array(inputs.length);
     const items: CommitItem[] = [];
     const positions: number[] = [];
     const dedupWindowMs = workspace.settings.dedup_window_seconds * 1000;
     const retentionMs = workspace.settings.retention_days * 86_400_000;
-    for (let i = 0; i < inputs.length; i++) {
-      const parsed = parseEvent(
-        inputs[i],
-        ctx,
-        pathPrefix === undefined ? "" : `${pathPrefix}.${i}`,
-      );
-      if (!parsed.ok) {
-        results[i] = { event_id: parsed.event_id, status: "rejected", errors: parsed.errors };
-        continue;
+    prepared.forEach((one, i) => {
+      if (!one.ok) {
+        results[i] = { event_id: one.event_id, status: "rejected", errors: one.errors };
+        return;
       }
-      items.push({
-        event: parsed.event,
-        sealed: sealEvent(parsed.json, this.#sealer),
-        dedupWindowMs,
-        retentionMs,
-      });
+      items.push({ event: one.event, sealed: one.sealed, dedupWindowMs, retentionMs });
       positions.push(i);
-    }
+    });
     const rejected = inputs.length - items.length;
-    if (rejected > 0) this.#committer.count(workspace.id, "rejected", "", rejected);
+    if (rejected > 0) committer.count(workspace.id, "rejected", "", rejected);
     if (items.length === 0) return results;
-    const outcomes = await this.#committer.submit(items);
+    const outcomes = await committer.submit(items);
     outcomes.forEach((outcome, j) => {
       const { event } = items[j]!;
       results[positions[j]!] = { event_id: event.event_id, status: outcome };
-      if (outcome === "accepted") this.#stored?.keep(event);
+      if (outcome === "accepted") stored?.keep(event);
     });
     return results;
   }

@@ -8,6 +8,7 @@ import { ApiKeyStore } from "./api_keys.ts";
 import { eventSealer, EventStore } from "./event_store.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { Ingestor } from "./ingest.ts";
+import { IngestWorkers } from "./ingest_workers.ts";
 import { ClientIpResolver } from "./client_ip.ts";
 import { DestinationStore } from "./destinations.ts";
 import { RuleStore } from "./rules.ts";
@@ -66,6 +67,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       timeoutMs: config.deliveryTimeoutMs,
     });
   const storedEvents = new EventLoader(kv, sealer);
+  // One main thread commits and delivers; the other cores parse and seal batches.
+  const ingestWorkers = new IngestWorkers(secret, Math.max(1, navigator.hardwareConcurrency - 1));
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -90,7 +93,13 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     apiKeys: new ApiKeyStore(kv),
     events: new EventStore(kv, sealer),
     rateLimiter,
-    ingestor: new Ingestor(committer, sealer, rateLimiter, storedEvents),
+    ingestor: new Ingestor({
+      committer,
+      sealer,
+      limiter: rateLimiter,
+      stored: storedEvents,
+      workers: ingestWorkers,
+    }),
     clientIp: new ClientIpResolver(config.trustedProxies),
     destinations,
     rules,
@@ -122,6 +131,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       await committer.close();
       await rateLimiter.close();
       await Promise.allSettled(inFlight);
+      ingestWorkers.close();
       await queue.close();
       kv.close();
       await workers?.catch(() => {});
