@@ -15,6 +15,9 @@ import { DeliveryEngine, type Sender } from "./delivery/engine.ts";
 import { sendRequest } from "./delivery/send.ts";
 import { checkUrl } from "./ssrf.ts";
 import { connectorFor } from "../connectors/mod.ts";
+import { WebhookStore } from "./webhooks/store.ts";
+import { WebhookNotices } from "./webhooks/notices.ts";
+import { WebhookSender } from "./webhooks/sender.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -31,6 +34,8 @@ export interface Runtime {
   destinations: DestinationStore;
   rules: RuleStore;
   engine: DeliveryEngine;
+  webhooks: WebhookStore;
+  webhookSender: WebhookSender;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -64,6 +69,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       allowPrivate: config.allowPrivateUrls,
       timeoutMs: config.deliveryTimeoutMs,
     });
+  const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
+  const notices = new WebhookNotices(kv, queue, webhooks);
+  const events = new EventStore(kv, sealer);
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -72,7 +80,18 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     rules,
     connectorFor,
     send,
+    notices,
     retryScheduleMs: config.deliveryRetrySchedule,
+  });
+  const webhookSender = new WebhookSender({
+    kv,
+    queue,
+    store: webhooks,
+    notices,
+    events,
+    send,
+    retryScheduleMs: config.webhookRetrySchedule,
+    disableAfterMs: config.webhookDisableAfterMs,
   });
   let workers: Promise<void> | undefined;
   let closing = false;
@@ -84,13 +103,15 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     committer,
     workspaces: new WorkspaceStore(kv),
     apiKeys: new ApiKeyStore(kv),
-    events: new EventStore(kv, sealer),
+    events,
     rateLimiter,
     ingestor: new Ingestor(committer, sealer, rateLimiter),
     clientIp: new ClientIpResolver(config.trustedProxies),
     destinations,
     rules,
     engine,
+    webhooks,
+    webhookSender,
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
@@ -103,7 +124,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         if (closing) throw new Error("Cannot handle a queue message: shutting down");
         const handling = message.type === "ingested"
           ? engine.fanOut(message)
-          : engine.deliver(message);
+          : message.type === "deliver"
+          ? engine.deliver(message)
+          : webhookSender.handle(message);
         inFlight.add(handling);
         try {
           await handling;

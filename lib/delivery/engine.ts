@@ -13,6 +13,16 @@ import { deliveryKey, eventKey, handoffKey } from "../kv_keys.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
 import { DELIVERY_ROW_TTL_MS, type DeliveryRow } from "./rows.ts";
+import { EVENT_MESSAGE_TYPES, type EventRef, type PlatformRef } from "../webhooks/catalogue.ts";
+import {
+  eventNoticeTypes,
+  eventRef,
+  type Notice,
+  noticeMutations,
+  noticeSlices,
+  type WebhookNotices,
+} from "../webhooks/notices.ts";
+import { subscribes, type Webhook } from "../webhooks/store.ts";
 
 /** What sending one request gave: the platform's answer, or a network error. */
 export interface SendResult {
@@ -44,6 +54,8 @@ export interface DeliveryEngineDeps {
   rules: RuleStore;
   connectorFor: (type: PlatformType) => Connector | undefined;
   send: Sender;
+  /** Raises webhook notices (event notices at fan-out, delivery notices at the last failure). */
+  notices?: WebhookNotices;
   /** Delays between attempts, ms; attempts = length + 1. */
   retryScheduleMs: readonly number[];
   /** Requests in flight per destination in this process. */
@@ -70,6 +82,12 @@ interface PendingBatch {
 }
 const SNIPPET_CHARS = 2048;
 
+/** A webhook notice to commit with delivery rows. */
+interface PlannedNotice {
+  hooks: readonly Webhook[];
+  notice: Notice;
+}
+
 interface RowWrite {
   ulid: string;
   destinationId: string;
@@ -84,7 +102,7 @@ interface RowWrite {
  * one that is down or slow never holds up the others.
  */
 export class DeliveryEngine {
-  readonly #d: Required<DeliveryEngineDeps>;
+  readonly #d: Required<Omit<DeliveryEngineDeps, "notices">> & { notices?: WebhookNotices };
   readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
   readonly #batches = new Map<string, PendingBatch>();
 
@@ -100,8 +118,11 @@ export class DeliveryEngine {
   /** Routes a committed group to destinations: rows + one deliver message per batch. */
   async fanOut(message: IngestedMessage): Promise<void> {
     const wsId = message.workspace_id;
-    const destinations = await this.#d.destinations.list(wsId, true);
-    if (!destinations.some((d) => d.enabled)) {
+    const [destinations, hooks] = await Promise.all([
+      this.#d.destinations.list(wsId, true),
+      this.#eventHooks(wsId),
+    ]);
+    if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
       // Nothing to route to: record the hand-off without opening the events.
       const op = this.#d.kv.atomic();
       for (const id of message.ids) {
@@ -119,12 +140,14 @@ export class DeliveryEngine {
       decisions: routeEvent(event, destinations, rules),
     }));
     // One commit per slice of events: hand-off checks make a redelivered message a no-op.
-    const perEvent = 1 + 2 * Math.max(1, destinations.length);
+    const perEvent = 1 + 2 * Math.max(1, destinations.length) +
+      EVENT_MESSAGE_TYPES.length * noticeMutations(hooks.length);
     const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_MUTATIONS / perEvent)));
     for (let i = 0; i < routed.length; i += sliceSize) {
       await this.#commitFanOut(wsId, routed.slice(i, i + sliceSize), destinations, {
         initial: true,
         replay: false,
+        hooks,
       });
     }
     const missing = message.ids.length - events.length;
@@ -300,9 +323,9 @@ export class DeliveryEngine {
     wsId: string,
     routed: { event: SluiceEvent; decisions: Map<string, RouteDecision> }[],
     destinations: readonly Destination[],
-    options: { initial: boolean; replay: boolean },
+    options: { initial: boolean; replay: boolean; hooks?: readonly Webhook[] },
   ): Promise<DeliveryRow[]> {
-    const { initial, replay } = options;
+    const { initial, replay, hooks = [] } = options;
     const byId = new Map(destinations.map((d) => [d.id, d]));
     const now = this.#iso();
     const op = this.#d.kv.atomic();
@@ -314,6 +337,10 @@ export class DeliveryEngine {
           .set(handoffKey(wsId, event.id), { at: this.#d.now() }, {
             expireIn: DELIVERY_ROW_TTL_MS,
           });
+        for (const type of eventNoticeTypes(event)) {
+          const subscribers = hooks.filter((hook) => subscribes(hook, type));
+          this.#d.notices?.addTo(op, wsId, subscribers, { type, event: event.id });
+        }
       }
       for (const [destinationId, decision] of decisions) {
         const destination = byId.get(destinationId);
@@ -425,6 +452,7 @@ export class DeliveryEngine {
         if (write.row.status === "retrying") write.row.next_attempt_at = now + retryDelay;
       }
     }
+    const notices = await this.#deliveryNotices(wsId, destination, message, events, writes);
     await this.#writeRows(
       wsId,
       writes,
@@ -439,14 +467,88 @@ export class DeliveryEngine {
         }
         : undefined,
       Math.round(retryDelay),
+      notices,
     );
     if (authFailure) {
-      await this.#d.destinations.setHealth(wsId, destination.id, {
-        status: "unhealthy",
+      const health = {
+        status: "unhealthy" as const,
         reason: `auth failed: ${authFailure}`.slice(0, 300),
         since: new Date(now).toISOString(),
+      };
+      if (await this.#d.destinations.setHealth(wsId, destination.id, health)) {
+        await this.#d.notices?.raise(wsId, "platform.unhealthy", {
+          platform: platformRef(destination),
+          reason: health.reason,
+          since: health.since,
+        });
+      }
+    }
+  }
+
+  /** Webhooks subscribed to any event notice (none without notices). */
+  async #eventHooks(wsId: string): Promise<Webhook[]> {
+    if (!this.#d.notices) return [];
+    return (await this.#d.notices.enabledHooks(wsId)).filter((hook) =>
+      EVENT_MESSAGE_TYPES.some((type) => subscribes(hook, type))
+    );
+  }
+
+  /**
+   * The `delivery.failed` notices (one per failure reason) and `delivery.recovered` notice
+   * that a finished attempt raises, to be committed with its rows.
+   */
+  async #deliveryNotices(
+    wsId: string,
+    destination: Destination,
+    message: DeliverMessage,
+    events: readonly SluiceEvent[],
+    writes: readonly RowWrite[],
+  ): Promise<PlannedNotice[]> {
+    const notices = this.#d.notices;
+    if (!notices) return [];
+    const platform = platformRef(destination);
+    const failed = new Map<string, { reason: string; last_status?: number; events: EventRef[] }>();
+    const recovered: EventRef[] = [];
+    writes.forEach(({ row }, index) => {
+      const ref = eventRef(events[index]!);
+      if (row.status === "failed") {
+        const reason = row.last_error ?? "failed";
+        const group = failed.get(reason) ??
+          { reason, ...(row.last_status ? { last_status: row.last_status } : {}), events: [] };
+        group.events.push(ref);
+        failed.set(reason, group);
+      } else if (row.status === "delivered" && message.attempt > 1) {
+        recovered.push(ref);
+      }
+    });
+    const [failedHooks, recoveredHooks] = await Promise.all([
+      failed.size ? notices.subscribers(wsId, "delivery.failed") : [],
+      recovered.length ? notices.subscribers(wsId, "delivery.recovered") : [],
+    ]);
+    const planned: PlannedNotice[] = [];
+    if (failedHooks.length) {
+      for (const group of failed.values()) {
+        for (const slice of noticeSlices(group.events)) {
+          planned.push({
+            hooks: failedHooks,
+            notice: {
+              type: "delivery.failed",
+              data: { platform, ...group, attempts: message.attempt, events: slice },
+            },
+          });
+        }
+      }
+    }
+    for (const slice of recoveredHooks.length ? noticeSlices(recovered) : []) {
+      planned.push({
+        hooks: recoveredHooks,
+        notice: {
+          type: "delivery.recovered",
+          data: { platform, attempts: message.attempt, events: slice },
+        },
       });
     }
+    return planned;
   }
 
   async #writeRows(
@@ -454,13 +556,26 @@ export class DeliveryEngine {
     writes: readonly RowWrite[],
     retry?: DeliverMessage,
     delayMs = 0,
+    notices: readonly PlannedNotice[] = [],
   ): Promise<void> {
-    for (let i = 0; i < Math.max(1, writes.length); i += MAX_MUTATIONS) {
+    const pending = [...notices];
+    for (let i = 0; i < Math.max(1, writes.length) || pending.length; i += MAX_MUTATIONS) {
       const op = this.#d.kv.atomic();
-      for (const { ulid, destinationId, row } of writes.slice(i, i + MAX_MUTATIONS)) {
+      const slice = writes.slice(i, i + MAX_MUTATIONS);
+      for (const { ulid, destinationId, row } of slice) {
         op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
       }
       if (i === 0 && retry) this.#d.queue.enqueueIn(op, retry, { delayMs });
+      // Notices ride with the rows they report while they fit; the rest follow on their own.
+      let mutations = slice.length + 1;
+      while (pending.length) {
+        const next = pending[0]!;
+        const cost = noticeMutations(next.hooks.length);
+        if (mutations + cost > MAX_MUTATIONS && mutations > slice.length + 1) break;
+        this.#d.notices?.addTo(op, wsId, next.hooks, next.notice);
+        mutations += cost;
+        pending.shift();
+      }
       const result = await op.commit();
       if (!result.ok) throw new Error(`Cannot record ${writes.length} delivery rows`);
     }
@@ -537,4 +652,9 @@ export class DeliveryEngine {
   #iso(): string {
     return new Date(this.#d.now()).toISOString();
   }
+}
+
+/** A destination as webhook notices name it. */
+function platformRef(destination: Destination): PlatformRef {
+  return { id: destination.id, type: destination.type, name: destination.name };
 }
