@@ -93,59 +93,61 @@ function mockMeta(script: (n: number) => Response | undefined) {
   return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
 }
 
-Deno.test("conversion.created: signed, retried with the same id and body, then delivered; every attempt logged", async () => {
-  const receiver = webhookReceiver((n) =>
-    n === 1
-      ? new Response("receiver is down", { status: 500 })
-      : n === 2
-      ? new Response("busy", { status: 503, headers: { "retry-after": "0" } })
-      : new Response("thanks", { status: 200 })
-  );
-  const s = await openTestSluice(ENV);
-  try {
-    const created = await createHook(s, receiver.url);
-    await ingest(s, purchase("order-1"));
-    await ingest(s, { event_id: "pv-1", event_name: "page_view" });
+for (const queue of ["kv-queue", "kv-outbox"]) {
+  Deno.test(`conversion.created (${queue}): signed, retried with the same id and body, then delivered; every attempt logged`, async () => {
+    const receiver = webhookReceiver((n) =>
+      n === 1
+        ? new Response("receiver is down", { status: 500 })
+        : n === 2
+        ? new Response("busy", { status: 503, headers: { "retry-after": "0" } })
+        : new Response("thanks", { status: 200 })
+    );
+    const s = await openTestSluice({ ...ENV, SLUICE_QUEUE: queue });
+    try {
+      const created = await createHook(s, receiver.url);
+      await ingest(s, purchase("order-1"));
+      await ingest(s, { event_id: "pv-1", event_name: "page_view" });
 
-    const [delivery] = await eventually("the delivery to succeed", async () => {
-      const list = await deliveries(s, created.id);
-      return list[0]?.status === "delivered" ? list : undefined;
-    });
-    assert.equal(receiver.received.length, 3);
-    const ids = new Set(receiver.received.map((r) => r.id));
-    assert.equal(ids.size, 1, "the same webhook-id on every attempt");
-    assert.match([...ids][0]!, /^msg_[0-9A-Z]{26}$/);
-    assert.equal(new Set(receiver.received.map((r) => r.body)).size, 1, "the same body");
-    for (const request of receiver.received) {
-      assert.ok(await signedWith(created.secret, request), "signature verifies");
-      assert.ok(Math.abs(request.timestamp - Date.now() / 1000) < 30);
+      const [delivery] = await eventually("the delivery to succeed", async () => {
+        const list = await deliveries(s, created.id);
+        return list[0]?.status === "delivered" ? list : undefined;
+      });
+      assert.equal(receiver.received.length, 3);
+      const ids = new Set(receiver.received.map((r) => r.id));
+      assert.equal(ids.size, 1, "the same webhook-id on every attempt");
+      assert.match([...ids][0]!, /^msg_[0-9A-Z]{26}$/);
+      assert.equal(new Set(receiver.received.map((r) => r.body)).size, 1, "the same body");
+      for (const request of receiver.received) {
+        assert.ok(await signedWith(created.secret, request), "signature verifies");
+        assert.ok(Math.abs(request.timestamp - Date.now() / 1000) < 30);
+      }
+      const body = receiver.received[0]!.json;
+      assert.equal(body.type, "conversion.created");
+      assert.equal(body.id, delivery!.message_id);
+      assert.equal(body.workspace_id, s.workspace.id);
+      assert.equal(body.data.event_id, "order-1");
+      assert.equal(body.data.event_name, "purchase");
+      assert.equal(body.data.value, 49.5);
+      assert.equal(body.data.user_data.email, "ada@example.com");
+
+      assert.equal(delivery!.event_type, "conversion.created");
+      assert.equal(delivery!.attempts, 3);
+      assert.deepEqual(delivery!.attempt_log.map((a) => [a.attempt, a.status, a.response]), [
+        [1, 500, "receiver is down"],
+        [2, 503, "busy"],
+        [3, 200, "thanks"],
+      ]);
+      assert.ok(delivery!.attempt_log.every((a) => a.latency_ms >= 0));
+      assert.equal(delivery!.last_error, undefined);
+      // The page view raised nothing: event.received is opt-in.
+      assert.equal((await deliveries(s, created.id)).length, 1);
+      assert.equal((await hook(s, created.id)).status, "active");
+    } finally {
+      await s.close();
+      await receiver.close();
     }
-    const body = receiver.received[0]!.json;
-    assert.equal(body.type, "conversion.created");
-    assert.equal(body.id, delivery!.message_id);
-    assert.equal(body.workspace_id, s.workspace.id);
-    assert.equal(body.data.event_id, "order-1");
-    assert.equal(body.data.event_name, "purchase");
-    assert.equal(body.data.value, 49.5);
-    assert.equal(body.data.user_data.email, "ada@example.com");
-
-    assert.equal(delivery!.event_type, "conversion.created");
-    assert.equal(delivery!.attempts, 3);
-    assert.deepEqual(delivery!.attempt_log.map((a) => [a.attempt, a.status, a.response]), [
-      [1, 500, "receiver is down"],
-      [2, 503, "busy"],
-      [3, 200, "thanks"],
-    ]);
-    assert.ok(delivery!.attempt_log.every((a) => a.latency_ms >= 0));
-    assert.equal(delivery!.last_error, undefined);
-    // The page view raised nothing: event.received is opt-in.
-    assert.equal((await deliveries(s, created.id)).length, 1);
-    assert.equal((await hook(s, created.id)).status, "active");
-  } finally {
-    await s.close();
-    await receiver.close();
-  }
-});
+  });
+}
 
 Deno.test("lead.created and the opt-in event.received reach only webhooks that name them", async () => {
   const everything = webhookReceiver();
