@@ -506,40 +506,40 @@ export class DeliveryEngine {
   ): Promise<PlannedNotice[]> {
     const notices = this.#d.notices;
     if (!notices) return [];
-    const platform = platformRef(destination);
-    const failed = new Map<string, { reason: string; last_status?: number; events: EventRef[] }>();
-    const recovered: EventRef[] = [];
-    writes.forEach(({ row }, index) => {
-      const ref = eventRef(events[index]!);
-      if (row.status === "failed") {
-        const reason = row.last_error ?? "failed";
-        const group = failed.get(reason) ??
-          { reason, ...(row.last_status ? { last_status: row.last_status } : {}), events: [] };
-        group.events.push(ref);
-        failed.set(reason, group);
-      } else if (row.status === "delivered" && message.attempt > 1) {
-        recovered.push(ref);
-      }
-    });
+    const failedRows = writes.filter(({ row }) => row.status === "failed");
+    const recoveredAt = message.attempt > 1
+      ? writes.flatMap(({ row }, index) => row.status === "delivered" ? [index] : [])
+      : [];
     const [failedHooks, recoveredHooks] = await Promise.all([
-      failed.size ? notices.subscribers(wsId, "delivery.failed") : [],
-      recovered.length ? notices.subscribers(wsId, "delivery.recovered") : [],
+      failedRows.length ? notices.subscribers(wsId, "delivery.failed") : [],
+      recoveredAt.length ? notices.subscribers(wsId, "delivery.recovered") : [],
     ]);
+    const platform = platformRef(destination);
+    const byUlid = new Map(events.map((event) => [event.id, event]));
+    const failed = new Map<string, { reason: string; last_status?: number; events: EventRef[] }>();
+    for (const { ulid, row } of failedHooks.length ? failedRows : []) {
+      const reason = row.last_error ?? "failed";
+      const group = failed.get(reason) ??
+        { reason, ...(row.last_status ? { last_status: row.last_status } : {}), events: [] };
+      group.events.push(eventRef(byUlid.get(ulid)!));
+      failed.set(reason, group);
+    }
+    const recovered = recoveredHooks.length
+      ? recoveredAt.map((index) => eventRef(events[index]!))
+      : [];
     const planned: PlannedNotice[] = [];
-    if (failedHooks.length) {
-      for (const group of failed.values()) {
-        for (const slice of noticeSlices(group.events)) {
-          planned.push({
-            hooks: failedHooks,
-            notice: {
-              type: "delivery.failed",
-              data: { platform, ...group, attempts: message.attempt, events: slice },
-            },
-          });
-        }
+    for (const group of failed.values()) {
+      for (const slice of noticeSlices(group.events)) {
+        planned.push({
+          hooks: failedHooks,
+          notice: {
+            type: "delivery.failed",
+            data: { platform, ...group, attempts: message.attempt, events: slice },
+          },
+        });
       }
     }
-    for (const slice of recoveredHooks.length ? noticeSlices(recovered) : []) {
+    for (const slice of noticeSlices(recovered)) {
       planned.push({
         hooks: recoveredHooks,
         notice: {

@@ -108,9 +108,10 @@ export class WebhookSender {
   async handle(message: WebhookDeliveryMessage): Promise<void> {
     const wsId = message.workspace_id;
     const key = webhookDeliveryKey(wsId, message.webhook_id, message.delivery_id);
-    const [entry, hook] = await Promise.all([
+    const [entry, hook, health] = await Promise.all([
       this.#d.kv.get<WebhookDelivery>(key),
       this.#d.store.get(wsId, message.webhook_id),
+      this.#d.store.health(wsId, message.webhook_id),
     ]);
     const delivery = entry.value;
     if (
@@ -159,8 +160,8 @@ export class WebhookSender {
       retryDelay === undefined ? undefined : { ...message, attempt: message.attempt + 1 },
       retryDelay,
     );
-    if (outcome.kind === "delivered") await this.#d.store.markHealthy(wsId, hook.id);
-    else await this.#failed(hook);
+    if (outcome.kind !== "delivered") await this.#failed(hook);
+    else if (health) await this.#d.store.markHealthy(wsId, hook.id);
   }
 
   /** Sends a `webhook.test` ping now, records it in the log, and reports the answer. */
