@@ -16,6 +16,7 @@
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination
  * ["rule", wsId, ruleId]               RoutingRule
  * ["hook", wsId, hookId]               Webhook (secrets sealed)
+ * ["hook_guard", wsId]                 number bumped by every webhook create (serialises the limit check)
  * ["hook_health", wsId, hookId]        WebhookHealth {failing_since}: present while every send fails
  * ["hook_msg", wsId, msgId]            WebhookMessage: one notice, sent to every subscribed webhook
  * ["hook_dlv", wsId, hookId, dlvId]    WebhookDelivery: one message to one webhook, with its attempts;
@@ -91,6 +92,8 @@ export const outboxDeadPrefix = () => ["outbox_dead"] as const;
 export const webhookKey = (wsId: string, hookId: string) => ["hook", wsId, hookId] as const;
 /** Prefix of a workspace's webhooks. */
 export const webhookPrefix = (wsId: string) => ["hook", wsId] as const;
+/** Bumped by every webhook create, so concurrent creates cannot pass the limit together. */
+export const webhookCreateGuardKey = (wsId: string) => ["hook_guard", wsId] as const;
 /** Since when every send to a webhook has failed; absent while it is healthy. */
 export const webhookHealthKey = (wsId: string, hookId: string) =>
   ["hook_health", wsId, hookId] as const;

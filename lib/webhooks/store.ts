@@ -1,7 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { generateWebhookSecret } from "../../connectors/webhook.ts";
 import { Sealer } from "../crypto.ts";
-import { webhookHealthKey, webhookKey, webhookPrefix } from "../kv_keys.ts";
+import { webhookCreateGuardKey, webhookHealthKey, webhookKey, webhookPrefix } from "../kv_keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
 import type { WebhookEventType } from "./catalogue.ts";
 
@@ -87,9 +87,6 @@ export class WebhookStore {
     description: string;
     enabled: boolean;
   }): Promise<{ webhook: Webhook; secret: string }> {
-    if ((await this.list(wsId)).length >= this.#maxPerWorkspace) {
-      throw new WebhookLimitError(this.#maxPerWorkspace);
-    }
     const now = new Date().toISOString();
     const secret = generateWebhookSecret();
     const webhook: Webhook = {
@@ -103,9 +100,18 @@ export class WebhookStore {
       created_at: now,
       updated_at: now,
     };
-    await this.#kv.set(webhookKey(wsId, webhook.id), webhook);
-    this.#lists.delete(wsId);
-    return { webhook, secret };
+    // The guard's versionstamp serialises concurrent creates, so the limit holds.
+    for (;;) {
+      const guard = await this.#kv.get<number>(webhookCreateGuardKey(wsId));
+      if ((await this.list(wsId)).length >= this.#maxPerWorkspace) {
+        throw new WebhookLimitError(this.#maxPerWorkspace);
+      }
+      const result = await this.#kv.atomic().check(guard)
+        .set(webhookCreateGuardKey(wsId), (guard.value ?? 0) + 1)
+        .set(webhookKey(wsId, webhook.id), webhook).commit();
+      this.#lists.delete(wsId);
+      if (result.ok) return { webhook, secret };
+    }
   }
 
   /** One webhook, or null. */
@@ -159,7 +165,10 @@ export class WebhookStore {
       delete next.disabled_at;
       op.delete(webhookHealthKey(wsId, id));
     }
-    if (patch.enabled === false) delete next.disabled_reason;
+    if (patch.enabled === false) {
+      delete next.disabled_reason;
+      delete next.disabled_at;
+    }
     const result = await op.set(webhookKey(wsId, id), next).commit();
     if (!result.ok) return await this.update(wsId, id, patch);
     this.#lists.delete(wsId);

@@ -81,6 +81,23 @@ Deno.test("WebhookStore.create() throws WebhookLimitError past maxPerWorkspace, 
   }
 });
 
+Deno.test("WebhookStore.create() holds the limit against concurrent creates", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = newStore(kv, 2);
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4, 5].map((n) => store.create("ws_1", input({ url: `${URL_A}/${n}` }))),
+    );
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 2);
+    for (const r of results.filter((r) => r.status === "rejected")) {
+      assert.ok((r as PromiseRejectedResult).reason instanceof WebhookLimitError);
+    }
+    assert.equal((await store.list("ws_1")).length, 2);
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("WebhookStore de-duplicates events, lists oldest first, gets and deletes", async () => {
   const kv = await Deno.openKv(":memory:");
   try {
@@ -218,6 +235,7 @@ Deno.test("WebhookStore.update() patches fields and enabling a disabled webhook 
     const byUser = await store.update("ws_1", webhook.id, { enabled: false });
     assert.equal(byUser?.enabled, false);
     assert.equal(byUser?.disabled_reason, undefined);
+    assert.equal(byUser?.disabled_at, undefined);
     assert.equal((await store.get("ws_1", webhook.id))?.disabled_reason, undefined);
 
     assert.equal(await store.update("ws_1", "missing", { enabled: true }), null);
