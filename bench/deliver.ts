@@ -21,6 +21,15 @@
  *   --queue NAME  SLUICE_QUEUE   queue adapter of the server (its default when unset)
  */
 import { parseArgs } from "node:util";
+import { SpawnedServer } from "../tests/_server.ts";
+import {
+  benchEnv,
+  createBenchWorkspace,
+  isRecord,
+  randomToken,
+  requestJson,
+  sleep,
+} from "./_common.ts";
 
 interface Settings {
   events: number;
@@ -42,16 +51,6 @@ interface Mock {
   lastArrival: number;
   close(): Promise<void>;
 }
-
-interface Child {
-  process: Deno.ChildProcess;
-  output: () => string;
-  drained: Promise<void>;
-  exited: boolean;
-}
-
-const ROOT = new URL("../", import.meta.url);
-const OUTPUT_KEEP = 64 * 1024;
 
 function settingsFrom(args: string[]): Settings {
   const { values } = parseArgs({
@@ -93,24 +92,6 @@ function settingsFrom(args: string[]): Settings {
   };
 }
 
-function randomToken(bytes = 32): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** A mock Meta: answers 200 at once and counts the event_ids in `data`. */
 function startMock(): Mock {
   const counts = new Map<string, number>();
@@ -144,83 +125,6 @@ function startMock(): Mock {
   );
   mock.url = `http://127.0.0.1:${server.addr.port}`;
   return mock;
-}
-
-function spawnServer(env: Record<string, string>): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const keep = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      text = (text + chunk).slice(-OUTPUT_KEEP);
-    }
-  };
-  const child: Child = {
-    process,
-    output: () => text,
-    drained: Promise.all([keep(process.stdout), keep(process.stderr)]).then(() => {}),
-    exited: false,
-  };
-  process.status.then(() => child.exited = true);
-  return child;
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`. */
-async function stopChild(child: Child, graceMs = 15_000): Promise<void> {
-  if (!child.exited) {
-    try {
-      child.process.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const timer = setTimeout(() => {
-      try {
-        child.process.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, graceMs);
-    await child.process.status;
-    clearTimeout(timer);
-  }
-  await child.drained.catch(() => {});
-}
-
-async function waitReady(child: Child, url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exited) throw new Error(`Sluice exited before it was ready:\n${child.output()}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      if (res.ok) return;
-    } catch { /* not listening yet */ }
-    await sleep(100);
-  }
-  throw new Error(`Sluice was not ready after ${timeoutMs} ms:\n${child.output()}`);
-}
-
-async function requestJson(
-  url: string,
-  init: RequestInit,
-  expected: number,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  if (res.status !== expected) {
-    throw new Error(`${init.method ?? "GET"} ${url}: ${res.status} ${text}`);
-  }
-  const body: unknown = JSON.parse(text);
-  if (!isRecord(body)) throw new Error(`${url}: not an object: ${text}`);
-  return body;
-}
-
-function stringField(body: Record<string, unknown>, field: string): string {
-  const value = body[field];
-  if (typeof value !== "string") throw new Error(`Expected a string "${field}" in the answer`);
-  return value;
 }
 
 /** One purchase Meta accepts: website, page URL, user agent, IP and email. */
@@ -328,11 +232,11 @@ async function main(): Promise<void> {
   const s = settingsFrom(Deno.args);
   const dir = await Deno.makeTempDir({ prefix: "sluice-bench-deliver-" });
   const mocks: Mock[] = [];
-  let server: Child | undefined;
+  let server: SpawnedServer | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
     cleaning ??= (async () => {
-      if (server) await stopChild(server);
+      if (server) await server.stop("SIGTERM", 15_000);
       await Promise.allSettled(mocks.map((m) => m.close()));
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     })();
@@ -370,36 +274,17 @@ async function main(): Promise<void> {
     // 2. Sluice with a meta destination pointing at the mock.
     const mock = startMock();
     mocks.push(mock);
-    const port = freePort();
     const rootToken = randomToken();
-    server = spawnServer({
-      PORT: String(port),
-      HOSTNAME: "127.0.0.1",
-      SLUICE_KV: `${dir}/bench.kv`,
-      SLUICE_SECRET: randomToken(),
-      SLUICE_ROOT_TOKEN: rootToken,
+    const kvPath = `${dir}/bench.kv`;
+    server = new SpawnedServer(kvPath, {
+      ...benchEnv(kvPath, rootToken),
       SLUICE_ALLOW_PRIVATE_URLS: "1",
       ...(s.queue ? { SLUICE_QUEUE: s.queue } : {}),
-    });
-    const base = `http://127.0.0.1:${port}`;
-    await waitReady(server, `${base}/healthz`);
-    const created = await requestJson(`${base}/v1/workspaces`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${rootToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "Delivery bench" }),
-    }, 201);
-    const ingestKey = stringField(created, "ingest_key");
-    const admin = {
-      authorization: `Bearer ${stringField(created, "admin_key")}`,
-      "content-type": "application/json",
-    };
-    const patched = await requestJson(`${base}/v1/workspace`, {
-      method: "PATCH",
-      headers: admin,
-      body: JSON.stringify({ settings: { rate_limit_per_minute: 100_000_000 } }),
-    }, 200);
-    const limit = isRecord(patched.settings) ? patched.settings.rate_limit_per_minute : undefined;
-    if (limit !== 100_000_000) throw new Error(`Rate limit not raised: ${JSON.stringify(patched)}`);
+    }, { name: "Sluice" });
+    const base = server.base;
+    await server.ready();
+    const { ingestKey, adminKey } = await createBenchWorkspace(base, rootToken, "Delivery bench");
+    const admin = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
     await requestJson(`${base}/v1/platforms`, {
       method: "POST",
       headers: admin,
@@ -427,7 +312,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + s.timeout * 1000;
     let lastReport = Date.now();
     while (mock.counts.size < s.events && Date.now() < deadline) {
-      if (server.exited) throw new Error(`Sluice exited:\n${server.output()}`);
+      if (server.exited) throw new Error(`Sluice exited:\n${server.output}`);
       if (Date.now() - lastReport >= 10_000) {
         lastReport = Date.now();
         console.log(`  … ${int(mock.counts.size)} of ${int(s.events)} delivered`);
@@ -477,7 +362,7 @@ Sluice:
     }
     if (duplicates > 0) Deno.exitCode = 1;
   } catch (error) {
-    if (server) console.error(`--- Sluice output ---\n${server.output()}`);
+    if (server) console.error(`--- Sluice output ---\n${server.output}`);
     throw error;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);

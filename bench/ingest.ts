@@ -18,6 +18,8 @@
  *   --timeout S       BENCH_TIMEOUT      wrk request timeout, seconds (5)
  */
 import { parseArgs } from "node:util";
+import { SpawnedServer } from "../tests/_server.ts";
+import { benchEnv, createBenchWorkspace, isRecord, randomToken } from "./_common.ts";
 
 /** What the wrk script's done() prints, after `BENCH_JSON `. */
 interface WrkResult {
@@ -40,20 +42,8 @@ interface Settings {
   timeout: number;
 }
 
-/** A child process whose output is kept (the last 64 KiB) for error reports. */
-interface Child {
-  name: string;
-  process: Deno.ChildProcess;
-  output: () => string;
-  /** Resolves when both output streams have ended. */
-  drained: Promise<void>;
-  exited: boolean;
-}
-
-const ROOT = new URL("../", import.meta.url);
 const LUA_TEMPLATE = new URL("./ingest.lua", import.meta.url);
-const OUTPUT_KEEP = 64 * 1024;
-const children = new Set<Child>();
+const servers = new Set<SpawnedServer>();
 const wrkRuns = new Set<Deno.ChildProcess>();
 let interrupted = false;
 
@@ -111,121 +101,6 @@ async function requireWrk(): Promise<void> {
     );
     Deno.exit(1);
   }
-}
-
-function randomToken(bytes = 32): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Spawns `deno run -A <script>` in the project root, keeping its output. */
-function spawnDeno(name: string, script: string, env: Record<string, string>): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const keep = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      text = (text + chunk).slice(-OUTPUT_KEEP);
-    }
-  };
-  const child: Child = {
-    name,
-    process,
-    output: () => text,
-    drained: Promise.all([keep(process.stdout), keep(process.stderr)]).then(() => {}),
-    exited: false,
-  };
-  process.status.then(() => child.exited = true);
-  children.add(child);
-  return child;
-}
-
-/** Stops a child: `signal`, then SIGKILL after `graceMs`. Returns its exit status. */
-async function stopChild(
-  child: Child,
-  signal: Deno.Signal = "SIGTERM",
-  graceMs = 15_000,
-): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
-  let killed = false;
-  if (!child.exited) {
-    try {
-      child.process.kill(signal);
-    } catch { /* already gone */ }
-    const timer = setTimeout(() => {
-      killed = true;
-      try {
-        child.process.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, graceMs);
-    await child.process.status;
-    clearTimeout(timer);
-  }
-  const status = await child.process.status;
-  await child.drained.catch(() => {});
-  children.delete(child);
-  return { status, killed };
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all([...children].map((child) => stopChild(child, "SIGTERM", 5_000)));
-}
-
-/** Polls `url` until it answers (any status) or the child exits. */
-async function waitReady(child: Child, url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exited) {
-      throw new Error(`${child.name} exited before it was ready:\n${child.output()}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      await res.body?.cancel();
-      return;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`${child.name} was not ready after ${timeoutMs} ms:\n${child.output()}`);
-}
-
-async function requestJson(
-  url: string,
-  init: RequestInit,
-  expected: number,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  if (res.status !== expected) {
-    throw new Error(`${init.method ?? "GET"} ${url}: ${res.status} ${text}`);
-  }
-  const body: unknown = JSON.parse(text);
-  if (typeof body !== "object" || body === null) throw new Error(`${url}: not an object: ${text}`);
-  return body as Record<string, unknown>;
-}
-
-function stringField(body: Record<string, unknown>, field: string): string {
-  const value = body[field];
-  if (typeof value !== "string") throw new Error(`Expected a string "${field}" in the answer`);
-  return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function numbersOf(value: unknown, fields: readonly string[], what: string): void {
@@ -357,7 +232,9 @@ async function main(): Promise<void> {
         wrk.kill("SIGTERM");
       } catch { /* already gone */ }
     }
-    stopAll().finally(() => Deno.remove(dir, { recursive: true }).catch(() => {}))
+    Promise.all([...servers].map((server) => server.stop("SIGTERM", 5_000))).finally(() =>
+      Deno.remove(dir, { recursive: true }).catch(() => {})
+    )
       .finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onSignal);
@@ -370,20 +247,23 @@ async function main(): Promise<void> {
     const runId = randomToken(4);
 
     // 1. Baseline: a bare Deno.serve in its own process.
-    const barePort = freePort();
     const bareScript = `${dir}/bare.ts`;
     await Deno.writeTextFile(
       bareScript,
       // The body is read: a handler that leaves it unread makes Deno close the connection
       // after each answer (no keep-alive), which measures reconnects, not the server.
-      `Deno.serve({ hostname: "127.0.0.1", port: ${barePort}, onListen() {} }, async (request) => {
+      `Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.env.get("PORT")), onListen() {} }, async (request) => {
   await request.arrayBuffer();
   return new Response(null, { status: 202 });
 });\n`,
     );
-    const bare = spawnDeno("bare Deno.serve", bareScript, {});
-    const bareUrl = `http://127.0.0.1:${barePort}/v1/events`;
-    await waitReady(bare, bareUrl);
+    const bare = new SpawnedServer(`${dir}/bare.kv`, {}, {
+      script: bareScript,
+      name: "bare Deno.serve",
+    });
+    servers.add(bare);
+    const bareUrl = `${bare.base}/v1/events`;
+    await bare.ready();
     const bareLua = await writeLua(dir, "bare", {
       mode: "single",
       batch: 1,
@@ -393,38 +273,19 @@ async function main(): Promise<void> {
     if (s.warmup > 0) await runWrk(s, bareUrl, bareLua, s.warmup);
     console.log("running: bare Deno.serve …");
     const bareResult = await runWrk(s, bareUrl, bareLua, s.duration);
-    await stopChild(bare);
+    await bare.stop("SIGTERM");
+    servers.delete(bare);
 
     // 2. Sluice on a fresh KV file.
-    const port = freePort();
     const kvPath = `${dir}/bench.kv`;
     const rootToken = randomToken();
-    const sluice = spawnDeno("Sluice (main.ts)", "main.ts", {
-      PORT: String(port),
-      HOSTNAME: "127.0.0.1",
-      SLUICE_KV: kvPath,
-      SLUICE_SECRET: randomToken(),
-      SLUICE_ROOT_TOKEN: rootToken,
+    const sluice = new SpawnedServer(kvPath, benchEnv(kvPath, rootToken), {
+      name: "Sluice (main.ts)",
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitReady(sluice, `${base}/healthz`);
-    const created = await requestJson(`${base}/v1/workspaces`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${rootToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "Bench" }),
-    }, 201);
-    const wsId = stringField(created, "id");
-    const ingestKey = stringField(created, "ingest_key");
-    const patched = await requestJson(`${base}/v1/workspace`, {
-      method: "PATCH",
-      headers: {
-        authorization: `Bearer ${stringField(created, "admin_key")}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ settings: { rate_limit_per_minute: 100_000_000 } }),
-    }, 200);
-    const limit = isRecord(patched.settings) ? patched.settings.rate_limit_per_minute : undefined;
-    if (limit !== 100_000_000) throw new Error(`Rate limit not raised: ${JSON.stringify(patched)}`);
+    servers.add(sluice);
+    const base = sluice.base;
+    await sluice.ready();
+    const { id: wsId, ingestKey } = await createBenchWorkspace(base, rootToken, "Bench");
 
     const ingestUrl = `${base}/v1/events`;
     let accepted = 0;
@@ -459,13 +320,14 @@ async function main(): Promise<void> {
 
     // 3. Stop Sluice cleanly, then count what its KV file holds.
     const stopAt = Date.now();
-    const stopped = await stopChild(sluice, "SIGTERM");
+    const stopped = await sluice.stop("SIGTERM", 15_000);
+    servers.delete(sluice);
     const stopMs = Date.now() - stopAt;
-    if (stopped.killed || !stopped.status.success) {
+    if (!stopped.success) {
       console.error(
-        `Sluice did not stop cleanly (exit ${stopped.status.code}${
-          stopped.killed ? ", killed after 15 s" : ""
-        }):\n${sluice.output()}`,
+        `Sluice did not stop cleanly (exit ${stopped.code}${
+          stopped.signal === "SIGKILL" ? ", killed after 15 s" : ""
+        }):\n${sluice.output}`,
       );
     }
     const countAt = Date.now();
@@ -541,14 +403,14 @@ async function main(): Promise<void> {
       }%; the rest stay queued in the KV file)`,
     );
     console.log(
-      `Sluice stopped with SIGTERM in ${stopMs} ms (exit ${stopped.status.code}); KV counted in ${countMs} ms; total ${
+      `Sluice stopped with SIGTERM in ${stopMs} ms (exit ${stopped.code}); KV counted in ${countMs} ms; total ${
         ((Date.now() - started) / 1000).toFixed(1)
       } s`,
     );
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
-    await stopAll();
+    await Promise.all([...servers].map((server) => server.stop("SIGTERM", 5_000)));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

@@ -13,6 +13,8 @@ const envSchema = z.object({
   SLUICE_ALLOW_PRIVATE_URLS: flag.default(false),
   SLUICE_DELIVERY_RETRY_SCHEDULE: z.string().default("30s,2m,10m,1h,6h,24h"),
   SLUICE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),
+  SLUICE_WEBHOOK_DISABLE_AFTER: z.string().default("5d"),
+  SLUICE_MAX_WEBHOOKS: z.coerce.number().int().min(1).max(1000).default(10),
   SLUICE_DELIVERY_TIMEOUT: z.string().default("10s"),
   SLUICE_OUTBOX_LEASE: z.string().default("30s"),
   SLUICE_QUEUE: z.enum(["kv-queue", "kv-outbox"]).optional(),
@@ -36,6 +38,10 @@ export interface Config {
   readonly deliveryRetrySchedule: readonly number[];
   /** Delays between webhook attempts, in milliseconds. */
   readonly webhookRetrySchedule: readonly number[];
+  /** How long every send to a webhook may fail before it is disabled, ms. */
+  readonly webhookDisableAfterMs: number;
+  /** Webhooks one workspace may register. */
+  readonly maxWebhooks: number;
   /** How long one outbound request may take, ms. */
   readonly deliveryTimeoutMs: number;
   /** How long a kv-outbox worker holds a message before another may take it over, ms. */
@@ -84,6 +90,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       e.SLUICE_WEBHOOK_RETRY_SCHEDULE,
       "SLUICE_WEBHOOK_RETRY_SCHEDULE",
     ),
+    webhookDisableAfterMs: parseDurationList(
+      e.SLUICE_WEBHOOK_DISABLE_AFTER,
+      "SLUICE_WEBHOOK_DISABLE_AFTER",
+    )[0]!,
+    maxWebhooks: e.SLUICE_MAX_WEBHOOKS,
     deliveryTimeoutMs: parseDurationList(e.SLUICE_DELIVERY_TIMEOUT, "SLUICE_DELIVERY_TIMEOUT")[0]!,
     outboxLeaseMs: parseDurationList(e.SLUICE_OUTBOX_LEASE, "SLUICE_OUTBOX_LEASE")[0]!,
     queue: e.SLUICE_QUEUE ?? (remote ? "kv-outbox" : "kv-queue"),

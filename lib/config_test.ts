@@ -11,6 +11,8 @@ Deno.test("parseConfig() applies every default for an empty environment", () => 
     allowPrivateUrls: false,
     deliveryRetrySchedule: [30_000, 120_000, 600_000, 3_600_000, 21_600_000, 86_400_000],
     webhookRetrySchedule: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+    webhookDisableAfterMs: 5 * 86_400_000,
+    maxWebhooks: 10,
     deliveryTimeoutMs: 10_000,
     outboxLeaseMs: 30_000,
     queue: "kv-queue",

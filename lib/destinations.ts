@@ -169,11 +169,21 @@ export class DestinationStore {
     }
   }
 
-  /** Records an auth failure (unhealthy) or recovery; no-op when unchanged. */
-  async setHealth(wsId: string, id: string, health: DestinationHealth): Promise<void> {
-    const current = await this.get(wsId, id);
-    if (!current || current.health.status === health.status) return;
-    await this.update(wsId, id, { health, secretFields: [] });
+  /**
+   * Records an auth failure (unhealthy) or recovery. True when this call changed the status;
+   * false when it was already so (another batch got there first) or the destination is gone.
+   */
+  async setHealth(wsId: string, id: string, health: DestinationHealth): Promise<boolean> {
+    for (;;) {
+      const current = await this.#kv.get<Destination>(destinationKey(wsId, id));
+      if (!current.value || current.value.health.status === health.status) return false;
+      const next: Destination = { ...current.value, health, updated_at: new Date().toISOString() };
+      const result = await this.#kv.atomic().check(current).set(current.key, next).commit();
+      if (result.ok) {
+        this.#lists.delete(wsId);
+        return true;
+      }
+    }
   }
 
   /** Deletes a destination; false when absent. */

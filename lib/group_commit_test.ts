@@ -4,7 +4,7 @@ import type { SluiceEvent } from "./event.ts";
 import { type EventIdEntry, openEvent, type SealedEvent, sealEvent } from "./event_store.ts";
 import { type CommitItem, GroupCommitter } from "./group_commit.ts";
 import { eventIdKey, eventKey, eventPrefix, statHourPrefix, statKey } from "./kv_keys.ts";
-import { KvQueue, type QueueMessage, type QueuePort } from "./queue/mod.ts";
+import { type IngestedMessage, KvQueue, type QueueMessage, type QueuePort } from "./queue/mod.ts";
 
 const SEALER = new Sealer("group-commit-test-secret-0123456789", "events");
 const HOUR = 3_600_000;
@@ -44,7 +44,8 @@ function item(e: SluiceEvent, dedupWindowMs = DAY): CommitItem {
 /** A KvQueue that also records what each commit enqueued. */
 class RecordingQueue implements QueuePort {
   readonly kind = "kv-queue";
-  readonly messages: QueueMessage[] = [];
+  /** The group committer queues only hand-offs. */
+  readonly messages: IngestedMessage[] = [];
   readonly #inner: KvQueue;
 
   constructor(kv: Deno.Kv) {
@@ -56,7 +57,8 @@ class RecordingQueue implements QueuePort {
   }
 
   enqueueIn(op: Deno.AtomicOperation, message: QueueMessage): void {
-    this.messages.push(message);
+    assert.equal(message.type, "ingested");
+    this.messages.push(message as IngestedMessage);
     this.#inner.enqueueIn(op, message);
   }
 

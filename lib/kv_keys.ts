@@ -17,6 +17,12 @@
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination, written
  *                                      on the first answer (or by replay, forward, retry-failed)
  * ["rule", wsId, ruleId]               RoutingRule
+ * ["hook", wsId, hookId]               Webhook (secrets sealed)
+ * ["hook_guard", wsId]                 number bumped by every webhook create (serialises the limit check)
+ * ["hook_health", wsId, hookId]        WebhookHealth {failing_since}: present while every send fails
+ * ["hook_msg", wsId, msgId]            WebhookMessage: one notice, sent to every subscribed webhook
+ * ["hook_dlv", wsId, hookId, dlvId]    WebhookDelivery: one message to one webhook, with its attempts;
+ *                                      dlvId is a ULID, so the log reads in time order
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
@@ -87,3 +93,22 @@ export const outboxPrefix = () => ["outbox"] as const;
 export const outboxDeadKey = (id: string) => ["outbox_dead", id] as const;
 /** Prefix of the kv-outbox dead letters. */
 export const outboxDeadPrefix = () => ["outbox_dead"] as const;
+
+/** A webhook of a workspace. */
+export const webhookKey = (wsId: string, hookId: string) => ["hook", wsId, hookId] as const;
+/** Prefix of a workspace's webhooks. */
+export const webhookPrefix = (wsId: string) => ["hook", wsId] as const;
+/** Bumped by every webhook create, so concurrent creates cannot pass the limit together. */
+export const webhookCreateGuardKey = (wsId: string) => ["hook_guard", wsId] as const;
+/** Since when every send to a webhook has failed; absent while it is healthy. */
+export const webhookHealthKey = (wsId: string, hookId: string) =>
+  ["hook_health", wsId, hookId] as const;
+/** A webhook message (the notice every subscribed webhook receives). */
+export const webhookMessageKey = (wsId: string, messageId: string) =>
+  ["hook_msg", wsId, messageId] as const;
+/** One message's delivery to one webhook. */
+export const webhookDeliveryKey = (wsId: string, hookId: string, deliveryId: string) =>
+  ["hook_dlv", wsId, hookId, deliveryId] as const;
+/** Prefix of one webhook's delivery log. */
+export const webhookDeliveryPrefix = (wsId: string, hookId: string) =>
+  ["hook_dlv", wsId, hookId] as const;

@@ -17,6 +17,9 @@ import { EventLoader } from "./delivery/event_loader.ts";
 import { sendRequest } from "./delivery/send.ts";
 import { checkUrl } from "./ssrf.ts";
 import { connectorFor } from "../connectors/mod.ts";
+import { WebhookStore } from "./webhooks/store.ts";
+import { WebhookNotices } from "./webhooks/notices.ts";
+import { WebhookSender } from "./webhooks/sender.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -33,6 +36,8 @@ export interface Runtime {
   destinations: DestinationStore;
   rules: RuleStore;
   engine: DeliveryEngine;
+  webhooks: WebhookStore;
+  webhookSender: WebhookSender;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -69,6 +74,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const storedEvents = new EventLoader(kv, sealer);
   // One main thread commits and delivers; the other cores parse and seal batches.
   const ingestWorkers = new IngestWorkers(secret, Math.max(1, navigator.hardwareConcurrency - 1));
+  const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
+  const notices = new WebhookNotices(kv, queue, webhooks);
+  const events = new EventStore(kv, sealer);
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -78,8 +86,19 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     rules,
     connectorFor,
     send,
+    notices,
     retryScheduleMs: config.deliveryRetrySchedule,
     sendTimeoutMs: config.deliveryTimeoutMs,
+  });
+  const webhookSender = new WebhookSender({
+    kv,
+    queue,
+    store: webhooks,
+    notices,
+    events,
+    send,
+    retryScheduleMs: config.webhookRetrySchedule,
+    disableAfterMs: config.webhookDisableAfterMs,
   });
   let workers: Promise<void> | undefined;
   let closing = false;
@@ -91,7 +110,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     committer,
     workspaces: new WorkspaceStore(kv),
     apiKeys: new ApiKeyStore(kv),
-    events: new EventStore(kv, sealer),
+    events,
     rateLimiter,
     ingestor: new Ingestor({
       committer,
@@ -104,6 +123,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     destinations,
     rules,
     engine,
+    webhooks,
+    webhookSender,
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
@@ -116,7 +137,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         if (closing) throw new Error("Cannot handle a queue message: shutting down");
         const handling = message.type === "ingested"
           ? engine.fanOut(message)
-          : engine.deliver(message);
+          : message.type === "deliver"
+          ? engine.deliver(message)
+          : webhookSender.handle(message);
         inFlight.add(handling);
         try {
           await handling;

@@ -12,6 +12,7 @@ import { hookRoutes } from "./hook.ts";
 import { segmentRoutes } from "./segment.ts";
 import { platformRoutes } from "./platforms.ts";
 import { ruleRoutes } from "./rules.ts";
+import { webhookRoutes } from "./webhooks.ts";
 import { workspaceRoutes } from "./workspaces.ts";
 
 /** Builds the HTTP application on a runtime. */
@@ -42,6 +43,7 @@ export function createApp(rt: Runtime): App {
   segmentRoutes(deps);
   platformRoutes(deps);
   ruleRoutes(deps);
+  webhookRoutes(deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -1,4 +1,4 @@
-/** The real server as a child process, for end-to-end tests. */
+/** The real server (or another script) as a child process, for end-to-end tests and benchmarks. */
 
 const ROOT = new URL("../", import.meta.url);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -11,20 +11,32 @@ export function freePort(): number {
   return port;
 }
 
+/** What to spawn instead of the defaults. */
+export interface SpawnOptions {
+  /** The script, relative to the project root (default `main.ts`); it listens on `PORT`. */
+  script?: string;
+  /** Names the process in error messages (default "the server"). */
+  name?: string;
+}
+
+const OUTPUT_KEEP = 64 * 1024;
+
 /** A spawned `main.ts` on 127.0.0.1 with its output kept (shown when an assertion fails). */
 export class SpawnedServer {
   readonly base: string;
+  readonly name: string;
   readonly #process: Deno.ChildProcess;
   readonly #drained: Promise<void>;
   #output = "";
   #exited = false;
 
   /** Starts `main.ts` on a free port with `SLUICE_KV` = `kvPath` and the extra `env`. */
-  constructor(kvPath: string, env: Record<string, string>) {
+  constructor(kvPath: string, env: Record<string, string>, options: SpawnOptions = {}) {
     const port = freePort();
     this.base = `http://127.0.0.1:${port}`;
+    this.name = options.name ?? "the server";
     this.#process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
+      args: ["run", "-A", options.script ?? "main.ts"],
       cwd: ROOT,
       env: { PORT: String(port), HOSTNAME: "127.0.0.1", SLUICE_KV: kvPath, ...env },
       stdin: "null",
@@ -40,11 +52,11 @@ export class SpawnedServer {
 
   async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      this.#output = (this.#output + chunk).slice(-16_384);
+      this.#output = (this.#output + chunk).slice(-OUTPUT_KEEP);
     }
   }
 
-  /** The last 16 KiB the server printed. */
+  /** The last 64 KiB the process printed. */
   get output(): string {
     return this.#output;
   }
@@ -54,11 +66,11 @@ export class SpawnedServer {
     return this.#exited;
   }
 
-  /** Polls /healthz until the server answers 200. */
-  async ready(timeoutMs = 15_000): Promise<void> {
+  /** Polls /healthz until the server answers 2xx. */
+  async ready(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.#exited) throw new Error(`The server exited at start:\n${this.#output}`);
+      if (this.#exited) throw new Error(`${this.name} exited at start:\n${this.#output}`);
       try {
         const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(1_000) });
         await res.body?.cancel();
@@ -68,7 +80,7 @@ export class SpawnedServer {
       }
       await sleep(50);
     }
-    throw new Error(`The server was not ready after ${timeoutMs} ms:\n${this.#output}`);
+    throw new Error(`${this.name} was not ready after ${timeoutMs} ms:\n${this.#output}`);
   }
 
   /** Sends a signal at once, without waiting (for use inside a mock's handler). */
@@ -80,7 +92,7 @@ export class SpawnedServer {
     }
   }
 
-  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
+  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`: `status.signal` tells). */
   async stop(signal: Deno.Signal, graceMs = 10_000): Promise<Deno.CommandStatus> {
     if (!this.#exited) this.signal(signal);
     const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);

@@ -21,6 +21,16 @@ import {
   type RoutedHandoff,
   routeRow,
 } from "./rows.ts";
+import { EVENT_MESSAGE_TYPES, type EventRef, type PlatformRef } from "../webhooks/catalogue.ts";
+import {
+  eventNoticeTypes,
+  eventRef,
+  type Notice,
+  noticeMutations,
+  noticeSlices,
+  type WebhookNotices,
+} from "../webhooks/notices.ts";
+import { subscribes, type Webhook } from "../webhooks/store.ts";
 
 /** What sending one request gave: the platform's answer, or a network error. */
 export interface SendResult {
@@ -52,6 +62,8 @@ export interface DeliveryEngineDeps {
   rules: RuleStore;
   connectorFor: (type: PlatformType) => Connector | undefined;
   send: Sender;
+  /** Raises webhook notices (event notices at fan-out, delivery notices at the last failure). */
+  notices?: WebhookNotices;
   /** Delays between attempts, ms; attempts = length + 1. */
   retryScheduleMs: readonly number[];
   /** Where stored events are loaded from; shared with ingest, which hands over what it stored. */
@@ -73,6 +85,8 @@ export type RequeueMode =
   | { kind: "retry_failed" };
 
 const MAX_MUTATIONS = 900;
+/** Keys written per commit with webhook notices: ≈ 70 of the 80 KiB of keys KV allows. */
+const MAX_KEYS_PER_COMMIT = 700;
 /** Rows written per commit: a row key takes about 100 of the 80 KiB of keys KV allows per commit. */
 const ROWS_PER_COMMIT = 500;
 /** How long deliver messages wait to be sent together, and the most events sent together. */
@@ -99,6 +113,12 @@ interface PendingBatch {
 }
 const SNIPPET_CHARS = 2048;
 
+/** A webhook notice to commit with delivery rows. */
+interface PlannedNotice {
+  hooks: readonly Webhook[];
+  notice: Notice;
+}
+
 interface RowWrite {
   ulid: string;
   destinationId: string;
@@ -113,7 +133,9 @@ interface RowWrite {
  * one that is down or slow never holds up the others.
  */
 export class DeliveryEngine {
-  readonly #d: Required<Omit<DeliveryEngineDeps, "events">>;
+  readonly #d: Required<Omit<DeliveryEngineDeps, "events" | "notices">> & {
+    notices?: WebhookNotices;
+  };
   readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
   readonly #batches = new Map<string, PendingBatch>();
   readonly #events: EventLoader;
@@ -135,8 +157,11 @@ export class DeliveryEngine {
   /** Routes a committed group to destinations: hand-off records + one deliver message per batch. */
   async fanOut(message: IngestedMessage): Promise<void> {
     const wsId = message.workspace_id;
-    const destinations = await this.#d.destinations.list(wsId, true);
-    if (!destinations.some((d) => d.enabled)) {
+    const [destinations, hooks] = await Promise.all([
+      this.#d.destinations.list(wsId, true),
+      this.#eventHooks(wsId),
+    ]);
+    if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
       // Nothing to route to: record the hand-off without opening the events.
       const op = this.#d.kv.atomic();
       for (const id of message.ids) {
@@ -154,14 +179,16 @@ export class DeliveryEngine {
       decisions: routeEvent(event, destinations, rules),
     }));
     // One commit per slice of events: hand-off checks make a redelivered message a no-op.
-    const perEvent = 1 + 2 * Math.max(1, destinations.length);
-    const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_MUTATIONS / perEvent)));
+    const perEvent = 1 + 2 * Math.max(1, destinations.length) +
+      EVENT_MESSAGE_TYPES.length * noticeMutations(hooks.length);
+    const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_KEYS_PER_COMMIT / perEvent)));
     const sends: DeliverMessage[] = [];
     for (let i = 0; i < routed.length; i += sliceSize) {
       const slice = routed.slice(i, i + sliceSize);
       const fannedOut = await this.#commitFanOut(wsId, slice, destinations, {
         initial: true,
         replay: false,
+        hooks,
       });
       sends.push(...fannedOut.sends);
     }
@@ -428,9 +455,9 @@ export class DeliveryEngine {
     wsId: string,
     routed: Routed[],
     destinations: readonly Destination[],
-    options: { initial: boolean; replay: boolean },
+    options: { initial: boolean; replay: boolean; hooks?: readonly Webhook[] },
   ): Promise<{ rows: DeliveryRow[]; sends: DeliverMessage[] }> {
-    const { initial, replay } = options;
+    const { initial, replay, hooks = [] } = options;
     const byId = new Map(destinations.map((d) => [d.id, d]));
     const batchLimitOf = (destinationId: string) => {
       const destination = byId.get(destinationId);
@@ -469,6 +496,10 @@ export class DeliveryEngine {
         const handoff: RoutedHandoff = { at: this.#d.now(), routes };
         op.check({ key: handoffKey(wsId, event.id), versionstamp: null })
           .set(handoffKey(wsId, event.id), handoff, { expireIn: DELIVERY_ROW_TTL_MS });
+        for (const type of eventNoticeTypes(event)) {
+          const subscribers = hooks.filter((hook) => subscribes(hook, type));
+          this.#d.notices?.addTo(op, wsId, subscribers, { type, event: event.id });
+        }
       }
     }
     const sends = firstSends(wsId, routed, batchLimitOf, replay);
@@ -556,6 +587,7 @@ export class DeliveryEngine {
         if (write.row.status === "retrying") write.row.next_attempt_at = now + retryDelay;
       }
     }
+    const notices = await this.#deliveryNotices(wsId, destination, message, events, writes);
     await this.#writeRows(
       wsId,
       writes,
@@ -570,14 +602,88 @@ export class DeliveryEngine {
         }
         : undefined,
       Math.round(retryDelay),
+      notices,
     );
     if (authFailure) {
-      await this.#d.destinations.setHealth(wsId, destination.id, {
-        status: "unhealthy",
+      const health = {
+        status: "unhealthy" as const,
         reason: `auth failed: ${authFailure}`.slice(0, 300),
         since: new Date(now).toISOString(),
+      };
+      if (await this.#d.destinations.setHealth(wsId, destination.id, health)) {
+        await this.#d.notices?.raise(wsId, "platform.unhealthy", {
+          platform: platformRef(destination),
+          reason: health.reason,
+          since: health.since,
+        });
+      }
+    }
+  }
+
+  /** Webhooks subscribed to any event notice (none without notices). */
+  async #eventHooks(wsId: string): Promise<Webhook[]> {
+    if (!this.#d.notices) return [];
+    return (await this.#d.notices.enabledHooks(wsId)).filter((hook) =>
+      EVENT_MESSAGE_TYPES.some((type) => subscribes(hook, type))
+    );
+  }
+
+  /**
+   * The `delivery.failed` notices (one per failure reason) and `delivery.recovered` notice
+   * that a finished attempt raises, to be committed with its rows.
+   */
+  async #deliveryNotices(
+    wsId: string,
+    destination: Destination,
+    message: DeliverMessage,
+    events: readonly SluiceEvent[],
+    writes: readonly RowWrite[],
+  ): Promise<PlannedNotice[]> {
+    const notices = this.#d.notices;
+    if (!notices) return [];
+    const failedRows = writes.filter(({ row }) => row.status === "failed");
+    const recoveredAt = message.attempt > 1
+      ? writes.flatMap(({ row }, index) => row.status === "delivered" ? [index] : [])
+      : [];
+    const [failedHooks, recoveredHooks] = await Promise.all([
+      failedRows.length ? notices.subscribers(wsId, "delivery.failed") : [],
+      recoveredAt.length ? notices.subscribers(wsId, "delivery.recovered") : [],
+    ]);
+    const platform = platformRef(destination);
+    const byUlid = new Map(events.map((event) => [event.id, event]));
+    const failed = new Map<string, { reason: string; last_status?: number; events: EventRef[] }>();
+    for (const { ulid, row } of failedHooks.length ? failedRows : []) {
+      const reason = row.last_error ?? "failed";
+      const group = failed.get(reason) ??
+        { reason, ...(row.last_status ? { last_status: row.last_status } : {}), events: [] };
+      group.events.push(eventRef(byUlid.get(ulid)!));
+      failed.set(reason, group);
+    }
+    const recovered = recoveredHooks.length
+      ? recoveredAt.map((index) => eventRef(events[index]!))
+      : [];
+    const planned: PlannedNotice[] = [];
+    for (const group of failed.values()) {
+      for (const slice of noticeSlices(group.events)) {
+        planned.push({
+          hooks: failedHooks,
+          notice: {
+            type: "delivery.failed",
+            data: { platform, ...group, attempts: message.attempt, events: slice },
+          },
+        });
+      }
+    }
+    for (const slice of noticeSlices(recovered)) {
+      planned.push({
+        hooks: recoveredHooks,
+        notice: {
+          type: "delivery.recovered",
+          data: { platform, attempts: message.attempt, events: slice },
+        },
       });
     }
+    return planned;
   }
 
   async #writeRows(
@@ -585,13 +691,26 @@ export class DeliveryEngine {
     writes: readonly RowWrite[],
     retry?: DeliverMessage,
     delayMs = 0,
+    notices: readonly PlannedNotice[] = [],
   ): Promise<void> {
-    for (let i = 0; i < Math.max(1, writes.length); i += ROWS_PER_COMMIT) {
+    const pending = [...notices];
+    for (let i = 0; i < Math.max(1, writes.length) || pending.length; i += ROWS_PER_COMMIT) {
       const op = this.#d.kv.atomic();
-      for (const { ulid, destinationId, row } of writes.slice(i, i + ROWS_PER_COMMIT)) {
+      const slice = writes.slice(i, i + ROWS_PER_COMMIT);
+      for (const { ulid, destinationId, row } of slice) {
         op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
       }
       if (i === 0 && retry) this.#d.queue.enqueueIn(op, retry, { delayMs });
+      // Notices ride with the rows they report while they fit; the rest follow on their own.
+      let mutations = slice.length + 1;
+      while (pending.length) {
+        const next = pending[0]!;
+        const cost = noticeMutations(next.hooks.length);
+        if (mutations + cost > MAX_KEYS_PER_COMMIT && mutations > slice.length + 1) break;
+        this.#d.notices?.addTo(op, wsId, next.hooks, next.notice);
+        mutations += cost;
+        pending.shift();
+      }
       const result = await op.commit();
       if (!result.ok) throw new Error(`Cannot record ${writes.length} delivery rows`);
     }
@@ -674,4 +793,9 @@ async function settleWithin(attempt: Promise<string[]>, ms: number): Promise<Att
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A destination as webhook notices name it. */
+function platformRef(destination: Destination): PlatformRef {
+  return { id: destination.id, type: destination.type, name: destination.name };
 }

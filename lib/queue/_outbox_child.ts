@@ -17,7 +17,8 @@ while (!(await Deno.stat(goPath).then(() => true, () => false))) await pause(5);
 
 const listening = outbox.listen(async (message) => {
   await pause(Math.random() * 4);
-  await Deno.writeTextFile(logPath, `${message.ids.join(",")}\n`, { append: true });
+  const ids = message.type === "webhook" ? [message.delivery_id] : message.ids;
+  await Deno.writeTextFile(logPath, `${ids.join(",")}\n`, { append: true });
 });
 // Leased entries stay in the index until settled, so an empty index means all is handled.
 while (Date.now() < deadline) {

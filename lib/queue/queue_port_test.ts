@@ -45,7 +45,7 @@ class Recorder {
   constructor(readonly work: (id: string, call: number) => Promise<void> = async () => {}) {}
 
   readonly handler: MessageHandler = async (msg) => {
-    const id = msg.ids[0] ?? "";
+    const id = msg.type === "webhook" ? msg.delivery_id : msg.ids[0] ?? "";
     const call = (this.counts.get(id) ?? 0) + 1;
     this.counts.set(id, call);
     this.running++;

@@ -21,8 +21,20 @@ export interface DeliverMessage {
   names?: Record<string, string>;
 }
 
+/** Sends one webhook message to one webhook (one attempt). */
+export interface WebhookDeliveryMessage {
+  type: "webhook";
+  workspace_id: string;
+  webhook_id: string;
+  delivery_id: string;
+  /** Starts at 0 and grows with each redelivery; a message of an older round is stale. */
+  round: number;
+  /** The delivery's attempt number this message makes, 1 for the first. */
+  attempt: number;
+}
+
 /** Every message Sluice puts on its queue. */
-export type QueueMessage = IngestedMessage | DeliverMessage;
+export type QueueMessage = IngestedMessage | DeliverMessage | WebhookDeliveryMessage;
 
 /** Options for one queued message. */
 export interface EnqueueOptions {

@@ -1,0 +1,497 @@
+import assert from "node:assert/strict";
+import { bearer } from "./_http.ts";
+import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
+import {
+  eventually,
+  type ReceivedWebhook,
+  signedWith,
+  webhookReceiver,
+} from "./_webhook_receiver.ts";
+
+const ENV = {
+  SLUICE_ALLOW_PRIVATE_URLS: "1",
+  SLUICE_WEBHOOK_RETRY_SCHEDULE: "100ms,150ms,200ms",
+  SLUICE_DELIVERY_RETRY_SCHEDULE: "100ms,150ms",
+  SLUICE_DELIVERY_TIMEOUT: "1s",
+};
+
+interface HookJson {
+  id: string;
+  secret: string;
+}
+
+async function createHook(s: TestSluice, url: string, events?: string[]): Promise<HookJson> {
+  const res = await s.request(
+    "/v1/webhooks",
+    jsonInit({ url, ...(events ? { events } : {}) }, s.workspace.admin_key),
+  );
+  assert.equal(res.status, 201, await res.clone().text());
+  return await res.json();
+}
+
+async function ingest(s: TestSluice, event: Record<string, unknown>): Promise<void> {
+  const res = await s.request("/v1/events", jsonInit(event, s.workspace.ingest_key));
+  assert.equal(res.status, 202, await res.clone().text());
+  await res.body?.cancel();
+}
+
+const purchase = (eventId: string) => ({
+  event_id: eventId,
+  event_name: "Purchase",
+  value: 49.5,
+  currency: "EUR",
+  user_data: { email: "ada@example.com" },
+});
+
+interface DeliveryJson {
+  id: string;
+  message_id: string;
+  event_type: string;
+  status: string;
+  attempts: number;
+  last_status?: number;
+  last_error?: string;
+  attempt_log: { attempt: number; status?: number; latency_ms: number; response: string }[];
+}
+
+async function deliveries(s: TestSluice, hookId: string, query = ""): Promise<DeliveryJson[]> {
+  const res = await s.request(`/v1/webhooks/${hookId}/deliveries${query}`, {
+    headers: bearer(s.workspace.admin_key),
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).data;
+}
+
+async function hook(s: TestSluice, hookId: string) {
+  const res = await s.request(`/v1/webhooks/${hookId}`, {
+    headers: bearer(s.workspace.admin_key),
+  });
+  assert.equal(res.status, 200);
+  return await res.json();
+}
+
+async function connectMeta(s: TestSluice, endpoint: string): Promise<string> {
+  const res = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "meta",
+      name: "Meta",
+      config: { pixel_id: "1234567890", access_token: "EAAB-token", endpoint },
+    }, s.workspace.admin_key),
+  );
+  assert.equal(res.status, 201);
+  return (await res.json()).id;
+}
+
+/** A mock Meta answering the `n`th request from `script`, else 200. */
+function mockMeta(script: (n: number) => Response | undefined) {
+  let n = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.body?.cancel();
+    return script(++n) ?? Response.json({ events_received: 1, fbtrace_id: "t" });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+for (const queue of ["kv-queue", "kv-outbox"]) {
+  Deno.test(`conversion.created (${queue}): signed, retried with the same id and body, then delivered; every attempt logged`, async () => {
+    const receiver = webhookReceiver((n) =>
+      n === 1
+        ? new Response("receiver is down", { status: 500 })
+        : n === 2
+        ? new Response("busy", { status: 503, headers: { "retry-after": "0" } })
+        : new Response("thanks", { status: 200 })
+    );
+    const s = await openTestSluice({ ...ENV, SLUICE_QUEUE: queue });
+    try {
+      const created = await createHook(s, receiver.url);
+      await ingest(s, purchase("order-1"));
+      await ingest(s, { event_id: "pv-1", event_name: "page_view" });
+
+      const [delivery] = await eventually("the delivery to succeed", async () => {
+        const list = await deliveries(s, created.id);
+        return list[0]?.status === "delivered" ? list : undefined;
+      });
+      assert.equal(receiver.received.length, 3);
+      const ids = new Set(receiver.received.map((r) => r.id));
+      assert.equal(ids.size, 1, "the same webhook-id on every attempt");
+      assert.match([...ids][0]!, /^msg_[0-9A-Z]{26}$/);
+      assert.equal(new Set(receiver.received.map((r) => r.body)).size, 1, "the same body");
+      for (const request of receiver.received) {
+        assert.ok(await signedWith(created.secret, request), "signature verifies");
+        assert.ok(Math.abs(request.timestamp - Date.now() / 1000) < 30);
+      }
+      const body = receiver.received[0]!.json;
+      assert.equal(body.type, "conversion.created");
+      assert.equal(body.id, delivery!.message_id);
+      assert.equal(body.workspace_id, s.workspace.id);
+      assert.equal(body.data.event_id, "order-1");
+      assert.equal(body.data.event_name, "purchase");
+      assert.equal(body.data.value, 49.5);
+      assert.equal(body.data.user_data.email, "ada@example.com");
+
+      assert.equal(delivery!.event_type, "conversion.created");
+      assert.equal(delivery!.attempts, 3);
+      assert.deepEqual(delivery!.attempt_log.map((a) => [a.attempt, a.status, a.response]), [
+        [1, 500, "receiver is down"],
+        [2, 503, "busy"],
+        [3, 200, "thanks"],
+      ]);
+      assert.ok(delivery!.attempt_log.every((a) => a.latency_ms >= 0));
+      assert.equal(delivery!.last_error, undefined);
+      // The page view raised nothing: event.received is opt-in.
+      assert.equal((await deliveries(s, created.id)).length, 1);
+      assert.equal((await hook(s, created.id)).status, "active");
+    } finally {
+      await s.close();
+      await receiver.close();
+    }
+  });
+}
+
+Deno.test("lead.created and the opt-in event.received reach only webhooks that name them", async () => {
+  const everything = webhookReceiver();
+  const leads = webhookReceiver();
+  const s = await openTestSluice(ENV);
+  try {
+    await createHook(s, everything.url, ["event.received"]);
+    await createHook(s, leads.url, ["lead.created"]);
+    await ingest(s, { event_id: "lead-1", event_name: "generate_lead" });
+    await ingest(s, { event_id: "pv-1", event_name: "page_view" });
+    await ingest(s, purchase("order-2"));
+
+    await eventually("three event.received", () => everything.received.length === 3 || undefined);
+    await eventually("one lead.created", () => leads.received.length === 1 || undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      everything.received.map((r) => [r.json.type, r.json.data.event_id]).sort(),
+      [["event.received", "lead-1"], ["event.received", "order-2"], [
+        "event.received",
+        "pv-1",
+      ]],
+    );
+    assert.equal(leads.received.length, 1);
+    assert.equal(leads.received[0]!.json.type, "lead.created");
+    assert.equal(leads.received[0]!.json.data.event_name, "lead");
+  } finally {
+    await s.close();
+    await everything.close();
+    await leads.close();
+  }
+});
+
+Deno.test("delivery.failed, delivery.recovered and platform.unhealthy report what platforms said", async () => {
+  const receiver = webhookReceiver();
+  let mode = "ok";
+  let calls = 0;
+  const meta = mockMeta(() => {
+    calls++;
+    if (mode === "invalid") {
+      return Response.json({ error: { code: 100, message: "Invalid parameter" } }, {
+        status: 400,
+      });
+    }
+    if (mode === "flaky" && calls % 2 === 1) return new Response("oops", { status: 500 });
+    if (mode === "token") {
+      return Response.json({ error: { code: 190, message: "Invalid OAuth access token" } }, {
+        status: 401,
+      });
+    }
+    return undefined;
+  });
+  const s = await openTestSluice(ENV);
+  try {
+    await createHook(s, receiver.url, [
+      "delivery.failed",
+      "delivery.recovered",
+      "platform.unhealthy",
+    ]);
+    const platformId = await connectMeta(s, meta.url);
+
+    mode = "invalid";
+    await ingest(s, purchase("order-bad"));
+    const failed = await eventually(
+      "delivery.failed",
+      () => receiver.ofType("delivery.failed")[0],
+    );
+    assert.deepEqual(failed.json.data.platform, { id: platformId, type: "meta", name: "Meta" });
+    assert.match(failed.json.data.reason, /Invalid parameter/);
+    assert.equal(failed.json.data.attempts, 1);
+    assert.equal(failed.json.data.last_status, 400);
+    assert.deepEqual(
+      failed.json.data.events.map((e: { event_id: string; value: number }) => [
+        e.event_id,
+        e.value,
+      ]),
+      [["order-bad", 49.5]],
+    );
+
+    mode = "flaky";
+    calls = 0;
+    await ingest(s, purchase("order-flaky"));
+    const recovered = await eventually(
+      "delivery.recovered",
+      () => receiver.ofType("delivery.recovered")[0],
+    );
+    assert.equal(recovered.json.data.attempts, 2);
+    assert.deepEqual(recovered.json.data.events.map((e: { event_id: string }) => e.event_id), [
+      "order-flaky",
+    ]);
+
+    mode = "token";
+    await ingest(s, purchase("order-token"));
+    const unhealthy = await eventually(
+      "platform.unhealthy",
+      () => receiver.ofType("platform.unhealthy")[0],
+    );
+    assert.equal(unhealthy.json.data.platform.id, platformId);
+    assert.match(unhealthy.json.data.reason, /auth failed/);
+    assert.ok(Date.parse(unhealthy.json.data.since) > 0);
+    await eventually(
+      "the second delivery.failed",
+      () => receiver.ofType("delivery.failed").length === 2 || undefined,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(receiver.ofType("platform.unhealthy").length, 1);
+    for (const request of receiver.received) {
+      assert.equal(receiver.received.filter((r) => r.id === request.id).length, 1);
+    }
+  } finally {
+    await s.close();
+    await receiver.close();
+    await meta.close();
+  }
+});
+
+Deno.test("rotate-secret: messages carry both signatures during the overlap", async () => {
+  const receiver = webhookReceiver();
+  const s = await openTestSluice(ENV);
+  try {
+    const created = await createHook(s, receiver.url);
+    const rotated = await (await s.request(
+      `/v1/webhooks/${created.id}/rotate-secret`,
+      jsonInit({}, s.workspace.admin_key),
+    )).json();
+    await ingest(s, purchase("order-r"));
+    const request = await eventually("a message", () => receiver.received[0]);
+    assert.equal(request.signature.split(" ").length, 2);
+    assert.ok(await signedWith(rotated.secret, request), "new secret verifies");
+    assert.ok(await signedWith(created.secret, request), "old secret verifies");
+    assert.equal(await signedWith("whsec_" + btoa("x".repeat(32)), request), false);
+  } finally {
+    await s.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("a webhook failing every send past SLUICE_WEBHOOK_DISABLE_AFTER is disabled; the others hear webhook.disabled", async () => {
+  const broken = webhookReceiver(() => new Response("nope", { status: 500 }));
+  const watcher = webhookReceiver();
+  const s = await openTestSluice({ ...ENV, SLUICE_WEBHOOK_DISABLE_AFTER: "300ms" });
+  try {
+    const bad = await createHook(s, broken.url);
+    const watching = await createHook(s, watcher.url, ["webhook.disabled"]);
+    await ingest(s, purchase("order-d1"));
+    await eventually("the failure streak", async () => {
+      const shown = await hook(s, bad.id);
+      return shown.status === "failing" ? shown : undefined;
+    });
+    // Retries keep failing past 300 ms; the attempt that crosses it disables the webhook.
+    const disabled = await eventually("the webhook to be disabled", async () => {
+      const shown = await hook(s, bad.id);
+      return shown.status === "disabled" ? shown : undefined;
+    });
+    assert.equal(disabled.enabled, false);
+    assert.match(disabled.disabled_reason, /every send failed for/);
+    const notice = await eventually("webhook.disabled", () => watcher.received[0]);
+    assert.equal(notice.json.type, "webhook.disabled");
+    assert.deepEqual(notice.json.data.webhook, { id: bad.id, url: broken.url });
+    assert.equal(notice.json.data.disabled_at, disabled.disabled_at);
+    assert.ok(await signedWith(watching.secret, notice));
+    assert.equal(broken.ofType("webhook.disabled").length, 0, "not sent to itself");
+
+    const sent = broken.received.length;
+    await ingest(s, purchase("order-d2"));
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(broken.received.length, sent, "nothing more is sent to a disabled webhook");
+    const redeliver = await s.request(
+      `/v1/webhooks/${bad.id}/deliveries/${(await deliveries(s, bad.id))[0]!.id}/redeliver`,
+      jsonInit({}, s.workspace.admin_key),
+    );
+    assert.equal(redeliver.status, 422);
+
+    const enabled = await s.request(
+      `/v1/webhooks/${bad.id}`,
+      jsonInit({ enabled: true }, s.workspace.admin_key, "PATCH"),
+    );
+    const shown = await enabled.json();
+    assert.equal(shown.status, "active");
+    assert.equal(shown.disabled_reason, undefined);
+  } finally {
+    await s.close();
+    await broken.close();
+    await watcher.close();
+  }
+});
+
+Deno.test("POST /v1/webhooks/:id/test pings and answers with what the receiver said", async () => {
+  const receiver = webhookReceiver((n) =>
+    n === 1 ? new Response("pong", { status: 200 }) : new Response("teapot", { status: 418 })
+  );
+  const s = await openTestSluice(ENV);
+  try {
+    const created = await createHook(s, receiver.url);
+    const ping = async () =>
+      await (await s.request(
+        `/v1/webhooks/${created.id}/test`,
+        jsonInit({}, s.workspace.admin_key),
+      )).json();
+    const ok = await ping();
+    assert.equal(ok.delivered, true);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.response, "pong");
+    const request = receiver.received[0]!;
+    assert.equal(request.json.type, "webhook.test");
+    assert.equal(request.json.data.webhook_id, created.id);
+    assert.equal(request.id, ok.message_id);
+    assert.ok(await signedWith(created.secret, request));
+
+    const refused = await ping();
+    assert.equal(refused.delivered, false);
+    assert.equal(refused.status, 418);
+    assert.equal(refused.response, "teapot");
+    assert.equal(refused.error, "HTTP 418");
+    const log = await deliveries(s, created.id);
+    assert.deepEqual(log.map((d) => [d.event_type, d.status]), [
+      ["webhook.test", "failed"],
+      ["webhook.test", "delivered"],
+    ]);
+  } finally {
+    await s.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("redeliver resends the same message id; the log filters by status and pages with a cursor", async () => {
+  const receiver = webhookReceiver();
+  const s = await openTestSluice(ENV);
+  try {
+    const created = await createHook(s, receiver.url);
+    for (const n of [1, 2, 3]) await ingest(s, purchase(`order-p${n}`));
+    await eventually("three deliveries", async () => {
+      const list = await deliveries(s, created.id, "?status=delivered");
+      return list.length === 3 ? list : undefined;
+    });
+
+    const first = await s.request(`/v1/webhooks/${created.id}/deliveries?limit=2`, {
+      headers: bearer(s.workspace.admin_key),
+    });
+    const page1 = await first.json();
+    assert.equal(page1.data.length, 2);
+    assert.ok(page1.next_cursor);
+    const page2 = await (await s.request(
+      `/v1/webhooks/${created.id}/deliveries?limit=2&cursor=${
+        encodeURIComponent(page1.next_cursor)
+      }`,
+      { headers: bearer(s.workspace.admin_key) },
+    )).json();
+    assert.equal(page2.data.length, 1);
+    const all = [...page1.data, ...page2.data].map((d: DeliveryJson) => d.id);
+    assert.equal(new Set(all).size, 3);
+    assert.deepEqual(all, [...all].sort().reverse(), "newest first");
+    assert.deepEqual(await deliveries(s, created.id, "?status=failed"), []);
+    const badCursor = await s.request(`/v1/webhooks/${created.id}/deliveries?cursor=zzz`, {
+      headers: bearer(s.workspace.admin_key),
+    });
+    assert.equal(badCursor.status, 400);
+
+    const target = page2.data[0] as DeliveryJson;
+    const res = await s.request(
+      `/v1/webhooks/${created.id}/deliveries/${target.id}/redeliver`,
+      jsonInit({}, s.workspace.admin_key),
+    );
+    assert.equal(res.status, 202);
+    assert.equal((await res.json()).status, "pending");
+    const again = await eventually("the redelivery", async () => {
+      const one = await (await s.request(
+        `/v1/webhooks/${created.id}/deliveries/${target.id}`,
+        { headers: bearer(s.workspace.admin_key) },
+      )).json();
+      return one.status === "delivered" && one.attempts === 2 ? one : undefined;
+    });
+    assert.equal(again.attempt_log.length, 2);
+    const sameId = receiver.received.filter((r: ReceivedWebhook) => r.id === target.message_id);
+    assert.equal(sameId.length, 2);
+    assert.equal(sameId[0]!.body, sameId[1]!.body);
+    const missing = await s.request(
+      `/v1/webhooks/${created.id}/deliveries/01ABCDEFGHJKMNPQRSTVWXYZ00/redeliver`,
+      jsonInit({}, s.workspace.admin_key),
+    );
+    assert.equal(missing.status, 404);
+  } finally {
+    await s.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("the SSRF guard refuses at send time too: a delivery to a private address fails at once, with no traffic", async () => {
+  const receiver = webhookReceiver();
+  // Private URLs refused: the webhook is stored directly, as if DNS changed after registration.
+  const s = await openTestSluice({ SLUICE_WEBHOOK_RETRY_SCHEDULE: "100ms" });
+  try {
+    const { webhook } = await s.rt.webhooks.create(s.workspace.id, {
+      url: receiver.url.replace("http:", "https:"),
+      events: ["conversion.created"],
+      description: "",
+      enabled: true,
+    });
+    await ingest(s, purchase("order-ssrf"));
+    const [delivery] = await eventually("the refusal", async () => {
+      const list = await deliveries(s, webhook.id);
+      return list[0]?.status === "failed" ? list : undefined;
+    });
+    assert.equal(delivery!.attempts, 1, "a refused URL is not retried");
+    assert.match(delivery!.last_error!, /loopback|private|not allowed|refused/i);
+    assert.equal(receiver.received.length, 0);
+  } finally {
+    await s.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("webhook secrets never appear in API answers or logs", async () => {
+  const receiver = webhookReceiver(() => new Response("no", { status: 500 }));
+  const output: string[] = [];
+  const originals = { ...console };
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    console[level] = (...args: unknown[]) => output.push(args.map(String).join(" "));
+  }
+  const s = await openTestSluice(ENV);
+  try {
+    const created = await createHook(s, receiver.url);
+    const rotated = await (await s.request(
+      `/v1/webhooks/${created.id}/rotate-secret`,
+      jsonInit({}, s.workspace.admin_key),
+    )).json();
+    await ingest(s, purchase("order-s"));
+    await eventually("a failed attempt", () => receiver.received[0]);
+    await s.request(`/v1/webhooks/${created.id}/test`, jsonInit({}, s.workspace.admin_key));
+    const answers = await Promise.all(
+      [
+        "/v1/webhooks",
+        `/v1/webhooks/${created.id}`,
+        `/v1/webhooks/${created.id}/deliveries`,
+      ].map(async (path) =>
+        await (await s.request(path, { headers: bearer(s.workspace.admin_key) })).text()
+      ),
+    );
+    for (const secret of [created.secret, rotated.secret]) {
+      const key = secret.slice("whsec_".length);
+      for (const text of [...answers, ...output]) assert.ok(!text.includes(key), text);
+    }
+  } finally {
+    Object.assign(console, originals);
+    await s.close();
+    await receiver.close();
+  }
+});
