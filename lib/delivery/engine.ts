@@ -75,8 +75,11 @@ export type RequeueMode =
 const MAX_MUTATIONS = 900;
 /** Rows written per commit: a row key takes about 100 of the 80 KiB of keys KV allows per commit. */
 const ROWS_PER_COMMIT = 500;
-/** How long deliver messages wait to be sent together, and the most events sent together. */
-const COALESCE_MS = 20;
+/**
+ * How long attempts wait to be sent together, and the most events sent together: 50 ms
+ * halves the requests of 20 ms at ~5k events/s (fan-outs of 100 events), for ~15 ms more latency.
+ */
+const COALESCE_MS = 50;
 const COALESCE_MAX_EVENTS = 1_000;
 /** How long a destination that overran the budget is sent through the queue instead. */
 const SLOW_FOR_MS = 60_000;
@@ -221,7 +224,7 @@ export class DeliveryEngine {
 
   /**
    * Handles a deliver message. Messages for the same destination and attempt that arrive
-   * within a few milliseconds are sent together (commit groups hold ≤ 100 events; platforms
+   * within COALESCE_MS are sent together (commit groups hold ≤ 100 events; platforms
    * take up to their batch limit); each message completes, or fails and is retried, with
    * the combined send.
    */
