@@ -89,8 +89,11 @@ const MAX_MUTATIONS = 900;
 const MAX_KEYS_PER_COMMIT = 700;
 /** Rows written per commit: a row key takes about 100 of the 80 KiB of keys KV allows per commit. */
 const ROWS_PER_COMMIT = 500;
-/** How long deliver messages wait to be sent together, and the most events sent together. */
-const COALESCE_MS = 20;
+/**
+ * How long attempts wait to be sent together, and the most events sent together: 50 ms
+ * halves the requests of 20 ms at ~5k events/s (fan-outs of 100 events), for ~15 ms more latency.
+ */
+const COALESCE_MS = 50;
 const COALESCE_MAX_EVENTS = 1_000;
 /** How long a destination that overran the budget is sent through the queue instead. */
 const SLOW_FOR_MS = 60_000;
@@ -248,7 +251,7 @@ export class DeliveryEngine {
 
   /**
    * Handles a deliver message. Messages for the same destination and attempt that arrive
-   * within a few milliseconds are sent together (commit groups hold ≤ 100 events; platforms
+   * within COALESCE_MS are sent together (commit groups hold ≤ 100 events; platforms
    * take up to their batch limit); each message completes, or fails and is retried, with
    * the combined send.
    */
@@ -642,12 +645,12 @@ export class DeliveryEngine {
     const notices = this.#d.notices;
     if (!notices) return [];
     const failedRows = writes.filter(({ row }) => row.status === "failed");
-    const recoveredAt = message.attempt > 1
-      ? writes.flatMap(({ row }, index) => row.status === "delivered" ? [index] : [])
+    const recoveredRows = message.attempt > 1
+      ? writes.filter(({ row }) => row.status === "delivered")
       : [];
     const [failedHooks, recoveredHooks] = await Promise.all([
       failedRows.length ? notices.subscribers(wsId, "delivery.failed") : [],
-      recoveredAt.length ? notices.subscribers(wsId, "delivery.recovered") : [],
+      recoveredRows.length ? notices.subscribers(wsId, "delivery.recovered") : [],
     ]);
     const platform = platformRef(destination);
     const byUlid = new Map(events.map((event) => [event.id, event]));
@@ -660,7 +663,7 @@ export class DeliveryEngine {
       failed.set(reason, group);
     }
     const recovered = recoveredHooks.length
-      ? recoveredAt.map((index) => eventRef(events[index]!))
+      ? recoveredRows.map(({ ulid }) => eventRef(byUlid.get(ulid)!))
       : [];
     const planned: PlannedNotice[] = [];
     for (const group of failed.values()) {
