@@ -65,9 +65,9 @@ export class Ingestor {
     const offloaded = inputs.length >= WORKER_BATCH_MIN
       ? workers?.prepare(inputs, ctx, pathPrefix)
       : undefined;
-    const prepared = offloaded
-      ? await offloaded
-      : prepareEvents(inputs, ctx, this.#d.sealer, pathPrefix);
+    // A worker that fails (it crashed, or workers closed) leaves the batch to this thread.
+    const prepared = (offloaded && await offloaded.catch(() => undefined)) ??
+      prepareEvents(inputs, ctx, this.#d.sealer, pathPrefix);
     const results: IngestResult[] = new Array(inputs.length);
     const items: CommitItem[] = [];
     const positions: number[] = [];

@@ -89,31 +89,39 @@ export class IngestWorkers {
     });
   }
 
-  /** Stops the workers; pending batches fail. */
-  close(): void {
+  /** Stops the workers for good (later batches are prepared in place); pending batches fail. */
+  close(reason = new Error("Cannot prepare events: workers are closed")): void {
     this.#started = true;
     for (const worker of this.#workers.splice(0)) worker.terminate();
-    this.#failAll(new Error("Cannot prepare events: workers are closed"));
+    this.#ready = 0;
+    this.#failAll(reason);
   }
 
   #start(): void {
     this.#started = true;
-    for (let i = 0; i < this.#size; i++) {
-      const worker = new Worker(new URL("./_ingest_worker.ts", import.meta.url), {
-        type: "module",
-      });
-      worker.onmessage = (message: MessageEvent<WorkerAnswer>) => {
-        if ("ready" in message.data) this.#ready++;
-        else this.#settle(message.data);
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        this.#failAll(new Error(`Ingest worker failed: ${event.message}`));
-      };
-      worker.postMessage(
-        { kind: "init", masterSecret: this.#masterSecret } satisfies WorkerRequest,
-      );
-      this.#workers.push(worker);
+    try {
+      for (let i = 0; i < this.#size; i++) {
+        const worker = new Worker(new URL("./_ingest_worker.ts", import.meta.url), {
+          type: "module",
+        });
+        worker.onmessage = (message: MessageEvent<WorkerAnswer>) => {
+          if ("ready" in message.data) this.#ready++;
+          else this.#settle(message.data);
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          // A dead worker would leave its batches unanswered: stop them all, prepare in place.
+          this.close(new Error(`Ingest worker failed: ${event.message}`));
+        };
+        worker.postMessage(
+          { kind: "init", masterSecret: this.#masterSecret } satisfies WorkerRequest,
+        );
+        this.#workers.push(worker);
+      }
+    } catch (error) {
+      // A runtime without Web Workers: every batch is prepared in place.
+      console.warn(`Ingest workers unavailable, preparing batches in place: ${error}`);
+      this.close();
     }
   }
 

@@ -38,3 +38,16 @@ Deno.test("IngestWorkers.prepare() answers undefined until a worker is ready, th
     workers.close();
   }
 });
+
+Deno.test("IngestWorkers.close() fails what is pending and leaves later batches to the caller", async () => {
+  const workers = new IngestWorkers(SECRET, 1);
+  let offloaded: Promise<PreparedEvent[]> | undefined;
+  const until = Date.now() + 15_000;
+  while (!(offloaded = workers.prepare(inputs, ctx)) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(offloaded, "no worker became ready");
+  workers.close(new Error("stopped for the test"));
+  await assert.rejects(offloaded, /stopped for the test/);
+  assert.equal(workers.prepare(inputs, ctx), undefined, "no worker restarts after close");
+});
