@@ -9,6 +9,7 @@ import type { SluiceEvent } from "../event.ts";
 import type { Sealer } from "../crypto.ts";
 import type { Destination, DestinationStore } from "../destinations.ts";
 import { deliveryKey, deliveryPrefix, handoffKey, handoffPrefix } from "../kv_keys.ts";
+import { KeyedLimiter } from "../keyed_limiter.ts";
 import { readByIds } from "../kv_range_read.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
@@ -139,7 +140,7 @@ export class DeliveryEngine {
   readonly #d: Required<Omit<DeliveryEngineDeps, "events" | "notices">> & {
     notices?: WebhookNotices;
   };
-  readonly #slots = new Map<string, { free: number; waiting: (() => void)[] }>();
+  readonly #slots: KeyedLimiter;
   readonly #batches = new Map<string, PendingBatch>();
   readonly #events: EventLoader;
   /** Destinations whose first attempts go through the queue until then (epoch ms). */
@@ -155,6 +156,7 @@ export class DeliveryEngine {
       ...deps,
     };
     this.#events = deps.events ?? new EventLoader(deps.kv, deps.sealer);
+    this.#slots = new KeyedLimiter(this.#d.perDestinationConcurrency);
   }
 
   /** Routes a committed group to destinations: hand-off records + one deliver message per batch. */
@@ -383,7 +385,7 @@ export class DeliveryEngine {
     }
     const unsent = new Set<number>();
     await Promise.all(requests.map(async (request) => {
-      const result = await this.#withSlot(
+      const result = await this.#slots.run(
         destination.id,
         () =>
           deadline !== undefined && this.#d.now() > deadline
@@ -743,23 +745,6 @@ export class DeliveryEngine {
       if (entry.value) rows.set(destination.id, entry.value);
     }
     return rows;
-  }
-
-  async #withSlot<T>(destinationId: string, work: () => Promise<T>): Promise<T> {
-    let slot = this.#slots.get(destinationId);
-    if (!slot) {
-      slot = { free: this.#d.perDestinationConcurrency, waiting: [] };
-      this.#slots.set(destinationId, slot);
-    }
-    if (slot.free === 0) await new Promise<void>((resolve) => slot!.waiting.push(resolve));
-    else slot.free--;
-    try {
-      return await work();
-    } finally {
-      const next = slot.waiting.shift();
-      if (next) next();
-      else slot.free++;
-    }
   }
 
   #iso(): string {
