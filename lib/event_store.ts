@@ -1,3 +1,4 @@
+import { listPage } from "./kv_page.ts";
 import { Sealer } from "./crypto.ts";
 import type { SluiceEvent } from "./event.ts";
 import { eventIdKey, eventKey, eventPrefix, handoffKey } from "./kv_keys.ts";
@@ -19,14 +20,6 @@ export interface EventIdEntry {
 /** When an event was handed to fan-out. */
 export interface HandoffRecord {
   at: number;
-}
-
-/** A pagination cursor that was not issued by `EventStore.list`. */
-export class InvalidCursorError extends Error {
-  constructor(cursor: string) {
-    super(`Invalid cursor "${cursor.slice(0, 40)}"`);
-    this.name = "InvalidCursorError";
-  }
 }
 
 /** The sealer of stored events, keyed from the master secret. */
@@ -80,7 +73,7 @@ export class EventStore {
   }
 
   /** Newest-first page of events; `cursor` continues a previous page. */
-  async list(
+  list(
     wsId: string,
     options: {
       limit: number;
@@ -88,25 +81,13 @@ export class EventStore {
       filter?: (event: SluiceEvent) => boolean | Promise<boolean>;
     },
   ): Promise<{ data: SluiceEvent[]; next_cursor: string | null }> {
-    const data: SluiceEvent[] = [];
-    const iter = this.#kv.list<SealedEvent>({ prefix: eventPrefix(wsId) }, {
-      reverse: true,
+    return listPage<SealedEvent, SluiceEvent>(this.#kv, eventPrefix(wsId), {
+      limit: options.limit,
       cursor: options.cursor,
-      batchSize: Math.min(500, options.limit * 2),
+      select: async (sealed) => {
+        const event = openEvent(sealed, this.sealer);
+        return !options.filter || await options.filter(event) ? event : undefined;
+      },
     });
-    let scanned = 0;
-    try {
-      for await (const entry of iter) {
-        const event = openEvent(entry.value, this.sealer);
-        if (!options.filter || await options.filter(event)) data.push(event);
-        if (data.length >= options.limit || ++scanned >= 5000) {
-          return { data, next_cursor: iter.cursor || null };
-        }
-      }
-    } catch (error) {
-      if (options.cursor && scanned === 0) throw new InvalidCursorError(options.cursor);
-      throw error;
-    }
-    return { data, next_cursor: null };
   }
 }

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { readBody } from "../lib/body.ts";
 import { EVENT_LIMITS, nativeEventSchema, type SluiceEvent } from "../lib/event.ts";
-import { InvalidCursorError } from "../lib/event_store.ts";
+import { InvalidCursorError } from "../lib/kv_page.ts";
 import { HttpError } from "../lib/http_error.ts";
 import { requireKey } from "./_auth.ts";
 import { serverContext } from "./_context.ts";

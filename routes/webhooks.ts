@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { InvalidCursorError } from "../lib/event_store.ts";
+import { InvalidCursorError } from "../lib/kv_page.ts";
 import { HttpError } from "../lib/http_error.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import {

@@ -1,4 +1,5 @@
-import { InvalidCursorError } from "../event_store.ts";
+import { monotonicFactory } from "ulid";
+import { listPage } from "../kv_page.ts";
 import { webhookDeliveryKey, webhookDeliveryPrefix } from "../kv_keys.ts";
 import type { WebhookMessageType } from "./catalogue.ts";
 
@@ -60,6 +61,35 @@ export const WEBHOOK_LOG_TTL_MS = 30 * 86_400_000;
 /** Attempts kept in one delivery's log; older ones are dropped first. */
 export const MAX_LOGGED_ATTEMPTS = 20;
 
+const newUlid = monotonicFactory();
+
+/** A new message: `data` inline, or `event`, the storage id of the event that is its data. */
+export function newMessage(
+  wsId: string,
+  type: WebhookMessageType,
+  payload: { data: unknown } | { event: string },
+  at: string,
+): WebhookMessage {
+  return { id: `msg_${newUlid()}`, type, created_at: at, workspace_id: wsId, ...payload };
+}
+
+/** A new delivery of a message to a webhook, not attempted yet. */
+export function newDelivery(hookId: string, message: WebhookMessage): WebhookDelivery {
+  return {
+    id: newUlid(),
+    webhook_id: hookId,
+    message_id: message.id,
+    event_type: message.type,
+    status: "pending",
+    attempts: 0,
+    round: 0,
+    round_start: 0,
+    attempt_log: [],
+    created_at: message.created_at,
+    updated_at: message.created_at,
+  };
+}
+
 /** Whether a delivery is still being sent. */
 export function inFlight(delivery: WebhookDelivery): boolean {
   return delivery.status === "pending" || delivery.status === "retrying";
@@ -76,30 +106,16 @@ export async function getDelivery(
 }
 
 /** Newest-first page of a webhook's deliveries; `cursor` continues a previous page. */
-export async function listDeliveries(
+export function listDeliveries(
   kv: Deno.Kv,
   wsId: string,
   hookId: string,
   options: { limit: number; cursor?: string; status?: WebhookDeliveryStatus },
 ): Promise<{ data: WebhookDelivery[]; next_cursor: string | null }> {
-  const data: WebhookDelivery[] = [];
-  const iter = kv.list<WebhookDelivery>({ prefix: webhookDeliveryPrefix(wsId, hookId) }, {
-    reverse: true,
+  return listPage<WebhookDelivery, WebhookDelivery>(kv, webhookDeliveryPrefix(wsId, hookId), {
+    limit: options.limit,
     cursor: options.cursor,
-    batchSize: Math.min(500, options.limit * 2),
+    select: (delivery) =>
+      !options.status || delivery.status === options.status ? delivery : undefined,
   });
-  let scanned = 0;
-  try {
-    for await (const entry of iter) {
-      scanned++;
-      if (!options.status || entry.value.status === options.status) data.push(entry.value);
-      if (data.length >= options.limit || scanned >= 5000) {
-        return { data, next_cursor: iter.cursor || null };
-      }
-    }
-  } catch (error) {
-    if (options.cursor && scanned === 0) throw new InvalidCursorError(options.cursor);
-    throw error;
-  }
-  return { data, next_cursor: null };
 }

@@ -1,4 +1,3 @@
-import { monotonicFactory } from "ulid";
 import type { SluiceEvent } from "../event.ts";
 import { webhookDeliveryKey, webhookMessageKey } from "../kv_keys.ts";
 import type { QueuePort } from "../queue/mod.ts";
@@ -8,15 +7,13 @@ import {
   type WebhookEventType,
   type WebhookMessageType,
 } from "./catalogue.ts";
-import { WEBHOOK_LOG_TTL_MS, type WebhookDelivery, type WebhookMessage } from "./deliveries.ts";
+import { newDelivery, newMessage, WEBHOOK_LOG_TTL_MS, type WebhookDelivery } from "./deliveries.ts";
 import { subscribes, type Webhook, type WebhookStore } from "./store.ts";
 
 /** A notice to send: inline `data`, or the storage id of the event that is its `data`. */
 export type Notice =
   | { type: WebhookMessageType; data: unknown }
   | { type: WebhookMessageType; event: string };
-
-const newUlid = monotonicFactory();
 
 /** KV mutations one notice adds for `hooks` webhooks (message, then delivery + enqueue each). */
 export function noticeMutations(hooks: number): number {
@@ -90,29 +87,15 @@ export class WebhookNotices {
     notice: Notice,
   ): WebhookDelivery[] {
     if (hooks.length === 0) return [];
-    const at = new Date(this.#now()).toISOString();
-    const message: WebhookMessage = {
-      id: `msg_${newUlid()}`,
-      type: notice.type,
-      created_at: at,
-      workspace_id: wsId,
-      ...("event" in notice ? { event: notice.event } : { data: notice.data }),
-    };
+    const message = newMessage(
+      wsId,
+      notice.type,
+      "event" in notice ? { event: notice.event } : { data: notice.data },
+      new Date(this.#now()).toISOString(),
+    );
     op.set(webhookMessageKey(wsId, message.id), message, { expireIn: WEBHOOK_LOG_TTL_MS });
     return hooks.map((hook) => {
-      const delivery: WebhookDelivery = {
-        id: newUlid(),
-        webhook_id: hook.id,
-        message_id: message.id,
-        event_type: notice.type,
-        status: "pending",
-        attempts: 0,
-        round: 0,
-        round_start: 0,
-        attempt_log: [],
-        created_at: at,
-        updated_at: at,
-      };
+      const delivery = newDelivery(hook.id, message);
       op.set(webhookDeliveryKey(wsId, hook.id, delivery.id), delivery, {
         expireIn: WEBHOOK_LOG_TTL_MS,
       });

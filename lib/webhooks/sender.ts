@@ -1,4 +1,3 @@
-import { monotonicFactory } from "ulid";
 import { signWebhook } from "../../connectors/webhook.ts";
 import type { Sender, SendResult } from "../delivery/engine.ts";
 import type { EventStore } from "../event_store.ts";
@@ -10,6 +9,8 @@ import type { WebhookDisabledData } from "./catalogue.ts";
 import {
   inFlight,
   MAX_LOGGED_ATTEMPTS,
+  newDelivery,
+  newMessage,
   WEBHOOK_LOG_TTL_MS,
   type WebhookAttempt,
   type WebhookDelivery,
@@ -55,8 +56,6 @@ type Outcome =
   | { kind: "delivered" }
   | { kind: "retry"; reason: string; afterMs?: number }
   | { kind: "failed"; reason: string };
-
-const newUlid = monotonicFactory();
 
 /** The message body: the Standard Webhooks envelope around `data`. */
 export function messageBody(message: WebhookMessage, data: unknown): string {
@@ -167,14 +166,12 @@ export class WebhookSender {
   /** Sends a `webhook.test` ping now, records it in the log, and reports the answer. */
   async test(hook: Webhook): Promise<TestPingResult> {
     const wsId = hook.workspace_id;
-    const at = new Date(this.#d.now()).toISOString();
-    const message: WebhookMessage = {
-      id: `msg_${newUlid()}`,
-      type: "webhook.test",
-      created_at: at,
-      workspace_id: wsId,
-      data: { webhook_id: hook.id, message: "Test message from Sluice" },
-    };
+    const message = newMessage(
+      wsId,
+      "webhook.test",
+      { data: { webhook_id: hook.id, message: "Test message from Sluice" } },
+      new Date(this.#d.now()).toISOString(),
+    );
     const { attempt, result } = await this.#post(
       hook,
       message.id,
@@ -182,19 +179,8 @@ export class WebhookSender {
       1,
     );
     const outcome = outcomeOf(result);
-    const delivery: WebhookDelivery = withAttempt({
-      id: newUlid(),
-      webhook_id: hook.id,
-      message_id: message.id,
-      event_type: "webhook.test",
-      status: outcome.kind === "delivered" ? "delivered" : "failed",
-      attempts: 0,
-      round: 0,
-      round_start: 0,
-      attempt_log: [],
-      created_at: at,
-      updated_at: at,
-    }, attempt);
+    const delivery = withAttempt(newDelivery(hook.id, message), attempt);
+    delivery.status = outcome.kind === "delivered" ? "delivered" : "failed";
     if (outcome.kind !== "delivered") delivery.last_error = outcome.reason;
     await this.#d.kv.atomic()
       .set(webhookMessageKey(wsId, message.id), message, { expireIn: WEBHOOK_LOG_TTL_MS })
