@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { z } from "@hono/zod-openapi";
 import { readBody } from "../lib/body.ts";
 import { HttpError, problemOf, problemResponse } from "../lib/http_error.ts";
+import { InvalidCursorError } from "../lib/kv_page.ts";
 import type { IngestResult } from "../lib/ingest.ts";
 import type { AppEnv } from "./_env.ts";
 
@@ -25,6 +26,29 @@ export async function parseJsonBody<S extends z.ZodType>(
     });
   }
   return parsed.data;
+}
+
+/** Validates the query string with a zod schema; 400 names each bad parameter. */
+export function parseQuery<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.output<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) {
+    throw new HttpError(400, "Invalid query parameters", {
+      errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  return parsed.data;
+}
+
+/** Runs a paged read; a cursor this endpoint did not issue becomes a 400 naming `cursor`. */
+export async function withCursor<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    throw new HttpError(400, error.message, {
+      errors: [{ path: "cursor", message: "was not returned by this endpoint" }],
+    });
+  }
 }
 
 /** Splits a body into its events: `{"events": [...]}` is a batch, anything else one event. */

@@ -1,12 +1,18 @@
 import { z } from "@hono/zod-openapi";
 import { readBody } from "../lib/body.ts";
 import { EVENT_LIMITS, nativeEventSchema, type SluiceEvent } from "../lib/event.ts";
-import { InvalidCursorError } from "../lib/kv_page.ts";
 import { HttpError } from "../lib/http_error.ts";
 import { requireKey } from "./_auth.ts";
 import { serverContext } from "./_context.ts";
 import type { RouteDeps } from "./_env.ts";
-import { eventsOf, INGEST_BODY_LIMIT, ingestResponse, parseJsonBody } from "./_request.ts";
+import {
+  eventsOf,
+  INGEST_BODY_LIMIT,
+  ingestResponse,
+  parseJsonBody,
+  parseQuery,
+  withCursor,
+} from "./_request.ts";
 import { deliveriesOf } from "../lib/delivery/rows.ts";
 import type { RequeueMode } from "../lib/delivery/engine.ts";
 import { ingestResponses, jsonBody, jsonResponse, problems } from "./_schemas.ts";
@@ -81,13 +87,7 @@ export function eventRoutes({ app, rt }: RouteDeps): void {
     },
   });
   app.get("/v1/events", requireKey(rt, "read"), async (c) => {
-    const parsed = listQuerySchema.safeParse(c.req.query());
-    if (!parsed.success) {
-      throw new HttpError(400, "Invalid query parameters", {
-        errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-      });
-    }
-    const q = parsed.data;
+    const q = parseQuery(c, listQuerySchema);
     const start = q.start ? parseTime(q.start, "start") : undefined;
     const end = q.end ? parseTime(q.end, "end") : undefined;
     const search = q.search?.toLowerCase();
@@ -108,16 +108,11 @@ export function eventRoutes({ app, rt }: RouteDeps): void {
       (!search || e.event_id.toLowerCase().includes(search) ||
         (e.order_id ?? "").toLowerCase().includes(search)) &&
       await byDelivery(e);
-    try {
-      return c.json(
-        await rt.events.list(c.get("workspace").id, { limit: q.limit, cursor: q.cursor, filter }),
-      );
-    } catch (error) {
-      if (!(error instanceof InvalidCursorError)) throw error;
-      throw new HttpError(400, error.message, {
-        errors: [{ path: "cursor", message: "was not returned by this endpoint" }],
-      });
-    }
+    return c.json(
+      await withCursor(() =>
+        rt.events.list(c.get("workspace").id, { limit: q.limit, cursor: q.cursor, filter })
+      ),
+    );
   });
 
   app.openAPIRegistry.registerPath({

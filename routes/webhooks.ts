@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { InvalidCursorError } from "../lib/kv_page.ts";
 import { HttpError } from "../lib/http_error.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import {
@@ -12,7 +11,7 @@ import { RedeliverError } from "../lib/webhooks/sender.ts";
 import { publicWebhook, type Webhook, WebhookLimitError } from "../lib/webhooks/store.ts";
 import { requireKey } from "./_auth.ts";
 import type { RouteDeps } from "./_env.ts";
-import { parseJsonBody } from "./_request.ts";
+import { parseJsonBody, parseQuery, withCursor } from "./_request.ts";
 import { jsonBody, jsonResponse, problems } from "./_schemas.ts";
 
 const eventTypes = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length);
@@ -101,6 +100,14 @@ async function webhookOr404(rt: Runtime, wsId: string, id: string): Promise<Webh
   const webhook = id.length <= 64 ? await rt.webhooks.get(wsId, id) : null;
   if (!webhook) throw new HttpError(404, `No webhook "${id.slice(0, 64)}" in this workspace`);
   return webhook;
+}
+
+async function deliveryOr404(rt: Runtime, webhook: Webhook, id: string): Promise<WebhookDelivery> {
+  const delivery = id.length <= 64
+    ? await getDelivery(rt.kv, webhook.workspace_id, webhook.id, id)
+    : null;
+  if (!delivery) throw new HttpError(404, `No delivery "${id.slice(0, 64)}" for this webhook`);
+  return delivery;
 }
 
 async function shown(rt: Runtime, webhook: Webhook) {
@@ -296,21 +303,9 @@ export function webhookRoutes({ app, rt }: RouteDeps): void {
   app.get("/v1/webhooks/:id/deliveries", read, async (c) => {
     const wsId = c.get("workspace").id;
     const webhook = await webhookOr404(rt, wsId, c.req.param("id"));
-    const parsed = deliveryQuerySchema.safeParse(c.req.query());
-    if (!parsed.success) {
-      throw new HttpError(400, "Invalid query parameters", {
-        errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-      });
-    }
-    try {
-      const page = await listDeliveries(rt.kv, wsId, webhook.id, parsed.data);
-      return c.json({ data: page.data.map(shownDelivery), next_cursor: page.next_cursor });
-    } catch (error) {
-      if (!(error instanceof InvalidCursorError)) throw error;
-      throw new HttpError(400, "Invalid cursor", {
-        errors: [{ path: "cursor", message: "was not returned by this endpoint" }],
-      });
-    }
+    const query = parseQuery(c, deliveryQuerySchema);
+    const page = await withCursor(() => listDeliveries(rt.kv, wsId, webhook.id, query));
+    return c.json({ data: page.data.map(shownDelivery), next_cursor: page.next_cursor });
   });
 
   const deliveryParams = z.object({ id: z.string(), delivery_id: z.string() });
@@ -324,10 +319,7 @@ export function webhookRoutes({ app, rt }: RouteDeps): void {
   app.get("/v1/webhooks/:id/deliveries/:delivery_id", read, async (c) => {
     const wsId = c.get("workspace").id;
     const webhook = await webhookOr404(rt, wsId, c.req.param("id"));
-    const id = c.req.param("delivery_id");
-    const delivery = id.length <= 64 ? await getDelivery(rt.kv, wsId, webhook.id, id) : null;
-    if (!delivery) throw new HttpError(404, `No delivery "${id.slice(0, 64)}" for this webhook`);
-    return c.json(shownDelivery(delivery));
+    return c.json(shownDelivery(await deliveryOr404(rt, webhook, c.req.param("delivery_id"))));
   });
 
   doc({
@@ -340,12 +332,9 @@ export function webhookRoutes({ app, rt }: RouteDeps): void {
   app.post("/v1/webhooks/:id/deliveries/:delivery_id/redeliver", admin, async (c) => {
     const wsId = c.get("workspace").id;
     const webhook = await webhookOr404(rt, wsId, c.req.param("id"));
-    const id = c.req.param("delivery_id");
-    if (id.length > 64 || !(await getDelivery(rt.kv, wsId, webhook.id, id))) {
-      throw new HttpError(404, `No delivery "${id.slice(0, 64)}" for this webhook`);
-    }
+    const delivery = await deliveryOr404(rt, webhook, c.req.param("delivery_id"));
     try {
-      return c.json(shownDelivery(await rt.webhookSender.redeliver(webhook, id)), 202);
+      return c.json(shownDelivery(await rt.webhookSender.redeliver(webhook, delivery.id)), 202);
     } catch (error) {
       if (error instanceof RedeliverError) throw new HttpError(422, error.message);
       throw error;
