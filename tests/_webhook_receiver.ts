@@ -85,18 +85,3 @@ export async function signedWith(secret: string, request: ReceivedWebhook): Prom
   const expected = await expectedSignature(secret, request);
   return request.signature.split(" ").some((entry) => entry === `v1,${expected}`);
 }
-
-/** Polls `check` every 25 ms until it returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 8_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { bearer } from "./_http.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
-import {
-  eventually,
-  type ReceivedWebhook,
-  signedWith,
-  webhookReceiver,
-} from "./_webhook_receiver.ts";
+import { type ReceivedWebhook, signedWith, webhookReceiver } from "./_webhook_receiver.ts";
+import { eventually } from "./_wait.ts";
 
 const ENV = {
   SLUICE_ALLOW_PRIVATE_URLS: "1",

@@ -9,6 +9,7 @@ import {
   type QueueMessage,
   type QueuePort,
 } from "./mod.ts";
+import { pause, until } from "../../tests/_wait.ts";
 
 /** Every adapter of the port; each shared case below runs against all of them. */
 const ADAPTERS: { kind: QueuePort["kind"]; create: (kv: Deno.Kv) => QueuePort }[] = [
@@ -21,18 +22,6 @@ const GUARD_KEY = ["queue_port_test", "guard"] as const;
 
 function message(id: string): QueueMessage {
   return { type: "ingested", workspace_id: "ws_test", ids: [id] };
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await pause(5);
-  }
 }
 
 /** Counts how often each message id was handled, and when. */

@@ -6,6 +6,7 @@ import { MAX_EVENTS_PER_NOTICE } from "./catalogue.ts";
 import type { WebhookDelivery, WebhookMessage } from "./deliveries.ts";
 import { eventNoticeTypes, noticeMutations, noticeSlices, WebhookNotices } from "./notices.ts";
 import { type Webhook, WebhookStore } from "./store.ts";
+import { pause, until } from "../../tests/_wait.ts";
 
 const MASTER = "webhook-notices-test-master-secret-0123456789";
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -25,18 +26,6 @@ function event(extra: Partial<SluiceEvent> = {}): SluiceEvent {
     trace_id: "t",
     ...extra,
   };
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await pause(5);
-  }
 }
 
 async function hook(
