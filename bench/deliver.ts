@@ -11,7 +11,10 @@
  *   - accept-to-delivery latency p50/p99 (arrival at the mock − the 202 seen here),
  *   - duplicates the mock received (should be 0),
  * and the same batches posted straight at a second mock (the baseline: what this process and
- * a bare Deno.serve manage), with the ratio against it. No pass/fail on timing.
+ * a bare Deno.serve manage), with the ratio against it. It also measures a floor
+ * (bench/_storage_floor.ts: the KV writes each delivered event needs and the parsing and
+ * sealing before them, alone, in this process) and Sluice's CPU time per event, so the
+ * figures say how far this machine's cores allow to go. No pass/fail on timing.
  *
  * Options (flag, or environment variable):
  *   --events N    BENCH_EVENTS   events to ingest (200000)
@@ -19,9 +22,12 @@
  *   --senders N   BENCH_SENDERS  concurrent ingest requests (16)
  *   --timeout S   BENCH_TIMEOUT  seconds to wait for every delivery (600)
  *   --queue NAME  SLUICE_QUEUE   queue adapter of the server (its default when unset)
+ *   --cpu-prof DIR BENCH_CPU_PROF  write V8 CPU profiles of the server (main thread and
+ *                                 ingest workers) into DIR when it stops, for Chrome DevTools
  */
 import { parseArgs } from "node:util";
 import { SpawnedServer } from "../tests/_server.ts";
+import { measureStorageFloor, processCpuMs } from "./_storage_floor.ts";
 import {
   benchEnv,
   createBenchWorkspace,
@@ -37,6 +43,7 @@ interface Settings {
   senders: number;
   timeout: number;
   queue?: string;
+  cpuProfDir?: string;
 }
 
 /** A mock platform in this process. */
@@ -61,12 +68,13 @@ function settingsFrom(args: string[]): Settings {
       senders: { type: "string" },
       timeout: { type: "string" },
       queue: { type: "string" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench:deliver [--events N] [--batch N] [--senders N] [--timeout S] [--queue kv-queue|kv-outbox]",
+      "Usage: deno task bench:deliver [--events N] [--batch N] [--senders N] [--timeout S] [--queue kv-queue|kv-outbox] [--cpu-prof DIR]",
     );
     Deno.exit(0);
   }
@@ -83,12 +91,14 @@ function settingsFrom(args: string[]): Settings {
   if (queue !== undefined && queue !== "kv-queue" && queue !== "kv-outbox") {
     throw new Error(`--queue: "${queue}" is not kv-queue or kv-outbox`);
   }
+  const cpuProfDir = values["cpu-prof"] ?? Deno.env.get("BENCH_CPU_PROF");
   return {
     events: num(values.events, "BENCH_EVENTS", 200_000, 1),
     batch: Math.min(500, num(values.batch, "BENCH_BATCH", 500, 1)),
     senders: num(values.senders, "BENCH_SENDERS", 16, 1),
     timeout: num(values.timeout, "BENCH_TIMEOUT", 600, 1),
     ...(queue ? { queue } : {}),
+    ...(cpuProfDir ? { cpuProfDir } : {}),
   };
 }
 
@@ -224,6 +234,9 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[i]!;
 }
 
+/** Events written by the storage-floor run (fewer when the run has fewer). */
+const FLOOR_EVENTS = 50_000;
+
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const msText = (ms: number) => `${ms.toFixed(1)} ms`;
@@ -270,6 +283,11 @@ async function main(): Promise<void> {
     }
     await baselineMock.close();
     mocks.splice(mocks.indexOf(baselineMock), 1);
+    const floor = await measureStorageFloor(
+      dir,
+      (i) => purchase(`${runId}-floor-${i}`, Date.now()),
+      Math.min(s.events, FLOOR_EVENTS),
+    );
 
     // 2. Sluice with a meta destination pointing at the mock.
     const mock = startMock();
@@ -280,7 +298,10 @@ async function main(): Promise<void> {
       ...benchEnv(kvPath, rootToken),
       SLUICE_ALLOW_PRIVATE_URLS: "1",
       ...(s.queue ? { SLUICE_QUEUE: s.queue } : {}),
-    }, { name: "Sluice" });
+    }, {
+      name: "Sluice",
+      ...(s.cpuProfDir ? { denoFlags: ["--cpu-prof", `--cpu-prof-dir=${s.cpuProfDir}`] } : {}),
+    });
     const base = server.base;
     await server.ready();
     const { ingestKey, adminKey } = await createBenchWorkspace(base, rootToken, "Delivery bench");
@@ -296,6 +317,7 @@ async function main(): Promise<void> {
     }, 201);
 
     console.log("running: ingest + delivery through Sluice …");
+    const cpuBefore = processCpuMs(server.pid);
     const ingest = await sendBatches(
       s,
       `${runId}-ev`,
@@ -320,6 +342,7 @@ async function main(): Promise<void> {
       await sleep(20);
     }
     const delivered = mock.counts.size;
+    const serverCpuMs = processCpuMs(server.pid) - cpuBefore;
     const ingestMs = ingest.endedAt - ingest.startedAt;
     const endToEndMs = mock.lastArrival - ingest.startedAt;
     const latencies: number[] = [];
@@ -333,6 +356,7 @@ async function main(): Promise<void> {
     const early = latencies.filter((l) => l < 0).length;
 
     const ingestRate = s.events / (ingestMs / 1000);
+    const cores = navigator.hardwareConcurrency;
     const deliverRate = delivered / (endToEndMs / 1000);
     const baselineRate = s.events / (baselineMs / 1000);
     const baselineReqRate = baseline.requests / (baselineMs / 1000);
@@ -355,7 +379,21 @@ Sluice:
     }, max ${msText(latencies.at(-1) ?? NaN)}${
       early ? ` (${early} arrived before their 202 reached the bench)` : ""
     }
-  duplicates received: ${duplicates}`);
+  duplicates received: ${duplicates}
+  Sluice CPU: ${(serverCpuMs * 1000 / delivered).toFixed(0)} µs per event (${
+      (serverCpuMs / endToEndMs).toFixed(2)
+    } of ${navigator.hardwareConcurrency} cores busy on average)
+
+floor (measured alone in this process, ${int(floor.events)} events; no HTTP, mapping or platform):
+  KV writes (event + dedup entry in commits of 100, hand-off record, delivery row):
+    ${int(floor.eventsPerSecond)} events/s, ${floor.cpuMicrosPerEvent.toFixed(0)} µs CPU per event
+  parse, validate, enrich and seal: ${floor.prepareMicrosPerEvent.toFixed(0)} µs per event
+  these two alone allow at most ${
+      int(cores * 1e6 / (floor.cpuMicrosPerEvent + floor.prepareMicrosPerEvent))
+    } events/s on ${cores} cores; Sluice end to end = ${
+      (100 * deliverRate * (floor.cpuMicrosPerEvent + floor.prepareMicrosPerEvent) / (cores * 1e6))
+        .toFixed(1)
+    }% of that`);
     if (delivered < s.events) {
       console.error(`Timed out after ${s.timeout} s: ${s.events - delivered} events not delivered`);
       Deno.exitCode = 1;

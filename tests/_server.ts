@@ -17,6 +17,8 @@ export interface SpawnOptions {
   script?: string;
   /** Names the process in error messages (default "the server"). */
   name?: string;
+  /** Flags for `deno run` before the script (e.g. `--cpu-prof`). */
+  denoFlags?: string[];
 }
 
 const OUTPUT_KEEP = 64 * 1024;
@@ -36,7 +38,7 @@ export class SpawnedServer {
     this.base = `http://127.0.0.1:${port}`;
     this.name = options.name ?? "the server";
     this.#process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", options.script ?? "main.ts"],
+      args: ["run", "-A", ...options.denoFlags ?? [], options.script ?? "main.ts"],
       cwd: ROOT,
       env: { PORT: String(port), HOSTNAME: "127.0.0.1", SLUICE_KV: kvPath, ...env },
       stdin: "null",
@@ -59,6 +61,11 @@ export class SpawnedServer {
   /** The last 64 KiB the process printed. */
   get output(): string {
     return this.#output;
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.#process.pid;
   }
 
   /** Whether the process has exited. */
