@@ -16,6 +16,7 @@
  *   --warmup S        BENCH_WARMUP       seconds of unmeasured load before runs 1 and 2 (2)
  *   --batch N         BENCH_BATCH        events per batch request (100)
  *   --timeout S       BENCH_TIMEOUT      wrk request timeout, seconds (5)
+ *   --cpu-prof DIR    BENCH_CPU_PROF     write V8 CPU profiles of Sluice into DIR when it stops
  */
 import { parseArgs } from "node:util";
 import { SpawnedServer } from "../tests/_server.ts";
@@ -40,6 +41,7 @@ interface Settings {
   warmup: number;
   batch: number;
   timeout: number;
+  cpuProfDir?: string;
 }
 
 const LUA_TEMPLATE = new URL("./ingest.lua", import.meta.url);
@@ -57,12 +59,13 @@ function settingsFrom(args: string[]): Settings {
       warmup: { type: "string" },
       batch: { type: "string" },
       timeout: { type: "string" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench:ingest [--threads N] [--connections N] [--duration S] [--warmup S] [--batch N] [--timeout S]",
+      "Usage: deno task bench:ingest [--threads N] [--connections N] [--duration S] [--warmup S] [--batch N] [--timeout S] [--cpu-prof DIR]",
     );
     Deno.exit(0);
   }
@@ -78,6 +81,7 @@ function settingsFrom(args: string[]): Settings {
     return n;
   };
   const threads = num(values.threads, "BENCH_THREADS", 2, 1);
+  const cpuProfDir = values["cpu-prof"] ?? Deno.env.get("BENCH_CPU_PROF");
   return {
     threads,
     connections: Math.max(threads, num(values.connections, "BENCH_CONNECTIONS", 64, 1)),
@@ -85,6 +89,7 @@ function settingsFrom(args: string[]): Settings {
     warmup: num(values.warmup, "BENCH_WARMUP", 2, 0),
     batch: num(values.batch, "BENCH_BATCH", 100, 1),
     timeout: num(values.timeout, "BENCH_TIMEOUT", 5, 1),
+    ...(cpuProfDir ? { cpuProfDir } : {}),
   };
 }
 
@@ -281,6 +286,7 @@ async function main(): Promise<void> {
     const rootToken = randomToken();
     const sluice = new SpawnedServer(kvPath, benchEnv(kvPath, rootToken), {
       name: "Sluice (main.ts)",
+      ...(s.cpuProfDir ? { denoFlags: ["--cpu-prof", `--cpu-prof-dir=${s.cpuProfDir}`] } : {}),
     });
     servers.add(sluice);
     const base = sluice.base;
