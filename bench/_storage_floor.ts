@@ -1,11 +1,10 @@
 /**
- * Folder-private: the storage floor of delivery. Writes, in this process and nothing else,
- * the Deno KV entries Sluice keeps per delivered event (the sealed event, its dedup entry
- * checked absent, the hand-off record checked absent, the delivery row), in the commit
- * sizes Sluice uses, on a fresh SQLite file: one commit of each kind in flight at a time.
- * It also times the preparation of those events (parse, validate, enrich, seal), which
- * every event needs before it is written. No server, no HTTP, no
- * parsing, no platform: what this machine's KV allows at most, for the same run's figures.
+ * Folder-private: the floor of delivery on this machine, measured in this process with
+ * nothing else running. It times the preparation every event needs (parse, validate,
+ * enrich, seal), then writes the Deno KV entries Sluice keeps per delivered event (the
+ * sealed event, its dedup entry checked absent, the hand-off record checked absent, the
+ * delivery row) in the commit sizes Sluice uses, on a fresh SQLite file, one commit of each
+ * kind in flight at a time. No server, HTTP, mapping or platform.
  */
 import { eventSealer } from "../lib/event_store.ts";
 import type { RequestContext } from "../lib/event_input.ts";
@@ -42,7 +41,7 @@ export function processCpuMs(pid: number | "self" = "self"): number {
   }
 }
 
-/** Writes `count` events' worth of Sluice's per-event KV entries into a fresh file in `dir`. */
+/** Prepares `count` events from `inputs` and writes their KV entries into a fresh file in `dir`. */
 export async function measureStorageFloor(
   dir: string,
   inputs: (index: number) => Record<string, unknown>,
@@ -64,36 +63,39 @@ export async function measureStorageFloor(
   );
   const prepareMicrosPerEvent = (performance.now() - preparedAt) * 1000 / count;
   const events = prepared.flatMap((p) => p.ok ? [p] : []);
-  const lastOfGroup = new Set(
-    events.filter((_, i) => i % INGEST_GROUP === INGEST_GROUP - 1 || i === count - 1),
-  );
-  const isLastOfGroup = (one: Ok) => lastOfGroup.has(one);
   if (events.length !== count) throw new Error("The floor's events did not parse");
   const kv = await Deno.openKv(`${dir}/floor.kv`);
-  const inCommits = async (size: number, write: (op: Deno.AtomicOperation, one: Ok) => void) => {
+  /** Writes every event through `write`, `size` a commit; `close` adds per-commit entries. */
+  const inCommits = async (
+    size: number,
+    write: (op: Deno.AtomicOperation, one: Ok) => void,
+    close?: (op: Deno.AtomicOperation) => void,
+  ) => {
     for (let i = 0; i < count; i += size) {
       const op = kv.atomic();
       for (const one of events.slice(i, i + size)) write(op, one);
-      if (!(await op.commit()).ok) throw new Error("A storage-floor commit was refused");
+      close?.(op);
+      if (!(await op.commit()).ok) throw new Error("A floor commit was refused");
     }
-  };
-  const ingestCommit = (op: Deno.AtomicOperation, { event, sealed }: Ok, last: boolean) => {
-    const idKey = eventIdKey(wsId, event.event_id);
-    op.check({ key: idKey, versionstamp: null })
-      .set(eventKey(wsId, event.id), sealed, { expireIn: 30 * DAY_MS })
-      .set(idKey, { ulid: event.id, dedup_until: Date.now() + DAY_MS }, { expireIn: 30 * DAY_MS });
-    if (!last) return;
-    for (const metric of ["events", "events_by_name", "events_by_source"]) {
-      op.sum(statKey(wsId, 0, metric), 100n);
-    }
-    op.enqueue({ type: "floor" }, { delay: 3_600_000 });
   };
   try {
     const startedAt = performance.now();
     const cpuBefore = processCpuMs();
     // The three kinds of commit overlap, as ingest, fan-out and sends do in Sluice.
     await Promise.all([
-      inCommits(INGEST_GROUP, (op, one) => ingestCommit(op, one, isLastOfGroup(one))),
+      inCommits(INGEST_GROUP, (op, { event, sealed }) => {
+        const idKey = eventIdKey(wsId, event.event_id);
+        op.check({ key: idKey, versionstamp: null })
+          .set(eventKey(wsId, event.id), sealed, { expireIn: 30 * DAY_MS })
+          .set(idKey, { ulid: event.id, dedup_until: Date.now() + DAY_MS }, {
+            expireIn: 30 * DAY_MS,
+          });
+      }, (op) => {
+        for (const metric of ["events", "events_by_name", "events_by_source"]) {
+          op.sum(statKey(wsId, 0, metric), 100n);
+        }
+        op.enqueue({ type: "floor" }, { delay: 3_600_000 });
+      }),
       inCommits(HANDOFF_GROUP, (op, { event }) => {
         const handoff: RoutedHandoff = {
           at: Date.now(),
