@@ -28,6 +28,33 @@ function event(extra: Partial<SluiceEvent> = {}): SluiceEvent {
   };
 }
 
+/** What a notices test works with: in-memory KV, a listening queue and what it received. */
+interface NoticesFixture {
+  kv: Deno.Kv;
+  store: WebhookStore;
+  notices: WebhookNotices;
+  received: QueueMessage[];
+}
+
+/** Runs `test` against a fresh fixture, then stops the queue and closes KV. */
+async function withNotices(test: (fixture: NoticesFixture) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const queue = new KvQueue(kv);
+  const received: QueueMessage[] = [];
+  const listening = queue.listen((message) => {
+    received.push(message);
+    return Promise.resolve();
+  });
+  try {
+    const store = new WebhookStore(kv, MASTER, { maxPerWorkspace: 10 });
+    await test({ kv, store, notices: new WebhookNotices(kv, queue, store, () => NOW), received });
+  } finally {
+    await queue.close();
+    kv.close();
+    await listening;
+  }
+}
+
 async function hook(
   store: WebhookStore,
   wsId: string,
@@ -91,16 +118,7 @@ Deno.test("noticeMutations() counts the message, then a delivery and an enqueue 
 });
 
 Deno.test("WebhookNotices.addTo() stores the message and queues one delivery per hook", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const queue = new KvQueue(kv);
-  const received: QueueMessage[] = [];
-  const listening = queue.listen((message) => {
-    received.push(message);
-    return Promise.resolve();
-  });
-  try {
-    const store = new WebhookStore(kv, MASTER, { maxPerWorkspace: 10 });
-    const notices = new WebhookNotices(kv, queue, store, () => NOW);
+  await withNotices(async ({ kv, store, notices, received }) => {
     const a = await hook(store, "ws_1", ["delivery.failed"]);
     const b = await hook(store, "ws_1", ["delivery.failed", "conversion.created"]);
     const data = { platform: { id: "d1", type: "meta", name: "Meta" }, reason: "x" };
@@ -160,19 +178,11 @@ Deno.test("WebhookNotices.addTo() stores the message and queues one delivery per
       [...received].sort((x, y) => byHook(x).localeCompare(byHook(y))),
       [...expected].sort((x, y) => x.webhook_id.localeCompare(y.webhook_id)),
     );
-  } finally {
-    await queue.close();
-    kv.close();
-    await listening;
-  }
+  });
 });
 
 Deno.test("WebhookNotices.addTo() stores an event notice by the event's storage id", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const queue = new KvQueue(kv);
-    const store = new WebhookStore(kv, MASTER, { maxPerWorkspace: 10 });
-    const notices = new WebhookNotices(kv, queue, store, () => NOW);
+  await withNotices(async ({ kv, store, notices }) => {
     const a = await hook(store, "ws_1", ["conversion.created"]);
     const op = kv.atomic();
     const [delivery] = notices.addTo(op, "ws_1", [a], {
@@ -188,22 +198,11 @@ Deno.test("WebhookNotices.addTo() stores an event notice by the event's storage 
     assert.equal(message.event, "01J0000000000000000000000A");
     assert.equal("data" in message, false);
     assert.equal(delivery.event_type, "conversion.created");
-  } finally {
-    kv.close();
-  }
+  });
 });
 
 Deno.test("WebhookNotices.addTo() adds nothing for zero hooks", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const queue = new KvQueue(kv);
-  const received: QueueMessage[] = [];
-  const listening = queue.listen((message) => {
-    received.push(message);
-    return Promise.resolve();
-  });
-  try {
-    const store = new WebhookStore(kv, MASTER, { maxPerWorkspace: 10 });
-    const notices = new WebhookNotices(kv, queue, store, () => NOW);
+  await withNotices(async ({ kv, notices, received }) => {
     const op = kv.atomic();
     assert.deepEqual(notices.addTo(op, "ws_1", [], { type: "delivery.failed", data: {} }), []);
     assert.equal((await op.commit()).ok, true);
@@ -212,24 +211,11 @@ Deno.test("WebhookNotices.addTo() adds nothing for zero hooks", async () => {
     assert.deepEqual(keys, []);
     await pause(200);
     assert.deepEqual(received, []);
-  } finally {
-    await queue.close();
-    kv.close();
-    await listening;
-  }
+  });
 });
 
 Deno.test("WebhookNotices.raise() skips excluded, disabled and unsubscribed hooks", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const queue = new KvQueue(kv);
-  const received: QueueMessage[] = [];
-  const listening = queue.listen((message) => {
-    received.push(message);
-    return Promise.resolve();
-  });
-  try {
-    const store = new WebhookStore(kv, MASTER, { maxPerWorkspace: 10 });
-    const notices = new WebhookNotices(kv, queue, store, () => NOW);
+  await withNotices(async ({ kv, store, notices, received }) => {
     const target = await hook(store, "ws_1", ["webhook.disabled"]);
     const excluded = await hook(store, "ws_1", ["webhook.disabled"]);
     const disabled = await hook(store, "ws_1", ["webhook.disabled"], false);
@@ -274,9 +260,5 @@ Deno.test("WebhookNotices.raise() skips excluded, disabled and unsubscribed hook
     const after: Deno.KvKey[] = [];
     for await (const entry of kv.list({ prefix: ["hook_msg"] })) after.push(entry.key);
     assert.deepEqual(after, before);
-  } finally {
-    await queue.close();
-    kv.close();
-    await listening;
-  }
+  });
 });
