@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { configFromEnv } from "./lib/config.ts";
 import { openRuntime } from "./lib/runtime.ts";
-import { createWorkspaceSchema, workspaceCreatedJson } from "./routes/workspaces.ts";
+import { createWorkspaceSchema, workspaceCreatedJson } from "./routes/api/workspaces.ts";
 
 const USAGE = `Usage:
   deno task sluice workspace create --name NAME [--origin URL]...

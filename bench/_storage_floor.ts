@@ -7,9 +7,9 @@
  * kind in flight at a time. No server, HTTP, mapping or platform.
  */
 import { eventSealer } from "../lib/event_store.ts";
-import type { RequestContext } from "../lib/event_input.ts";
-import { type PreparedEvent, prepareEvents } from "../lib/ingest_workers.ts";
-import { deliveryKey, eventIdKey, eventKey, handoffKey, statKey } from "../lib/kv_keys.ts";
+import type { RequestContext } from "../lib/ingest/event_input.ts";
+import { type PreparedEvent, prepareEvents } from "../lib/ingest/workers.ts";
+import { deliveryKey, eventIdKey, eventKey, handoffKey, statKey } from "../lib/kv/keys.ts";
 import type { DeliveryRow, RoutedHandoff } from "../lib/delivery/rows.ts";
 import { randomToken } from "./_common.ts";
 

@@ -1,6 +1,6 @@
 /** Folder-private: reading platform answers (Retry-After, JSON bodies). */
 
-export { retryAfterMs } from "../lib/retry_after.ts";
+export { retryAfterMs } from "../core/retry_after.ts";
 
 /** The body parsed as JSON, or undefined when it is not JSON. */
 export function parseJson(body: string): unknown {

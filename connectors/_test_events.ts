@@ -1,4 +1,4 @@
-import type { SluiceEvent } from "../lib/event.ts";
+import type { SluiceEvent } from "../core/event.ts";
 
 /** A minimal canonical event for connector tests, with `over` applied. */
 export function testEvent(over: Partial<SluiceEvent> = {}): SluiceEvent {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SluiceEvent } from "../lib/event.ts";
+import type { SluiceEvent } from "../core/event.ts";
 import { connectorFor, connectors } from "./mod.ts";
 import { type MapOptions, PLATFORM_TYPES, type SkippedEvent } from "./types.ts";
 

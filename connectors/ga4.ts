@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { sha256Hex } from "../lib/crypto.ts";
-import type { SluiceEvent, UserData } from "../lib/event.ts";
+import { sha256Hex } from "../core/digest.ts";
+import type { SluiceEvent, UserData } from "../core/event.ts";
 import {
   googleCity,
   googleEmail,
@@ -10,7 +10,7 @@ import {
   hashNormalized,
   normalizeCountry,
   phoneE164,
-} from "../lib/pii/mod.ts";
+} from "../core/pii/mod.ts";
 import { baseUrl, chunk, parseJson, retryAfterMs } from "./_response.ts";
 import type {
   Classification,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { SluiceEvent, UserData } from "../lib/event.ts";
+import type { SluiceEvent, UserData } from "../core/event.ts";
 import {
   hashNormalized,
   normalizeCity,
@@ -11,7 +11,7 @@ import {
   normalizeState,
   normalizeZip,
   phoneDigits,
-} from "../lib/pii/mod.ts";
+} from "../core/pii/mod.ts";
 import { baseUrl, chunk, parseJson, retryAfterMs } from "./_response.ts";
 import type {
   Classification,

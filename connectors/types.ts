@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { SluiceEvent } from "../lib/event.ts";
+import type { SluiceEvent } from "../core/event.ts";
 
 /** Destination types (API.md); each has one connector module. */
 export const PLATFORM_TYPES = [

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
-import { base64ToBytes, bytesToBase64 } from "../lib/crypto.ts";
-import type { SluiceEvent } from "../lib/event.ts";
+import { base64ToBytes, bytesToBase64 } from "../core/digest.ts";
+import type { SluiceEvent } from "../core/event.ts";
 import { retryAfterMs } from "./_response.ts";
 import type {
   Classification,

@@ -1,17 +1,8 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  hkdfSync,
-  timingSafeEqual,
-} from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, timingSafeEqual } from "node:crypto";
+
+import { base64ToBytes, bytesToBase64 } from "../core/digest.ts";
 
 const encoder = new TextEncoder();
-
-/** Hex SHA-256 of a UTF-8 string. */
-export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
 
 /** Compares two strings in time that does not depend on where they differ. */
 export function constantTimeEqual(a: string, b: string): boolean {
@@ -81,14 +72,4 @@ export class Sealer {
   open(sealed: string): string {
     return this.openBytes(base64ToBytes(sealed));
   }
-}
-
-/** Standard base64 of bytes. */
-export function bytesToBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-}
-
-/** Bytes of a standard base64 string. */
-export function base64ToBytes(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, "base64"));
 }

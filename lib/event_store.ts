@@ -1,7 +1,7 @@
-import { listPage } from "./kv_page.ts";
+import { listPage } from "./kv/page.ts";
 import { Sealer } from "./crypto.ts";
-import type { SluiceEvent } from "./event.ts";
-import { eventIdKey, eventKey, eventPrefix, handoffKey } from "./kv_keys.ts";
+import type { SluiceEvent } from "../core/event.ts";
+import { eventIdKey, eventKey, eventPrefix, handoffKey } from "./kv/keys.ts";
 
 /**
  * An event as kept in KV: its JSON sealed with AES-256-GCM (iv ‖ ciphertext ‖ tag), so

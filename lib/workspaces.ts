@@ -1,12 +1,12 @@
 import { monotonicFactory } from "ulid";
 import { randomBase62 } from "./crypto.ts";
-import { type ApiKeyCreated, prepareApiKey } from "./api_keys.ts";
+import { type ApiKeyCreated, prepareApiKey } from "./auth/api_keys.ts";
 import {
   workspaceKey,
   workspaceOriginKey,
   workspaceOriginPrefix,
   workspacePublicKey,
-} from "./kv_keys.ts";
+} from "./kv/keys.ts";
 import { TtlCache } from "./ttl_cache.ts";
 
 /** Per-workspace tunables. */

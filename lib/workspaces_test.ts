@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { sha256Hex } from "./crypto.ts";
-import { apiKeyKey, workspaceKey, workspaceOriginKey, workspacePublicKey } from "./kv_keys.ts";
+import { sha256Hex } from "../core/digest.ts";
+import { apiKeyKey, workspaceKey, workspaceOriginKey, workspacePublicKey } from "./kv/keys.ts";
 import { DEFAULT_SETTINGS, normalizeOrigin, type Workspace, WorkspaceStore } from "./workspaces.ts";
 
 async function allEntries(kv: Deno.Kv): Promise<Deno.KvEntry<unknown>[]> {

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import { hasScope, type Scope } from "../lib/api_keys.ts";
+import { hasScope, type Scope } from "../lib/auth/api_keys.ts";
 import { constantTimeEqual } from "../lib/crypto.ts";
-import { HttpError } from "../lib/http_error.ts";
+import { HttpError } from "./_http_error.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { AppEnv } from "./_env.ts";
 

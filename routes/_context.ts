@@ -1,7 +1,7 @@
 import type { Context } from "hono";
-import type { Dialect } from "../lib/event.ts";
-import type { RequestContext } from "../lib/event_input.ts";
-import { parseCookieHeader } from "../lib/enrich.ts";
+import type { Dialect } from "../core/event.ts";
+import type { RequestContext } from "../lib/ingest/event_input.ts";
+import { parseCookieHeader } from "../lib/ingest/enrich.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { Workspace } from "../lib/workspaces.ts";
 import type { AppEnv } from "./_env.ts";

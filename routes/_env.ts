@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { ApiKeyRecord } from "../lib/api_keys.ts";
+import type { ApiKeyRecord } from "../lib/auth/api_keys.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { Workspace } from "../lib/workspaces.ts";
 

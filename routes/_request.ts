@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import type { z } from "@hono/zod-openapi";
-import { readBody } from "../lib/body.ts";
-import { HttpError, problemOf, problemResponse } from "../lib/http_error.ts";
-import { InvalidCursorError } from "../lib/kv_page.ts";
-import type { IngestResult } from "../lib/ingest.ts";
+import { readBody } from "./_body.ts";
+import { HttpError, problemOf, problemResponse } from "./_http_error.ts";
+import { InvalidCursorError } from "../lib/kv/page.ts";
+import type { IngestResult } from "../lib/ingest/ingestor.ts";
 import type { AppEnv } from "./_env.ts";
 
 /** Largest management request body, bytes. */

@@ -1,19 +1,20 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { randomHexId } from "../lib/crypto.ts";
-import { HttpError, problemOf, problemResponse } from "../lib/http_error.ts";
+import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
-import { apiKeyRoutes } from "./api_keys.ts";
-import { browserRoutes } from "./browser.ts";
-import { eventRoutes } from "./events.ts";
-import { healthRoutes } from "./health.ts";
-import { hookRoutes } from "./hook.ts";
-import { segmentRoutes } from "./segment.ts";
-import { platformRoutes } from "./platforms.ts";
-import { ruleRoutes } from "./rules.ts";
-import { webhookRoutes } from "./webhooks.ts";
-import { workspaceRoutes } from "./workspaces.ts";
+import { apiKeyRoutes } from "./api/api_keys.ts";
+import { browserRoutes } from "./ingest/browser.ts";
+import { eventRoutes } from "./api/events.ts";
+import { healthRoutes } from "./api/health.ts";
+import { hookRoutes } from "./ingest/hook.ts";
+import { nativeIngestRoutes } from "./ingest/native.ts";
+import { segmentRoutes } from "./ingest/segment.ts";
+import { platformRoutes } from "./api/platforms.ts";
+import { ruleRoutes } from "./api/rules.ts";
+import { webhookRoutes } from "./api/webhooks.ts";
+import { workspaceRoutes } from "./api/workspaces.ts";
 
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
@@ -37,6 +38,7 @@ export function createApp(rt: Runtime): App {
   healthRoutes(deps);
   workspaceRoutes(deps);
   apiKeyRoutes(deps);
+  nativeIngestRoutes(deps);
   eventRoutes(deps);
   browserRoutes(deps);
   hookRoutes(deps);
@@ -66,7 +68,8 @@ export function createApp(rt: Runtime): App {
   });
 
   app.onError((error, c) => {
-    if (error instanceof HttpError) return problemResponse(error.toProblem(), error.headers);
+    const known = httpErrorOf(error);
+    if (known) return problemResponse(known.toProblem(), known.headers);
     if (error instanceof HTTPException) {
       return problemResponse(problemOf(error.status, error.message || "Request refused"));
     }

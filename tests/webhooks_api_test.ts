@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { webhookKey } from "../lib/kv_keys.ts";
+import { webhookKey } from "../lib/kv/keys.ts";
 import { bearer } from "./_http.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
 

@@ -5,14 +5,14 @@ import type {
   PlatformResponse,
   PlatformType,
 } from "../../connectors/types.ts";
-import type { SluiceEvent } from "../event.ts";
+import type { SluiceEvent } from "../../core/event.ts";
 import type { Sealer } from "../crypto.ts";
-import type { Destination, DestinationStore } from "../destinations.ts";
-import { deliveryKey, deliveryPrefix, handoffKey, handoffPrefix } from "../kv_keys.ts";
+import type { Destination, DestinationStore } from "./destinations.ts";
+import { deliveryKey, deliveryPrefix, handoffKey, handoffPrefix } from "../kv/keys.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
-import { readByIds } from "../kv_range_read.ts";
+import { readByIds } from "../kv/range_read.ts";
 import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
-import { type RouteDecision, routeEvent, type RuleStore } from "../rules.ts";
+import { type RouteDecision, routeEvent, type RuleStore } from "./rules.ts";
 import { EventLoader } from "./event_loader.ts";
 import { decisionsOf, firstSends, type Routed } from "./first_sends.ts";
 import {

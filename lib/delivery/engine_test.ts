@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { connectorFor } from "../../connectors/mod.ts";
 import type { OutboundRequest } from "../../connectors/types.ts";
 import { Sealer } from "../crypto.ts";
-import { type Destination, DestinationStore } from "../destinations.ts";
-import type { SluiceEvent } from "../event.ts";
+import { type Destination, DestinationStore } from "./destinations.ts";
+import type { SluiceEvent } from "../../core/event.ts";
 import { sealEvent } from "../event_store.ts";
-import { eventKey } from "../kv_keys.ts";
+import { eventKey } from "../kv/keys.ts";
 import type {
   DeliverMessage,
   EnqueueOptions,
@@ -13,7 +13,7 @@ import type {
   QueueMessage,
   QueuePort,
 } from "../queue/mod.ts";
-import { RuleStore } from "../rules.ts";
+import { RuleStore } from "./rules.ts";
 import { DeliveryEngine } from "./engine.ts";
 import { deliveriesOf } from "./rows.ts";
 

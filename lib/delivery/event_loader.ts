@@ -1,8 +1,8 @@
 import type { Sealer } from "../crypto.ts";
-import type { SluiceEvent } from "../event.ts";
+import type { SluiceEvent } from "../../core/event.ts";
 import { openEvent, type SealedEvent } from "../event_store.ts";
-import { eventPrefix } from "../kv_keys.ts";
-import { readByIds } from "../kv_range_read.ts";
+import { eventPrefix } from "../kv/keys.ts";
+import { readByIds } from "../kv/range_read.ts";
 import { TtlCache } from "../ttl_cache.ts";
 
 /** Tuning of an {@link EventLoader}. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Sealer } from "../crypto.ts";
-import type { SluiceEvent } from "../event.ts";
+import type { SluiceEvent } from "../../core/event.ts";
 import { sealEvent } from "../event_store.ts";
-import { eventKey } from "../kv_keys.ts";
+import { eventKey } from "../kv/keys.ts";
 import { EventLoader } from "./event_loader.ts";
 
 const WS = "ws_loader";

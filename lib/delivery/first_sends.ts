@@ -1,6 +1,6 @@
-import type { SluiceEvent } from "../event.ts";
+import type { SluiceEvent } from "../../core/event.ts";
 import type { DeliverMessage } from "../queue/mod.ts";
-import type { RouteDecision } from "../rules.ts";
+import type { RouteDecision } from "./rules.ts";
 import type { RoutedHandoff } from "./rows.ts";
 
 /** Events with where each goes, by destination id. */

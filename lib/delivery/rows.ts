@@ -1,6 +1,6 @@
 import type { PlatformType } from "../../connectors/types.ts";
 import type { HandoffRecord } from "../event_store.ts";
-import { eventDeliveriesPrefix, handoffKey } from "../kv_keys.ts";
+import { eventDeliveriesPrefix, handoffKey } from "../kv/keys.ts";
 
 /** Where one event stands with one destination. */
 export type DeliveryStatus = "pending" | "delivered" | "retrying" | "failed" | "skipped";

@@ -15,7 +15,7 @@
  * @module
  */
 import type { OutboundRequest, PlatformResponse } from "../../connectors/types.ts";
-import { checkUrl, type Resolver } from "../ssrf.ts";
+import { checkUrl, type Resolver } from "./ssrf.ts";
 import type { SendResult } from "./engine.ts";
 
 export type { SendResult };

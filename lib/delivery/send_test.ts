@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { OutboundRequest } from "../../connectors/types.ts";
-import type { Resolver } from "../ssrf.ts";
+import type { Resolver } from "./ssrf.ts";
 import { BODY_SNIPPET_CHARS, MAX_RESPONSE_BYTES, sendRequest } from "./send.ts";
 
 // Every server here listens on 127.0.0.1; refusals are proven with an injected fetch and

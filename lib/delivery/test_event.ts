@@ -1,4 +1,4 @@
-import type { SluiceEvent } from "../event.ts";
+import type { SluiceEvent } from "../../core/event.ts";
 
 /** The synthetic purchase `POST /v1/platforms/:id/test` sends in the platform's test mode. */
 export function testEvent(wsId: string, now: number): SluiceEvent {

@@ -1,7 +1,7 @@
 // A separate process for queue_port_test.ts: drains a shared outbox file, appending each handled
 // message id to its own log, and exits once the outbox is empty.
 // Usage: deno run -A _outbox_child.ts <kv path> <log path> <go file>
-import { outboxPrefix } from "../kv_keys.ts";
+import { outboxPrefix } from "../kv/keys.ts";
 import { KvOutbox } from "./kv_outbox.ts";
 
 const [kvPath, logPath, goPath] = Deno.args;

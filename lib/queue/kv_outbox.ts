@@ -1,5 +1,5 @@
 import { monotonicFactory } from "ulid";
-import { outboxDeadKey, outboxKey, outboxPrefix } from "../kv_keys.ts";
+import { outboxDeadKey, outboxKey, outboxPrefix } from "../kv/keys.ts";
 import type { EnqueueOptions, MessageHandler, QueueMessage, QueuePort } from "./types.ts";
 
 /** One message in the outbox due-time index (`outboxKey`). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { outboxDeadPrefix, outboxPrefix } from "../kv_keys.ts";
+import { outboxDeadPrefix, outboxPrefix } from "../kv/keys.ts";
 import {
   type DeadOutboxEntry,
   KvOutbox,

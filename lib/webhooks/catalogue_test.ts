@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseEvent } from "../event_input.ts";
+import { parseEvent } from "../ingest/event_input.ts";
 import {
   canonicalEventSchema,
   catalogueDocument,

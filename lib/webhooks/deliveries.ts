@@ -1,6 +1,6 @@
 import { monotonicFactory } from "ulid";
-import { listPage } from "../kv_page.ts";
-import { webhookDeliveryKey, webhookDeliveryPrefix } from "../kv_keys.ts";
+import { listPage } from "../kv/page.ts";
+import { webhookDeliveryKey, webhookDeliveryPrefix } from "../kv/keys.ts";
 import type { WebhookMessageType } from "./catalogue.ts";
 
 /** One notice, sent alike to every webhook subscribed to its type. */

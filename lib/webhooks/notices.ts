@@ -1,5 +1,5 @@
-import type { SluiceEvent } from "../event.ts";
-import { webhookDeliveryKey, webhookMessageKey } from "../kv_keys.ts";
+import type { SluiceEvent } from "../../core/event.ts";
+import { webhookDeliveryKey, webhookMessageKey } from "../kv/keys.ts";
 import type { QueuePort } from "../queue/mod.ts";
 import {
   type EventRef,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { SluiceEvent } from "../event.ts";
-import { webhookDeliveryKey, webhookDeliveryPrefix, webhookMessageKey } from "../kv_keys.ts";
+import type { SluiceEvent } from "../../core/event.ts";
+import { webhookDeliveryKey, webhookDeliveryPrefix, webhookMessageKey } from "../kv/keys.ts";
 import { KvQueue, type QueueMessage, type WebhookDeliveryMessage } from "../queue/mod.ts";
 import { MAX_EVENTS_PER_NOTICE } from "./catalogue.ts";
 import type { WebhookDelivery, WebhookMessage } from "./deliveries.ts";

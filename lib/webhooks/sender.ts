@@ -2,9 +2,9 @@ import { signWebhook } from "../../connectors/webhook.ts";
 import type { Sender, SendResult } from "../delivery/engine.ts";
 import type { EventStore } from "../event_store.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
-import { webhookDeliveryKey, webhookMessageKey } from "../kv_keys.ts";
+import { webhookDeliveryKey, webhookMessageKey } from "../kv/keys.ts";
 import type { QueuePort, WebhookDeliveryMessage } from "../queue/mod.ts";
-import { retryAfterMs } from "../retry_after.ts";
+import { retryAfterMs } from "../../core/retry_after.ts";
 import type { WebhookDisabledData } from "./catalogue.ts";
 import {
   inFlight,

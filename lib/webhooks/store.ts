@@ -1,7 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { generateWebhookSecret } from "../../connectors/webhook.ts";
 import { Sealer } from "../crypto.ts";
-import { webhookCreateGuardKey, webhookHealthKey, webhookKey, webhookPrefix } from "../kv_keys.ts";
+import { webhookCreateGuardKey, webhookHealthKey, webhookKey, webhookPrefix } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
 import type { WebhookEventType } from "./catalogue.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { base64ToBytes } from "../crypto.ts";
-import { webhookHealthKey, webhookKey } from "../kv_keys.ts";
+import { base64ToBytes } from "../../core/digest.ts";
+import { webhookHealthKey, webhookKey } from "../kv/keys.ts";
 import {
   publicWebhook,
   SECRET_OVERLAP_MS,

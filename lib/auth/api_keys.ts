@@ -1,0 +1,124 @@
+import { monotonicFactory } from "ulid";
+import { sha256Hex } from "../../core/digest.ts";
+import { randomBase62 } from "../crypto.ts";
+import { apiKeyKey, workspaceApiKeyKey, workspaceApiKeyPrefix } from "../kv/keys.ts";
+import { TtlCache } from "../ttl_cache.ts";
+
+/** What a key may do: `ingest` sends events, `read` reads, `admin` does everything. */
+export type Scope = "ingest" | "read" | "admin";
+
+/** Every scope, for validation. */
+export const SCOPES = ["ingest", "read", "admin"] as const;
+
+/** An API key as stored and listed: never the secret. */
+export interface ApiKeyRecord {
+  id: string;
+  workspace_id: string;
+  name: string;
+  scopes: Scope[];
+  /** The first characters of the secret, to tell keys apart. */
+  prefix: string;
+  created_at: string;
+}
+
+/** A new key: the record and the secret, shown once. */
+export interface ApiKeyCreated {
+  record: ApiKeyRecord;
+  secret: string;
+}
+
+/** A key ready to be written in the caller's atomic operation. */
+export interface PreparedApiKey {
+  created: ApiKeyCreated;
+  addTo(op: Deno.AtomicOperation): Deno.AtomicOperation;
+}
+
+const KEY_CACHE_TTL_MS = 3_000;
+const newId = monotonicFactory();
+
+/** Whether a key's scopes grant `needed` (`admin` grants everything). */
+export function hasScope(record: ApiKeyRecord, needed: Scope): boolean {
+  return record.scopes.includes("admin") || record.scopes.includes(needed);
+}
+
+/** Mints a secret `sk_…` and the KV writes that store it as a SHA-256 hash. */
+export function prepareApiKey(
+  wsId: string,
+  input: { name: string; scopes: Scope[] },
+): PreparedApiKey {
+  const secret = `sk_${randomBase62(40)}`;
+  const hash = sha256Hex(secret);
+  const record: ApiKeyRecord = {
+    id: `key_${newId().toLowerCase()}`,
+    workspace_id: wsId,
+    name: input.name,
+    scopes: [...new Set(input.scopes)],
+    prefix: secret.slice(0, 10),
+    created_at: new Date().toISOString(),
+  };
+  return {
+    created: { record, secret },
+    addTo: (op) =>
+      op.check({ key: apiKeyKey(hash), versionstamp: null })
+        .set(apiKeyKey(hash), record)
+        .set(workspaceApiKeyKey(wsId, record.id), hash),
+  };
+}
+
+/** API keys in KV; lookups are cached for a few seconds, so a revocation bites within them. */
+export class ApiKeyStore {
+  readonly #kv: Deno.Kv;
+  readonly #cache = new TtlCache<ApiKeyRecord | null>(KEY_CACHE_TTL_MS);
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** The key a secret belongs to, or null. */
+  async authenticate(secret: string): Promise<ApiKeyRecord | null> {
+    if (!secret.startsWith("sk_") || secret.length > 100) return null;
+    const hash = sha256Hex(secret);
+    const cached = this.#cache.get(hash);
+    if (cached !== undefined) return cached;
+    const record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(hash))).value;
+    this.#cache.set(hash, record);
+    return record;
+  }
+
+  /** Creates a key in a workspace; the secret is in the answer only. */
+  async create(wsId: string, input: { name: string; scopes: Scope[] }): Promise<ApiKeyCreated> {
+    const prepared = prepareApiKey(wsId, input);
+    const result = await prepared.addTo(this.#kv.atomic()).commit();
+    if (!result.ok) throw new Error(`Cannot create API key "${input.name}": secret collision`);
+    return prepared.created;
+  }
+
+  /** A workspace's keys, oldest first. */
+  async list(wsId: string): Promise<ApiKeyRecord[]> {
+    const hashes: string[] = [];
+    for await (const entry of this.#kv.list<string>({ prefix: workspaceApiKeyPrefix(wsId) })) {
+      hashes.push(entry.value);
+    }
+    const records: ApiKeyRecord[] = [];
+    for (let i = 0; i < hashes.length; i += 10) {
+      const entries = await this.#kv.getMany<ApiKeyRecord[]>(
+        hashes.slice(i, i + 10).map(apiKeyKey),
+      );
+      for (const entry of entries) if (entry.value) records.push(entry.value);
+    }
+    return records;
+  }
+
+  /** Revokes a key; false when the workspace has no such key. */
+  async revoke(wsId: string, keyId: string): Promise<boolean> {
+    if (keyId.length > 64) return false;
+    const index = await this.#kv.get<string>(workspaceApiKeyKey(wsId, keyId));
+    if (!index.value) return false;
+    await this.#kv.atomic().check(index)
+      .delete(workspaceApiKeyKey(wsId, keyId))
+      .delete(apiKeyKey(index.value))
+      .commit();
+    this.#cache.delete(index.value);
+    return true;
+  }
+}

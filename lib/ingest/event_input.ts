@@ -1,0 +1,259 @@
+import { monotonicFactory } from "ulid";
+import type { FieldError } from "../../core/field_error.ts";
+import {
+  type BrowserIdName,
+  CLICK_ID_PARAMS,
+  type ClickIdName,
+  type Dialect,
+  EVENT_LIMITS,
+  type EventInput,
+  nativeEventSchema,
+  type SluiceEvent,
+  type UserData,
+} from "../../core/event.ts";
+import { canonicalEventName } from "../../core/event_names.ts";
+import {
+  browserIdsFromCookies,
+  clickIdsFromUrl,
+  completePage,
+  fbcFromFbclid,
+  parsePageUrl,
+  utmFromUrl,
+} from "./enrich.ts";
+
+/** What the request tells about the events it carries. */
+export interface RequestContext {
+  workspaceId: string;
+  dialect: Dialect;
+  /** Epoch ms the request arrived. */
+  receivedAt: number;
+  traceId: string;
+  /** `source` for events that name none. */
+  defaultSource: string;
+  /** The browser's IP and user agent: set only for requests made by the user's own browser. */
+  clientIp?: string;
+  userAgent?: string;
+  /** The browser's first-party cookies, for browser requests. */
+  cookies?: Map<string, string>;
+}
+
+/** The outcome of parsing one incoming event. */
+export type ParseResult =
+  | { ok: true; event: SluiceEvent; /** The event as JSON, ready to seal. */ json: string }
+  | { ok: false; event_id?: string; errors: FieldError[] };
+
+const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
+const CLICK_ID_SET = new Set<string>(CLICK_ID_PARAMS);
+const BROWSER_ID_ALIASES = new Map<string, BrowserIdName>([["fbp", "fbp"], ["fbc", "fbc"]]);
+const newUlid = monotonicFactory();
+
+/**
+ * Validates one native event and turns it into a canonical SluiceEvent: canonical name,
+ * epoch-ms time within platform bounds, click ids, cookie ids, UTM and consent.
+ * `path` prefixes field paths in errors (e.g. `events.3`).
+ */
+export function parseEvent(input: unknown, ctx: RequestContext, path = ""): ParseResult {
+  const at = (sub: string) => [path, sub].filter(Boolean).join(".");
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ path: at(""), message: "must be a JSON object" }] };
+  }
+  const depthError = findTooDeep(input, EVENT_LIMITS.nestingDepth);
+  if (depthError !== undefined) {
+    return {
+      ok: false,
+      errors: [{
+        path: at(depthError),
+        message: `is nested deeper than ${EVENT_LIMITS.nestingDepth} levels`,
+      }],
+    };
+  }
+  const parsed = nativeEventSchema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      event_id: stringId((input as Record<string, unknown>).event_id),
+      errors: parsed.error.issues.map((issue) => ({
+        path: at(issue.path.join(".")),
+        message: issue.message,
+      })),
+    };
+  }
+  const time = eventTimeMs(parsed.data.event_time, ctx.receivedAt);
+  if (typeof time === "string") {
+    return {
+      ok: false,
+      event_id: parsed.data.event_id,
+      errors: [{ path: at("event_time"), message: time }],
+    };
+  }
+  const event = buildEvent(parsed.data, time, ctx);
+  const json = JSON.stringify(event);
+  const size = utf8Length(json);
+  if (size > EVENT_LIMITS.storedBytes) {
+    return {
+      ok: false,
+      event_id: event.event_id,
+      errors: [{
+        path: at(""),
+        message: `event is ${size} bytes; at most ${EVENT_LIMITS.storedBytes} are accepted`,
+      }],
+    };
+  }
+  return { ok: true, event, json };
+}
+
+function buildEvent(input: EventInput, eventTime: number, ctx: RequestContext): SluiceEvent {
+  const pageUrl = parsePageUrl(input.page?.url);
+  const properties: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (!NATIVE_KEYS.has(key) && key !== "__proto__") properties[key] = value;
+  }
+  Object.assign(properties, input.properties);
+  const event: SluiceEvent = {
+    id: newUlid(ctx.receivedAt),
+    workspace_id: ctx.workspaceId,
+    event_id: input.event_id ?? crypto.randomUUID(),
+    event_name: canonicalEventName(input.event_name),
+    event_time: eventTime,
+    received_at: ctx.receivedAt,
+    source: input.source ?? ctx.defaultSource,
+    dialect: ctx.dialect,
+    user_data: enrichUserData(input.user_data ?? {}, pageUrl, ctx),
+    properties,
+    trace_id: ctx.traceId,
+  };
+  if (event.event_name !== input.event_name) event.original_event_name = input.event_name;
+  if (input.action_source) event.action_source = input.action_source;
+  if (input.value !== undefined) event.value = input.value;
+  if (input.currency) event.currency = input.currency;
+  if (input.order_id) event.order_id = input.order_id;
+  if (input.items) event.items = input.items;
+  const page = completePage(input.page, pageUrl);
+  if (page) event.page = page;
+  const utm = utmFromUrl(pageUrl);
+  if (utm) event.utm = utm;
+  if (input.consent) event.consent = input.consent;
+  return event;
+}
+
+function enrichUserData(
+  given: NonNullable<EventInput["user_data"]>,
+  pageUrl: URL | undefined,
+  ctx: RequestContext,
+): UserData {
+  const userData: UserData = {};
+  const clickIds: Partial<Record<ClickIdName, string>> = clickIdsFromUrl(pageUrl);
+  const browserIds: Partial<Record<BrowserIdName, string>> = ctx.cookies
+    ? browserIdsFromCookies(ctx.cookies)
+    : {};
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined || key === "__proto__") continue;
+    const lower = key.toLowerCase();
+    const browserId = BROWSER_ID_ALIASES.get(lower);
+    if (CLICK_ID_SET.has(lower) && typeof value === "string") {
+      clickIds[lower as ClickIdName] = value;
+    } else if (browserId && typeof value === "string") {
+      browserIds[browserId] = value;
+    } else if (key !== "click_ids" && key !== "browser_ids") {
+      userData[key] = value;
+    }
+  }
+  Object.assign(clickIds, given.click_ids);
+  Object.assign(browserIds, given.browser_ids);
+  if (clickIds.fbclid && !browserIds.fbc) {
+    browserIds.fbc = fbcFromFbclid(clickIds.fbclid, ctx.receivedAt);
+  }
+  if (ctx.clientIp && !userData.client_ip) userData.client_ip = ctx.clientIp;
+  if (ctx.userAgent && !userData.user_agent) userData.user_agent = ctx.userAgent.slice(0, 1024);
+  if (Object.keys(clickIds).length) userData.click_ids = clickIds;
+  if (Object.keys(browserIds).length) userData.browser_ids = browserIds;
+  return userData;
+}
+
+/**
+ * Converts an event time to epoch ms. Numbers above 1e11 are taken as milliseconds,
+ * others as seconds. Returns an error message when it cannot be read or is out of bounds.
+ */
+export function eventTimeMs(value: number | string | undefined, now: number): number | string {
+  if (value === undefined) return now;
+  let ms: number;
+  if (typeof value === "number" || /^\d+(\.\d+)?$/.test(value)) {
+    const n = Number(value);
+    ms = Math.round(n > 1e11 ? n : n * 1000);
+  } else {
+    const parsed = parseIsoDateTime(value);
+    if (parsed === undefined) {
+      return `"${value}" is neither unix seconds nor a valid ISO 8601 date-time`;
+    }
+    ms = parsed;
+  }
+  if (ms > now + EVENT_LIMITS.futureSkewMs) {
+    return `is ${Math.round((ms - now) / 1000)} s in the future; at most ${
+      EVENT_LIMITS.futureSkewMs / 1000
+    } s of clock skew is accepted`;
+  }
+  if (ms < now - EVENT_LIMITS.maxAgeMs) {
+    return `is older than ${
+      EVENT_LIMITS.maxAgeMs / 86_400_000
+    } days, the oldest any platform accepts`;
+  }
+  return ms;
+}
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Reads an ISO 8601 date or date-time; a time without a zone is UTC (never the host's
+ * zone). Impossible dates such as 2026-09-31 are refused rather than rolled over.
+ */
+function parseIsoDateTime(text: string): number | undefined {
+  const m = ISO_DATE_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth) return undefined;
+  if (hour! > 23 || minute! > 59 || second! > 59) return undefined;
+  const fraction = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
+  let ms = Date.UTC(year!, month! - 1, day!, hour, minute, second, fraction);
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  }
+  return ms;
+}
+
+/** Path of the first value nested deeper than `limit`, or undefined. */
+function findTooDeep(value: unknown, limit: number, path = ""): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (limit === 0) return path;
+  for (const [key, child] of Object.entries(value)) {
+    const found = findTooDeep(child, limit - 1, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** UTF-8 byte length of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+function stringId(value: unknown): string | undefined {
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
