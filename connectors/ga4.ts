@@ -1,16 +1,14 @@
 import { z } from "zod";
 import { sha256Hex } from "../core/digest.ts";
 import type { SluiceEvent, UserData } from "../core/event.ts";
+import { hashNormalized, normalizeCountry, phoneE164 } from "../core/pii/mod.ts";
 import {
   googleCity,
   googleEmail,
   googleName,
   googlePostalCode,
   googleRegion,
-  hashNormalized,
-  normalizeCountry,
-  phoneE164,
-} from "../core/pii/mod.ts";
+} from "./_google_pii.ts";
 import { baseUrl, chunk, parseJson, retryAfterMs } from "./_response.ts";
 import type {
   Classification,
@@ -141,7 +139,7 @@ export function ga4SessionId(value: string | undefined): string | undefined {
   const text = value?.trim();
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return text;
-  return /^GS1\.\d+\.(\d+)/.exec(text)?.[1] ?? /^GS2\.\d+\.s(\d+)/.exec(text)?.[1];
+  return /^GS1\.\d+\.(\d+)\./.exec(text)?.[1] ?? /^GS2\.\d+\.s(\d+)/.exec(text)?.[1];
 }
 
 function compact<T extends Record<string, unknown>>(record: T): Partial<T> {

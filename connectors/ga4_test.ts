@@ -25,6 +25,9 @@ Deno.test("ga4SessionId() reads bare numbers and GS1/GS2 cookie values", () => {
   assert.equal(ga4SessionId("GS2.1.s1767225000$o3$g1$t1767225100"), "1767225000");
   assert.equal(ga4SessionId("junk"), undefined);
   assert.equal(ga4SessionId(undefined), undefined);
+  assert.equal(ga4SessionId("GA1.1.123.456"), undefined);
+  assert.equal(ga4SessionId("GS2.1.o1$s2"), undefined);
+  assert.equal(ga4SessionId("GS1.1.12"), undefined);
 });
 
 Deno.test("ga4EventName() maps canonical names and refuses reserved or invalid ones", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { googleEmail, normalizeEmail, redditEmail } from "./email.ts";
+import { normalizeEmail } from "./email.ts";
 
 Deno.test("normalizeEmail() trims and lowercases", () => {
   assert.equal(normalizeEmail("  Joe@Smith.COM\t"), "joe@smith.com");
@@ -16,15 +16,4 @@ Deno.test("normalizeEmail() drops values that are not addresses", () => {
   ) {
     assert.equal(normalizeEmail(bad), undefined, bad);
   }
-});
-
-Deno.test("googleEmail() strips local-part dots only for gmail.com and googlemail.com", () => {
-  assert.equal(googleEmail(" Jo.Smith@Gmail.com "), "josmith@gmail.com");
-  assert.equal(googleEmail("j.o.smith+x@googlemail.com"), "josmith+x@googlemail.com");
-  assert.equal(googleEmail("jo.smith@example.com"), "jo.smith@example.com");
-  assert.equal(googleEmail("nope"), undefined);
-});
-
-Deno.test("redditEmail() cuts the +alias and non-alphanumerics on every domain", () => {
-  assert.equal(redditEmail("Al.ice$+Apple@Example.Com"), "alice@example.com");
 });

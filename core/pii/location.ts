@@ -82,7 +82,7 @@ function lettersOnly(value: string): string {
 }
 
 /** Lowercase, digits and symbols removed, whitespace collapsed and trimmed. */
-function lettersAndSpaces(value: string): string {
+export function lettersAndSpaces(value: string): string {
   return value.normalize("NFC").toLowerCase().replace(/[^\p{L}\p{M}\s]/gu, "")
     .replace(/\s+/g, " ").trim();
 }
@@ -101,20 +101,15 @@ export function normalizeCity(value: string): string | undefined {
   return city === "" ? undefined : city;
 }
 
-/** Google/GA4 city: digits and symbols removed, lowercase, single spaces (`new york`). */
-export function googleCity(value: string): string | undefined {
-  const city = lettersAndSpaces(value);
-  return city === "" ? undefined : city;
-}
-
-/** The 2-letter code of a US state or Canadian province name, for that country or no country. */
-function subdivisionCode(key: string, alpha2: string | undefined): string | undefined {
+/** The 2-letter code of a US state or Canadian province name (letters only, see `foldedName`), for that country or no country. */
+export function subdivisionCode(key: string, alpha2: string | undefined): string | undefined {
   if (alpha2 === undefined) return US_STATES[key] ?? CA_PROVINCES[key];
   if (alpha2 === "us") return US_STATES[key];
   return alpha2 === "ca" ? CA_PROVINCES[key] : undefined;
 }
 
-function folded(value: string): string {
+/** Letters only, accents folded away, lowercase: the lookup key of a place name. */
+export function foldedName(value: string): string {
   return value.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^a-z]/g, "");
 }
 
@@ -125,7 +120,7 @@ function folded(value: string): string {
  * while `country` is `us` is dropped.
  */
 export function normalizeState(value: string, country?: string): string | undefined {
-  const key = folded(value);
+  const key = foldedName(value);
   if (key === "") return undefined;
   const alpha2 = country === undefined ? undefined : normalizeCountry(country);
   const code = subdivisionCode(key, alpha2);
@@ -134,16 +129,6 @@ export function normalizeState(value: string, country?: string): string | undefi
   if (letters.length === 2) return letters;
   if (alpha2 === "us") return undefined;
   return letters === "" ? undefined : letters;
-}
-
-/** Google/GA4 region: the 2-letter code for US states and Canadian provinces, else letters and spaces. */
-export function googleRegion(value: string, country?: string): string | undefined {
-  const key = folded(value);
-  const alpha2 = country === undefined ? undefined : normalizeCountry(country);
-  const code = subdivisionCode(key, alpha2);
-  if (code) return code;
-  const region = lettersAndSpaces(value);
-  return region === "" ? undefined : region;
 }
 
 const US_ZIP = /^(\d{5})(?:[\s-]?\d{4})?$/;
@@ -160,10 +145,4 @@ export function normalizeZip(value: string, country?: string): string | undefine
   if (alpha2 === "us" || (alpha2 === undefined && us)) return us?.[1];
   const zip = trimmed.toLowerCase().replace(/[\s-]/g, "").replace(/[^\p{L}\p{N}]/gu, "");
   return zip.length < 2 ? undefined : zip;
-}
-
-/** Google/GA4 postal code: `.` and `~` removed, whitespace collapsed and trimmed, otherwise raw. */
-export function googlePostalCode(value: string): string | undefined {
-  const zip = value.normalize("NFKC").replace(/[.~]/g, "").replace(/\s+/g, " ").trim();
-  return zip === "" ? undefined : zip;
 }

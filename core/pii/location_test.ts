@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  googleCity,
-  googlePostalCode,
-  googleRegion,
-  normalizeCity,
-  normalizeCountry,
-  normalizeState,
-  normalizeZip,
-} from "./location.ts";
+import { normalizeCity, normalizeCountry, normalizeState, normalizeZip } from "./location.ts";
 
 Deno.test("normalizeCountry() gives lowercase alpha-2 from codes, alpha-3 and names", () => {
   assert.equal(normalizeCountry("US"), "us");
@@ -32,11 +24,6 @@ Deno.test("normalizeCity() keeps letters only, accents included", () => {
   assert.equal(normalizeCity("10115"), undefined);
 });
 
-Deno.test("googleCity() keeps single spaces", () => {
-  assert.equal(googleCity(" New   York 10001 "), "new york");
-  assert.equal(googleCity("Zürich"), "zürich");
-});
-
 Deno.test("normalizeState() maps US state names to codes", () => {
   assert.equal(normalizeState("California"), "ca");
   assert.equal(normalizeState("CA", "US"), "ca");
@@ -49,12 +36,6 @@ Deno.test("normalizeState() maps US state names to codes", () => {
   assert.equal(normalizeState("", "US"), undefined);
 });
 
-Deno.test("googleRegion() gives codes for US states, letters and spaces otherwise", () => {
-  assert.equal(googleRegion("California", "US"), "ca");
-  assert.equal(googleRegion("Baden-Württemberg", "DE"), "badenwürttemberg");
-  assert.equal(googleRegion("New South Wales", "AU"), "new south wales");
-});
-
 Deno.test("normalizeZip() applies the US 5-digit rule", () => {
   assert.equal(normalizeZip("94025-1234", "US"), "94025");
   assert.equal(normalizeZip("940251234", "us"), "94025");
@@ -64,10 +45,4 @@ Deno.test("normalizeZip() applies the US 5-digit rule", () => {
   assert.equal(normalizeZip("K1A 0B1", "CA"), "k1a0b1");
   assert.equal(normalizeZip("75001", "FR"), "75001");
   assert.equal(normalizeZip("1", "FR"), undefined);
-});
-
-Deno.test("googlePostalCode() strips dots and tildes only", () => {
-  assert.equal(googlePostalCode(" 94025~"), "94025");
-  assert.equal(googlePostalCode("M1 1AE."), "M1 1AE");
-  assert.equal(googlePostalCode(" "), undefined);
 });

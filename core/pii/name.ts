@@ -8,10 +8,3 @@ export function normalizeName(value: string): string | undefined {
     .replace(/\s+/g, " ").trim();
   return name === "" ? undefined : name;
 }
-
-/** Google Ads / GA4 name: as `normalizeName`, with digits removed too. */
-export function googleName(value: string): string | undefined {
-  const name = value.normalize("NFC").toLowerCase().replace(/[\p{P}\p{S}\p{N}]/gu, "")
-    .replace(/\s+/g, " ").trim();
-  return name === "" ? undefined : name;
-}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { googleName, normalizeName } from "./name.ts";
+import { normalizeName } from "./name.ts";
 
 Deno.test("normalizeName() lowercases, drops punctuation and keeps accents", () => {
   assert.equal(normalizeName("  Valéry "), "valéry");
@@ -15,10 +15,4 @@ Deno.test("normalizeName() lowercases, drops punctuation and keeps accents", () 
 Deno.test("normalizeName() drops values with nothing left", () => {
   assert.equal(normalizeName(" .-' "), undefined);
   assert.equal(normalizeName(""), undefined);
-});
-
-Deno.test("googleName() also strips digits", () => {
-  assert.equal(googleName("John3 "), "john");
-  assert.equal(googleName("Renée!"), "renée");
-  assert.equal(googleName("123"), undefined);
 });

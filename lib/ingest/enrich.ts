@@ -1,3 +1,4 @@
+import { ga4SessionId } from "../../connectors/ga4.ts";
 import type { BrowserIdName, ClickIdName, Page, Utm } from "../../core/event.ts";
 import { CLICK_ID_PARAMS } from "../../core/event.ts";
 
@@ -95,12 +96,4 @@ export function browserIdsFromCookies(
     }
   }
   return ids;
-}
-
-/** The session id inside a `_ga_<ID>` cookie, in the GS1 (`GS1.1.<sid>.…`) or GS2 (`GS2.1.s<sid>$…`) format. */
-export function ga4SessionId(value: string): string | undefined {
-  const gs1 = /^GS1\.\d+\.(\d+)\./.exec(value);
-  if (gs1) return gs1[1];
-  const gs2 = /^GS2\.\d+\.s(\d+)/.exec(value);
-  return gs2?.[1];
 }

@@ -4,7 +4,6 @@ import {
   clickIdsFromUrl,
   completePage,
   fbcFromFbclid,
-  ga4SessionId,
   parseCookieHeader,
   parsePageUrl,
   utmFromUrl,
@@ -189,10 +188,4 @@ Deno.test("browserIdsFromCookies() ignores cookies named like Object.prototype m
 Deno.test("browserIdsFromCookies() truncates values to 256 characters", () => {
   const ids = browserIdsFromCookies(new Map([["_fbp", "x".repeat(300)]]));
   assert.equal(ids.fbp, "x".repeat(256));
-});
-
-Deno.test("ga4SessionId() returns undefined when the value is neither GS1 nor GS2", () => {
-  assert.equal(ga4SessionId("GA1.1.123.456"), undefined);
-  assert.equal(ga4SessionId("GS2.1.o1$s2"), undefined);
-  assert.equal(ga4SessionId("GS1.1.12"), undefined);
 });
