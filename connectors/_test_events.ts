@@ -1,4 +1,5 @@
 import type { SluiceEvent } from "../core/event.ts";
+import type { Connector, Outcome, PlatformResponse } from "./types.ts";
 
 /** A minimal canonical event for connector tests, with `over` applied. */
 export function testEvent(over: Partial<SluiceEvent> = {}): SluiceEvent {
@@ -29,4 +30,10 @@ export function answer(status: number, body: unknown = "", headers: HeadersInit 
     headers: new Headers(headers),
     body: typeof body === "string" ? body : JSON.stringify(body),
   };
+}
+
+/** The outcome a connector gives one answer to a one-event request, for classify() tests. */
+export function outcomeOf(connector: Connector, response: PlatformResponse): Outcome {
+  return connector.classify(response, { method: "POST", url: "", headers: {}, eventIndexes: [0] })
+    .outcome;
 }

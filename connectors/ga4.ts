@@ -9,7 +9,7 @@ import {
   googlePostalCode,
   googleRegion,
 } from "./_google_pii.ts";
-import { baseUrl, chunk, parseJson, retryAfterMs } from "./_response.ts";
+import { baseUrl, chunk, every, httpReason, parseJson, retryOutcome } from "./_response.ts";
 import type {
   Classification,
   Connector,
@@ -22,10 +22,17 @@ import type {
 
 /** GA4 Measurement Protocol destination settings. */
 export const ga4Settings = z.object({
-  measurement_id: z.string().trim().regex(/^G-[A-Z0-9]{4,20}$/i, 'must look like "G-XXXXXXX"'),
-  api_secret: z.string().trim().min(1),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://www.google-analytics.com"),
-});
+  measurement_id: z.string().trim().regex(/^G-[A-Z0-9]{4,20}$/i, 'must look like "G-XXXXXXX"')
+    .describe("Measurement id: Admin → Data streams → your web stream"),
+  api_secret: z.string().trim().min(1)
+    .describe(
+      "Measurement Protocol API secret: the same stream → Measurement Protocol API secrets",
+    ),
+  endpoint: z.url({ protocol: /^https?$/ }).default("https://www.google-analytics.com")
+    .describe(
+      "Base URL (region1.google-analytics.com for EU collection, a proxy or a test server)",
+    ),
+}).strict();
 
 /** GA4 destination settings after validation. */
 export type Ga4Settings = z.output<typeof ga4Settings>;
@@ -269,7 +276,12 @@ export const ga4 = {
   docsUrl: "https://developers.google.com/analytics/devguides/collection/protocol/ga4/reference",
   settings: ga4Settings,
   secretFields: ["api_secret"],
+  urlFields: ["endpoint"],
   batchLimit: 25,
+  consent: "analytics",
+  maxEventAgeMs: () => MAX_AGE_MS,
+  testMode: "Sends to GA4's validation server (/debug/mp/collect): nothing is recorded, and " +
+    "GA4's validation messages come back in the answer.",
   map(events: readonly SluiceEvent[], settings: Ga4Settings, options: MapOptions): MapResult {
     const skipped: SkippedEvent[] = [];
     const groups = new Map<
@@ -277,10 +289,6 @@ export const ga4 = {
       { envelope: Envelope; events: { index: number; body: Record<string, unknown> }[] }
     >();
     events.forEach((event, index) => {
-      if (options.now - event.event_time > MAX_AGE_MS) {
-        skipped.push({ index, reason: "event is older than GA4 accepts (72 hours)" });
-        return;
-      }
       const name = ga4EventName(event.event_name);
       if ("error" in name) {
         skipped.push({ index, reason: name.error });
@@ -330,22 +338,20 @@ export const ga4 = {
       // Only the debug server answers with a body; its validation messages mean "rejected".
       const parsed = debugAnswer.safeParse(parseJson(response.body));
       const messages = parsed.success ? parsed.data.validationMessages ?? [] : [];
-      if (messages.length > 0) {
-        return {
-          kind: "failed",
-          reason: "GA4 validation: " +
-            messages.map((m) =>
-              [m.validationCode, m.fieldPath, m.description].filter(Boolean).join(" ")
-            ).join("; "),
-        };
-      }
-      return { kind: "delivered" };
+      if (messages.length === 0) return every({ kind: "delivered" });
+      return every({
+        kind: "failed",
+        reason: "GA4 validation: " +
+          messages.map((m) =>
+            [m.validationCode, m.fieldPath, m.description].filter(Boolean).join(" ")
+          )
+            .join("; "),
+      });
     }
-    const reason = `HTTP ${response.status}: ${response.body.slice(0, 300)}`.trim();
+    const reason = httpReason(response);
     if (response.status === 429 || response.status >= 500) {
-      const afterMs = retryAfterMs(response.headers);
-      return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
+      return every(retryOutcome(response, reason));
     }
-    return { kind: "failed", reason };
+    return every({ kind: "failed", reason });
   },
 } satisfies Connector<typeof ga4Settings>;

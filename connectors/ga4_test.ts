@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { answer, testEvent } from "./_test_events.ts";
+import { answer, outcomeOf, testEvent } from "./_test_events.ts";
 import { ga4, ga4ClientId, ga4EventName, ga4SessionId, ga4Settings } from "./ga4.ts";
 
 const NOW = 1_767_225_600_000;
@@ -57,25 +57,28 @@ Deno.test("ga4.map() sends at most 25 events per request and one client per requ
   );
 });
 
-Deno.test("ga4.classify() delivers 2xx and retries 5xx and 429", () => {
-  assert.deepEqual(ga4.classify(answer(204)), { kind: "delivered" });
-  assert.deepEqual(ga4.classify(answer(200, { validationMessages: [] })), { kind: "delivered" });
-  assert.equal(ga4.classify(answer(500, "err")).kind, "retry");
-  const limited = ga4.classify(answer(429, "", { "retry-after": "5" }));
+Deno.test("outcomeOf(ga4, ) delivers 2xx and retries 5xx and 429", () => {
+  assert.deepEqual(outcomeOf(ga4, answer(204)), { kind: "delivered" });
+  assert.deepEqual(outcomeOf(ga4, answer(200, { validationMessages: [] })), { kind: "delivered" });
+  assert.equal(outcomeOf(ga4, answer(500, "err")).kind, "retry");
+  const limited = outcomeOf(ga4, answer(429, "", { "retry-after": "5" }));
   assert.equal(limited.kind === "retry" && limited.afterMs, 5000);
 });
 
-Deno.test("ga4.classify() fails other statuses and debug validation messages", () => {
-  assert.equal(ga4.classify(answer(400, "bad")).kind, "failed");
-  assert.equal(ga4.classify(answer(403, "forbidden")).kind, "failed");
+Deno.test("outcomeOf(ga4, ) fails other statuses and debug validation messages", () => {
+  assert.equal(outcomeOf(ga4, answer(400, "bad")).kind, "failed");
+  assert.equal(outcomeOf(ga4, answer(403, "forbidden")).kind, "failed");
   assert.deepEqual(
-    ga4.classify(answer(200, {
-      validationMessages: [{
-        fieldPath: "events",
-        description: "Event at index: [0] has invalid name [_badEventName].",
-        validationCode: "NAME_INVALID",
-      }],
-    })),
+    outcomeOf(
+      ga4,
+      answer(200, {
+        validationMessages: [{
+          fieldPath: "events",
+          description: "Event at index: [0] has invalid name [_badEventName].",
+          validationCode: "NAME_INVALID",
+        }],
+      }),
+    ),
     {
       kind: "failed",
       reason:

@@ -12,25 +12,31 @@ import {
   normalizeZip,
   phoneDigits,
 } from "../core/pii/mod.ts";
-import { baseUrl, chunk, parseJson, retryAfterMs } from "./_response.ts";
+import { baseUrl, chunk, every, parseJson, retryOutcome } from "./_response.ts";
 import type {
   Classification,
   Connector,
   MapOptions,
   MapResult,
   OutboundRequest,
+  Outcome,
   PlatformResponse,
   SkippedEvent,
 } from "./types.ts";
 
 /** Meta destination settings. */
 export const metaSettings = z.object({
-  pixel_id: z.string().trim().regex(/^\d{1,32}$/, "must be the numeric pixel (dataset) id"),
-  access_token: z.string().trim().min(1),
-  api_version: z.string().trim().regex(/^v\d+\.\d+$/, 'must look like "v25.0"').default("v25.0"),
-  test_event_code: z.string().trim().min(1).max(64).optional(),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://graph.facebook.com"),
-});
+  pixel_id: z.string().trim().regex(/^\d{1,32}$/, "must be the numeric pixel (dataset) id")
+    .describe("Pixel (dataset) id: Events Manager → Data sources → your pixel → Settings"),
+  access_token: z.string().trim().min(1)
+    .describe("Conversions API access token: pixel Settings → Generate access token"),
+  api_version: z.string().trim().regex(/^v\d+\.\d+$/, 'must look like "v25.0"').default("v25.0")
+    .describe("Graph API version"),
+  test_event_code: z.string().trim().min(1).max(64).optional()
+    .describe("Events Manager → Test events code; while set, events go to Test events only"),
+  endpoint: z.url({ protocol: /^https?$/ }).default("https://graph.facebook.com")
+    .describe("Base URL (a proxy or test server)"),
+}).strict();
 
 /** Meta destination settings after validation. */
 export type MetaSettings = z.output<typeof metaSettings>;
@@ -176,12 +182,8 @@ function customData(event: SluiceEvent): Record<string, unknown> | undefined {
 }
 
 /** One Meta server event, or the reason it cannot be sent. */
-function metaEvent(event: SluiceEvent, now: number): Record<string, unknown> | string {
+function metaEvent(event: SluiceEvent): Record<string, unknown> | string {
   const actionSource = metaActionSource(event);
-  const maxAge = actionSource === "physical_store" ? MAX_AGE_STORE_MS : MAX_AGE_MS;
-  if (now - event.event_time > maxAge) {
-    return `event is older than Meta accepts (${maxAge / DAY_MS} days for ${actionSource})`;
-  }
   const userData = metaUserData(event.user_data, event.event_time);
   const keys = Object.keys(userData);
   if (TOO_LITTLE.some((allowed) => keys.every((key) => allowed.has(key)))) {
@@ -235,6 +237,41 @@ const graphSuccess = z.object({
   fbtrace_id: z.string().optional(),
 });
 
+/** How Meta answered a request; one invalid event fails the whole request, so one outcome for all. */
+export function metaOutcome(response: PlatformResponse): Outcome {
+  const json = parseJson(response.body);
+  if (response.status >= 200 && response.status < 300) {
+    const ok = graphSuccess.safeParse(json);
+    const parts = ok.success
+      ? [
+        ok.data.events_received !== undefined ? `events_received=${ok.data.events_received}` : "",
+        ok.data.fbtrace_id ? `fbtrace_id=${ok.data.fbtrace_id}` : "",
+      ].filter(Boolean)
+      : [];
+    return parts.length ? { kind: "delivered", detail: parts.join(" ") } : { kind: "delivered" };
+  }
+  const parsed = graphError.safeParse(json);
+  const error = parsed.success ? parsed.data.error : undefined;
+  const code = error?.code;
+  const label = code === undefined
+    ? `HTTP ${response.status}`
+    : `Meta error ${code}${error?.error_subcode ? `/${error.error_subcode}` : ""}`;
+  const message = error?.error_user_msg ?? error?.message ?? response.body.slice(0, 300);
+  const trace = error?.fbtrace_id ? ` (fbtrace_id ${error.fbtrace_id})` : "";
+  const reason = `${label}: ${message}${trace}`;
+  if (code !== undefined && (AUTH_CODES.has(code) || (code >= 200 && code < 300))) {
+    return { kind: "auth_failed", reason };
+  }
+  if (
+    response.status === 429 || response.status >= 500 ||
+    (code !== undefined && RETRY_CODES.has(code)) || error?.is_transient === true
+  ) {
+    return retryOutcome(response, reason);
+  }
+  if (response.status === 401 || response.status === 403) return { kind: "auth_failed", reason };
+  return { kind: "failed", reason };
+}
+
 /**
  * Meta Conversions API: server events posted to `/{api_version}/{pixel_id}/events`, up to
  * 1,000 per request. Events Meta would reject (older than 7 days, 62 for physical_store;
@@ -250,7 +287,13 @@ export const meta = {
   docsUrl: "https://developers.facebook.com/docs/marketing-api/conversions-api",
   settings: metaSettings,
   secretFields: ["access_token"],
+  urlFields: ["endpoint"],
   batchLimit: 1000,
+  consent: "ads",
+  maxEventAgeMs: (event) =>
+    metaActionSource(event) === "physical_store" ? MAX_AGE_STORE_MS : MAX_AGE_MS,
+  testMode: "Sends with the destination's test_event_code; the event shows in Events Manager → " +
+    "Test events only. Without a test_event_code nothing is sent.",
   map(events: readonly SluiceEvent[], settings: MetaSettings, options: MapOptions): MapResult {
     const skipped: SkippedEvent[] = [];
     const ready: { index: number; body: Record<string, unknown> }[] = [];
@@ -260,7 +303,7 @@ export const meta = {
       return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
     }
     events.forEach((event, index) => {
-      const mapped = metaEvent(event, options.now);
+      const mapped = metaEvent(event);
       if (typeof mapped === "string") skipped.push({ index, reason: mapped });
       else ready.push({ index, body: mapped });
     });
@@ -280,37 +323,6 @@ export const meta = {
     return { requests, skipped };
   },
   classify(response: PlatformResponse): Classification {
-    const json = parseJson(response.body);
-    if (response.status >= 200 && response.status < 300) {
-      const ok = graphSuccess.safeParse(json);
-      const parts = ok.success
-        ? [
-          ok.data.events_received !== undefined ? `events_received=${ok.data.events_received}` : "",
-          ok.data.fbtrace_id ? `fbtrace_id=${ok.data.fbtrace_id}` : "",
-        ].filter(Boolean)
-        : [];
-      return parts.length ? { kind: "delivered", detail: parts.join(" ") } : { kind: "delivered" };
-    }
-    const parsed = graphError.safeParse(json);
-    const error = parsed.success ? parsed.data.error : undefined;
-    const code = error?.code;
-    const label = code === undefined
-      ? `HTTP ${response.status}`
-      : `Meta error ${code}${error?.error_subcode ? `/${error.error_subcode}` : ""}`;
-    const message = error?.error_user_msg ?? error?.message ?? response.body.slice(0, 300);
-    const trace = error?.fbtrace_id ? ` (fbtrace_id ${error.fbtrace_id})` : "";
-    const reason = `${label}: ${message}${trace}`;
-    if (code !== undefined && (AUTH_CODES.has(code) || (code >= 200 && code < 300))) {
-      return { kind: "auth_failed", reason };
-    }
-    if (
-      response.status === 429 || response.status >= 500 ||
-      (code !== undefined && RETRY_CODES.has(code)) || error?.is_transient === true
-    ) {
-      const afterMs = retryAfterMs(response.headers);
-      return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
-    }
-    if (response.status === 401 || response.status === 403) return { kind: "auth_failed", reason };
-    return { kind: "failed", reason };
+    return every(metaOutcome(response));
   },
 } satisfies Connector<typeof metaSettings>;

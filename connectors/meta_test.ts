@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { answer, testEvent } from "./_test_events.ts";
+import { mapEvents } from "./map_events.ts";
+import { answer, outcomeOf, testEvent } from "./_test_events.ts";
 import { meta, metaActionSource, metaSettings } from "./meta.ts";
 
 const NOW = 1_767_225_600_000;
@@ -52,9 +53,10 @@ Deno.test("meta.map() skips events with too little customer information", () => 
   assert.deepEqual(skipped.map((s) => s.index), [0, 1, 2]);
 });
 
-Deno.test("meta.map() keeps physical_store events up to 62 days", () => {
+Deno.test("meta events: physical_store is kept up to 62 days, others 7", () => {
   const old = NOW - 30 * 86_400_000;
-  const { requests, skipped } = meta.map(
+  const { requests, skipped } = mapEvents(
+    meta,
     [
       testEvent({ event_time: old, action_source: "physical_store" }),
       testEvent({ event_time: old }),
@@ -78,19 +80,20 @@ Deno.test("metaActionSource() follows the documented rule", () => {
   assert.equal(metaActionSource(testEvent({ source: "server" })), "other");
 });
 
-Deno.test("meta.classify() keeps events_received and fbtrace_id on 2xx", () => {
+Deno.test("outcomeOf(meta, ) keeps events_received and fbtrace_id on 2xx", () => {
   assert.deepEqual(
-    meta.classify(answer(200, { events_received: 2, messages: [], fbtrace_id: "AbC" })),
+    outcomeOf(meta, answer(200, { events_received: 2, messages: [], fbtrace_id: "AbC" })),
     { kind: "delivered", detail: "events_received=2 fbtrace_id=AbC" },
   );
-  assert.deepEqual(meta.classify(answer(200, "")), { kind: "delivered" });
+  assert.deepEqual(outcomeOf(meta, answer(200, "")), { kind: "delivered" });
 });
 
-Deno.test("meta.classify() retries 429 honouring Retry-After", () => {
-  const result = meta.classify(answer(429, "slow down", { "retry-after": "30" }));
+Deno.test("outcomeOf(meta, ) retries 429 honouring Retry-After", () => {
+  const result = outcomeOf(meta, answer(429, "slow down", { "retry-after": "30" }));
   assert.equal(result.kind, "retry");
   assert.equal(result.kind === "retry" && result.afterMs, 30_000);
-  const dated = meta.classify(
+  const dated = outcomeOf(
+    meta,
     answer(429, "", {
       "retry-after": "Wed, 31 Dec 2025 00:01:00 GMT",
       date: "Wed, 31 Dec 2025 00:00:00 GMT",
@@ -99,21 +102,22 @@ Deno.test("meta.classify() retries 429 honouring Retry-After", () => {
   assert.equal(dated.kind === "retry" && dated.afterMs, 60_000);
 });
 
-Deno.test("meta.classify() retries 5xx and Meta's transient and throttling codes", () => {
-  assert.equal(meta.classify(answer(500, "oops")).kind, "retry");
-  assert.equal(meta.classify(answer(503, "")).kind, "retry");
+Deno.test("outcomeOf(meta, ) retries 5xx and Meta's transient and throttling codes", () => {
+  assert.equal(outcomeOf(meta, answer(500, "oops")).kind, "retry");
+  assert.equal(outcomeOf(meta, answer(503, "")).kind, "retry");
   for (const code of [1, 2, 4, 17, 341, 368, 80003]) {
-    const result = meta.classify(answer(400, { error: { message: "busy", code } }));
+    const result = outcomeOf(meta, answer(400, { error: { message: "busy", code } }));
     assert.equal(result.kind, "retry", `code ${code}`);
   }
   assert.equal(
-    meta.classify(answer(400, { error: { message: "x", code: 999, is_transient: true } })).kind,
+    outcomeOf(meta, answer(400, { error: { message: "x", code: 999, is_transient: true } })).kind,
     "retry",
   );
 });
 
-Deno.test("meta.classify() reports code 190, code 200 and 401/403 as auth_failed", () => {
-  const expired = meta.classify(
+Deno.test("outcomeOf(meta, ) reports code 190, code 200 and 401/403 as auth_failed", () => {
+  const expired = outcomeOf(
+    meta,
     answer(400, {
       error: {
         message: "Error validating access token: Session has expired",
@@ -130,16 +134,17 @@ Deno.test("meta.classify() reports code 190, code 200 and 401/403 as auth_failed
       "Meta error 190/463: Error validating access token: Session has expired (fbtrace_id T1)",
   });
   assert.equal(
-    meta.classify(answer(403, { error: { message: "Permissions error", code: 200 } })).kind,
+    outcomeOf(meta, answer(403, { error: { message: "Permissions error", code: 200 } })).kind,
     "auth_failed",
   );
-  assert.equal(meta.classify(answer(401, "")).kind, "auth_failed");
-  assert.equal(meta.classify(answer(403, "forbidden")).kind, "auth_failed");
+  assert.equal(outcomeOf(meta, answer(401, "")).kind, "auth_failed");
+  assert.equal(outcomeOf(meta, answer(403, "forbidden")).kind, "auth_failed");
 });
 
-Deno.test("meta.classify() fails code 100 keeping error_user_msg, else message", () => {
+Deno.test("outcomeOf(meta, ) fails code 100 keeping error_user_msg, else message", () => {
   assert.deepEqual(
-    meta.classify(
+    outcomeOf(
+      meta,
       answer(400, {
         error: {
           message: "Invalid parameter",
@@ -157,10 +162,10 @@ Deno.test("meta.classify() fails code 100 keeping error_user_msg, else message",
     },
   );
   assert.deepEqual(
-    meta.classify(answer(400, { error: { message: "Invalid parameter", code: 100 } })),
+    outcomeOf(meta, answer(400, { error: { message: "Invalid parameter", code: 100 } })),
     { kind: "failed", reason: "Meta error 100: Invalid parameter" },
   );
-  assert.equal(meta.classify(answer(404, "not found")).kind, "failed");
+  assert.equal(outcomeOf(meta, answer(404, "not found")).kind, "failed");
 });
 
 Deno.test("meta.map() in test mode sends nothing without a test_event_code", () => {

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { z } from "zod";
 import { base64ToBytes, bytesToBase64 } from "../core/digest.ts";
 import type { SluiceEvent } from "../core/event.ts";
-import { retryAfterMs } from "./_response.ts";
+import { every, httpReason, retryOutcome } from "./_response.ts";
 import type {
   Classification,
   Connector,
@@ -30,16 +30,19 @@ export function webhookKey(secret: string): Uint8Array {
  * given) and `secret`; a secret is generated when absent, so it is stored on creation.
  */
 export const webhookSettings = z.object({
-  url: z.url({ protocol: /^https?$/ }).optional(),
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  url: z.url({ protocol: /^https?$/ }).optional().describe("Where events are POSTed"),
+  endpoint: z.url({ protocol: /^https?$/ }).optional().describe(
+    "Alias of url; wins when both are set",
+  ),
   secret: z.string().trim().regex(SECRET, 'must be "whsec_" followed by base64')
     .refine((s) => {
       const key = SECRET.exec(s)?.[1];
       const length = key === undefined ? 0 : base64ToBytes(key).length;
       return length >= 24 && length <= 64;
     }, "must decode to 24–64 bytes")
-    .default(generateWebhookSecret),
-}).refine((s) => s.url !== undefined || s.endpoint !== undefined, {
+    .default(generateWebhookSecret)
+    .describe("Standard Webhooks signing secret (whsec_…); generated and shown once when absent"),
+}).strict().refine((s) => s.url !== undefined || s.endpoint !== undefined, {
   message: "url is required",
   path: ["url"],
 });
@@ -72,7 +75,12 @@ export const webhook = {
     "https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
   settings: webhookSettings,
   secretFields: ["secret"],
+  urlFields: ["url", "endpoint"],
   batchLimit: 1,
+  consent: "none",
+  maxEventAgeMs: () => undefined,
+  testMode: "Sends the synthetic test event, signed, to the URL; its properties carry " +
+    "sluice_test: true.",
   map(events: readonly SluiceEvent[], settings: WebhookSettings, options: MapOptions): MapResult {
     const url = settings.endpoint ?? settings.url ?? "";
     const timestamp = Math.floor(options.now / 1000);
@@ -108,12 +116,11 @@ export const webhook = {
    * there is no token to refresh, and a 4xx will not change on retry.
    */
   classify(response: PlatformResponse): Classification {
-    if (response.status >= 200 && response.status < 300) return { kind: "delivered" };
-    const reason = `HTTP ${response.status}: ${response.body.slice(0, 300)}`.trim();
+    if (response.status >= 200 && response.status < 300) return every({ kind: "delivered" });
+    const reason = httpReason(response);
     if (response.status === 408 || response.status === 429 || response.status >= 500) {
-      const afterMs = retryAfterMs(response.headers);
-      return afterMs === undefined ? { kind: "retry", reason } : { kind: "retry", reason, afterMs };
+      return every(retryOutcome(response, reason));
     }
-    return { kind: "failed", reason };
+    return every({ kind: "failed", reason });
   },
 } satisfies Connector<typeof webhookSettings>;

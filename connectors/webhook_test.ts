@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { answer, testEvent } from "./_test_events.ts";
+import { answer, outcomeOf, testEvent } from "./_test_events.ts";
 import { signWebhook, webhook, webhookSettings } from "./webhook.ts";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -79,14 +79,14 @@ Deno.test("webhookSettings accepts url or endpoint, generates a secret and check
   );
 });
 
-Deno.test("webhook.classify() delivers 2xx, retries 408/429/5xx and fails other 4xx", () => {
-  assert.deepEqual(webhook.classify(answer(204)), { kind: "delivered" });
-  const limited = webhook.classify(answer(429, "", { "retry-after": "12" }));
+Deno.test("outcomeOf(webhook, ) delivers 2xx, retries 408/429/5xx and fails other 4xx", () => {
+  assert.deepEqual(outcomeOf(webhook, answer(204)), { kind: "delivered" });
+  const limited = outcomeOf(webhook, answer(429, "", { "retry-after": "12" }));
   assert.equal(limited.kind === "retry" && limited.afterMs, 12_000);
-  assert.equal(webhook.classify(answer(408)).kind, "retry");
-  assert.equal(webhook.classify(answer(500, "boom")).kind, "retry");
-  assert.equal(webhook.classify(answer(502)).kind, "retry");
+  assert.equal(outcomeOf(webhook, answer(408)).kind, "retry");
+  assert.equal(outcomeOf(webhook, answer(500, "boom")).kind, "retry");
+  assert.equal(outcomeOf(webhook, answer(502)).kind, "retry");
   for (const status of [400, 401, 403, 404, 410, 422]) {
-    assert.equal(webhook.classify(answer(status, "no")).kind, "failed", String(status));
+    assert.equal(outcomeOf(webhook, answer(status, "no")).kind, "failed", String(status));
   }
 });

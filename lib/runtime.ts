@@ -12,9 +12,9 @@ import { IngestWorkers } from "./ingest/workers.ts";
 import { ClientIpResolver } from "./ingest/client_ip.ts";
 import { DestinationStore } from "./delivery/destinations.ts";
 import { RuleStore } from "./delivery/rules.ts";
-import { DeliveryEngine, type Sender } from "./delivery/engine.ts";
+import { DeliveryEngine } from "./delivery/engine.ts";
 import { EventLoader } from "./delivery/event_loader.ts";
-import { sendRequest } from "./delivery/send.ts";
+import { type Sender, sendRequest } from "./delivery/send.ts";
 import { checkUrl } from "./delivery/ssrf.ts";
 import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
@@ -139,6 +139,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
           ? engine.fanOut(message)
           : message.type === "deliver"
           ? engine.deliver(message)
+          : message.type === "check"
+          ? engine.check(message)
           : webhookSender.handle(message);
         inFlight.add(handling);
         try {

@@ -1,5 +1,5 @@
 import { monotonicFactory } from "ulid";
-import type { PlatformType } from "../../connectors/types.ts";
+import type { PlatformType } from "../../connectors/mod.ts";
 import { Sealer } from "../crypto.ts";
 import { destinationKey, destinationPrefix } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";

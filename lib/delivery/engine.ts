@@ -1,58 +1,26 @@
-import type {
-  Classification,
-  Connector,
-  OutboundRequest,
-  PlatformResponse,
-  PlatformType,
-} from "../../connectors/types.ts";
+import type { Connector } from "../../connectors/types.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import type { Sealer } from "../crypto.ts";
-import type { Destination, DestinationStore } from "./destinations.ts";
-import { deliveryKey, deliveryPrefix, handoffKey, handoffPrefix } from "../kv/keys.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
+import { deliveryKey, deliveryPrefix } from "../kv/keys.ts";
+import { DEFAULT_KV_LIMITS, type KvLimits } from "../kv/limits.ts";
 import { readByIds } from "../kv/range_read.ts";
-import type { DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
-import { type RouteDecision, routeEvent, type RuleStore } from "./rules.ts";
-import { EventLoader } from "./event_loader.ts";
-import { decisionsOf, firstSends, type Routed } from "./first_sends.ts";
-import {
-  DELIVERY_ROW_TTL_MS,
-  type DeliveryRow,
-  type Route,
-  type RoutedHandoff,
-  routeRow,
-} from "./rows.ts";
-import { EVENT_MESSAGE_TYPES, type EventRef, type PlatformRef } from "../webhooks/catalogue.ts";
-import {
-  eventNoticeTypes,
-  eventRef,
-  type Notice,
-  noticeMutations,
-  noticeSlices,
-  type WebhookNotices,
-} from "../webhooks/notices.ts";
+import type { CheckMessage, DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
+import { EVENT_MESSAGE_TYPES } from "../webhooks/catalogue.ts";
+import type { WebhookNotices } from "../webhooks/notices.ts";
 import { subscribes, type Webhook } from "../webhooks/store.ts";
-
-/** What sending one request gave: the platform's answer, or a network error. */
-export interface SendResult {
-  response?: PlatformResponse;
-  error?: string;
-  latencyMs: number;
-  /** The first 2 KiB of the answer body. */
-  bodySnippet: string;
-  /** The URL was refused by the SSRF guard: nothing was sent, and retrying will not help. */
-  refused?: boolean;
-}
-
-/** Sends one request (with the SSRF guard and a timeout). */
-export type Sender = (request: OutboundRequest) => Promise<SendResult>;
-
-/** How one send went: the connector reads an answer; no answer is retried, a refused URL is not. */
-export function classifySend(connector: Connector, result: SendResult): Classification {
-  if (result.response) return connector.classify(result.response);
-  if (result.refused) return { kind: "failed", reason: result.error ?? "URL refused" };
-  return { kind: "retry", reason: result.error ?? "network error" };
-}
+import { AccessTokens } from "./access_tokens.ts";
+import { attemptDelivery, type EventAttempt, outcomeAt } from "./attempt.ts";
+import { Coalescer } from "./coalescer.ts";
+import { planDeliveryNotices, platformRef } from "./delivery_notices.ts";
+import type { Destination, DestinationStore } from "./destinations.ts";
+import { EventLoader } from "./event_loader.ts";
+import { type FanOutDeps, fanOutSliceSize, recordHandoffs, recordRoutes } from "./fan_out.ts";
+import { settle, settleFollowUp } from "./outcome.ts";
+import { type QueuedWithRows, type RowWrite, RowWriter } from "./row_writer.ts";
+import { type DeliveryRow, routeRow } from "./rows.ts";
+import { type RouteDecision, routeEvent, type RuleStore } from "./rules.ts";
+import type { Sender } from "./send.ts";
 
 /** What the engine needs. */
 export interface DeliveryEngineDeps {
@@ -61,8 +29,10 @@ export interface DeliveryEngineDeps {
   sealer: Sealer;
   destinations: DestinationStore;
   rules: RuleStore;
-  connectorFor: (type: PlatformType) => Connector | undefined;
+  connectorFor: (type: string) => Connector | undefined;
   send: Sender;
+  /** What one atomic commit may hold; the local SQLite limits by default. */
+  limits?: KvLimits;
   /** Raises webhook notices (event notices at fan-out, delivery notices at the last failure). */
   notices?: WebhookNotices;
   /** Delays between attempts, ms; attempts = length + 1. */
@@ -85,17 +55,6 @@ export type RequeueMode =
   | { kind: "forward"; destinationIds: string[] }
   | { kind: "retry_failed" };
 
-const MAX_MUTATIONS = 900;
-/** Keys written per commit with webhook notices: ≈ 70 of the 80 KiB of keys KV allows. */
-const MAX_KEYS_PER_COMMIT = 700;
-/** Rows written per commit: a row key takes about 100 of the 80 KiB of keys KV allows per commit. */
-const ROWS_PER_COMMIT = 500;
-/**
- * How long attempts wait to be sent together, and the most events sent together: 50 ms
- * halves the requests of 20 ms at ~5k events/s (fan-outs of 100 events), for ~15 ms more latency.
- */
-const COALESCE_MS = 50;
-const COALESCE_MAX_EVENTS = 1_000;
 /** How long a destination that overran the budget is sent through the queue instead. */
 const SLOW_FOR_MS = 60_000;
 /** Margin after the send timeout before a handed-over attempt is due (its row is written by then). */
@@ -103,46 +62,32 @@ const HANDOVER_MARGIN_MS = 30_000;
 /** When a failed first attempt is due again (as the queue retries a failed message). */
 const FAILED_ATTEMPT_DELAY_MS = 1_000;
 
-interface PendingBatch {
-  message: DeliverMessage;
-  waiters: {
-    ids: readonly string[];
-    /** Resolves with the ids left unsent because the deadline passed. */
-    resolve: (unsent: string[]) => void;
-    reject: (error: unknown) => void;
-  }[];
-  /** No request starts after this (epoch ms): first attempts made by fan-out. */
-  deadline?: number;
-  timer?: ReturnType<typeof setTimeout>;
-}
-const SNIPPET_CHARS = 2048;
-
-/** A webhook notice to commit with delivery rows. */
-interface PlannedNotice {
-  hooks: readonly Webhook[];
-  notice: Notice;
-}
-
-interface RowWrite {
-  ulid: string;
-  destinationId: string;
-  row: DeliveryRow;
+/** A batch ready to send: its destination, connector and settings, and the rows it settles. */
+interface Target {
+  destination: Destination;
+  connector: Connector;
+  settings: unknown;
 }
 
 /**
  * The delivery engine (DESIGN.md steps 7–8): fans committed events out to destinations
  * through routing rules and consent, then sends each destination's batches through its
- * connector, classifies the answers, records a row per (event, destination) and retries
- * on the schedule. Each destination has its own queue messages and concurrency cap, so
- * one that is down or slow never holds up the others.
+ * connector, settles each event's row from its own outcome and retries on the schedule.
+ * Each destination has its own queue messages and concurrency cap, so one that is down or
+ * slow never holds up the others. The steps live beside it: fan_out.ts (routes),
+ * coalescer.ts (batching), attempt.ts (one attempt), outcome.ts (answer → row),
+ * row_writer.ts (commits).
  */
 export class DeliveryEngine {
   readonly #d: Required<Omit<DeliveryEngineDeps, "events" | "notices">> & {
     notices?: WebhookNotices;
   };
   readonly #slots: KeyedLimiter;
-  readonly #batches = new Map<string, PendingBatch>();
   readonly #events: EventLoader;
+  readonly #coalescer: Coalescer;
+  readonly #writer: RowWriter;
+  readonly #tokens: AccessTokens;
+  readonly #fanOut: FanOutDeps;
   /** Destinations whose first attempts go through the queue until then (epoch ms). */
   readonly #slowUntil = new Map<string, number>();
 
@@ -151,15 +96,20 @@ export class DeliveryEngine {
       perDestinationConcurrency: 4,
       firstAttemptBudgetMs: 3_000,
       sendTimeoutMs: 10_000,
+      limits: DEFAULT_KV_LIMITS,
       now: Date.now,
       random: Math.random,
       ...deps,
     };
     this.#events = deps.events ?? new EventLoader(deps.kv, deps.sealer);
     this.#slots = new KeyedLimiter(this.#d.perDestinationConcurrency);
+    this.#coalescer = new Coalescer((message, deadline) => this.#deliverNow(message, deadline));
+    this.#writer = new RowWriter(this.#d);
+    this.#tokens = new AccessTokens(deps.send, this.#d.now);
+    this.#fanOut = this.#d;
   }
 
-  /** Routes a committed group to destinations: hand-off records + one deliver message per batch. */
+  /** Routes a committed group to destinations: hand-off records, then the first attempts. */
   async fanOut(message: IngestedMessage): Promise<void> {
     const wsId = message.workspace_id;
     const [destinations, hooks] = await Promise.all([
@@ -168,12 +118,7 @@ export class DeliveryEngine {
     ]);
     if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
       // Nothing to route to: record the hand-off without opening the events.
-      const op = this.#d.kv.atomic();
-      for (const id of message.ids) {
-        op.set(handoffKey(wsId, id), { at: this.#d.now() }, { expireIn: DELIVERY_ROW_TTL_MS });
-      }
-      await op.commit();
-      return;
+      return await recordHandoffs(this.#fanOut, wsId, message.ids);
     }
     const [events, rules] = await Promise.all([
       this.#events.load(wsId, message.ids),
@@ -181,32 +126,23 @@ export class DeliveryEngine {
     ]);
     const routed = events.map((event) => ({
       event,
-      decisions: routeEvent(event, destinations, rules),
+      decisions: routeEvent(event, destinations, rules, this.#d.connectorFor),
     }));
     // One commit per slice of events: hand-off checks make a redelivered message a no-op.
-    const perEvent = 1 + 2 * Math.max(1, destinations.length) +
-      EVENT_MESSAGE_TYPES.length * noticeMutations(hooks.length);
-    const sliceSize = Math.max(1, Math.min(100, Math.floor(MAX_KEYS_PER_COMMIT / perEvent)));
+    const sliceSize = fanOutSliceSize(this.#d.limits, destinations.length, hooks.length);
     const sends: DeliverMessage[] = [];
     for (let i = 0; i < routed.length; i += sliceSize) {
       const slice = routed.slice(i, i + sliceSize);
-      const fannedOut = await this.#commitFanOut(wsId, slice, destinations, {
+      const recorded = await recordRoutes(this.#fanOut, wsId, slice, destinations, {
         initial: true,
         replay: false,
         hooks,
       });
-      sends.push(...fannedOut.sends);
+      sends.push(...recorded.sends);
     }
-    const missing = message.ids.length - events.length;
-    if (missing > 0) {
-      // Events that expired before fan-out still get their hand-off, so the message completes.
-      const found = new Set(events.map((e) => e.id));
-      const op = this.#d.kv.atomic();
-      for (const id of message.ids) {
-        if (!found.has(id)) op.set(handoffKey(wsId, id), { at: this.#d.now() });
-      }
-      await op.commit();
-    }
+    // Events that expired before fan-out still get their hand-off, so the message completes.
+    const found = new Set(events.map((e) => e.id));
+    await recordHandoffs(this.#fanOut, wsId, message.ids.filter((id) => !found.has(id)));
     await this.#attemptNow(sends);
   }
 
@@ -221,89 +157,51 @@ export class DeliveryEngine {
   async #attemptNow(sends: readonly DeliverMessage[]): Promise<void> {
     const now = this.#d.now();
     const budget = this.#d.firstAttemptBudgetMs;
-    const deadline = now + budget;
     const inline = sends.filter((m) => !((this.#slowUntil.get(m.destination_id) ?? 0) > now));
     const outcomes = await Promise.all(
-      inline.map((message) => settleWithin(this.#join(message, deadline), budget)),
+      inline.map((message) => settleWithin(this.#coalescer.join(message, now + budget), budget)),
     );
-    const queued: [DeliverMessage, number][] = sends
+    const queued: QueuedWithRows[] = sends
       .filter((message) => !inline.includes(message))
-      .map((message) => [message, 0]);
+      .map((message) => ({ message, delayMs: 0 }));
     inline.forEach((message, i) => {
       const outcome = outcomes[i]!;
       if (outcome.kind === "answered") {
-        if (outcome.unsent.length) queued.push([{ ...message, ids: outcome.unsent }, 0]);
+        if (outcome.unsent.length) {
+          queued.push({ message: { ...message, ids: outcome.unsent }, delayMs: 0 });
+        }
       } else if (outcome.kind === "running") {
         this.#slowUntil.set(message.destination_id, now + SLOW_FOR_MS);
-        queued.push([message, this.#d.sendTimeoutMs + HANDOVER_MARGIN_MS]);
+        queued.push({ message, delayMs: this.#d.sendTimeoutMs + HANDOVER_MARGIN_MS });
       } else {
         console.error(`First attempt to ${message.destination_id} failed:`, outcome.error);
-        queued.push([message, FAILED_ATTEMPT_DELAY_MS]);
+        queued.push({ message, delayMs: FAILED_ATTEMPT_DELAY_MS });
       }
     });
-    for (let i = 0; i < queued.length; i += MAX_MUTATIONS) {
+    await this.#enqueue(queued);
+  }
+
+  async #enqueue(queued: readonly QueuedWithRows[]): Promise<void> {
+    const size = this.#d.limits.mutations - 100;
+    for (let i = 0; i < queued.length; i += size) {
       const op = this.#d.kv.atomic();
-      for (const [message, delayMs] of queued.slice(i, i + MAX_MUTATIONS)) {
+      for (const { message, delayMs } of queued.slice(i, i + size)) {
         this.#d.queue.enqueueIn(op, message, { delayMs });
       }
       const result = await op.commit();
-      if (!result.ok) throw new Error(`Cannot queue ${queued.length} first attempts`);
+      if (!result.ok) throw new Error(`Cannot queue ${queued.length} delivery messages`);
     }
   }
 
-  /**
-   * Handles a deliver message. Messages for the same destination and attempt that arrive
-   * within COALESCE_MS are sent together (commit groups hold ≤ 100 events; platforms
-   * take up to their batch limit); each message completes, or fails and is retried, with
-   * the combined send.
-   */
+  /** Handles a deliver message, sent together with others that arrive within moments. */
   async deliver(message: DeliverMessage): Promise<void> {
-    await this.#join(message);
-  }
-
-  /** Adds a message to the batch it is sent with; `deadline` marks fan-out's first attempts. */
-  #join(message: DeliverMessage, deadline?: number): Promise<string[]> {
-    const key = [
-      message.workspace_id,
-      message.destination_id,
-      message.attempt,
-      !!message.replay,
-      deadline === undefined ? "queued" : "inline",
-    ].join("|");
-    let batch = this.#batches.get(key);
-    if (!batch) {
-      const fresh: PendingBatch = { message: { ...message, ids: [] }, waiters: [], deadline };
-      fresh.timer = setTimeout(() => this.#flush(key, fresh), COALESCE_MS);
-      this.#batches.set(key, fresh);
-      batch = fresh;
-    }
-    batch.message.ids.push(...message.ids);
-    if (message.names) batch.message.names = { ...batch.message.names, ...message.names };
-    if (deadline !== undefined) batch.deadline = Math.min(batch.deadline ?? deadline, deadline);
-    const done = new Promise<string[]>((resolve, reject) =>
-      batch.waiters.push({ ids: message.ids, resolve, reject })
-    );
-    if (batch.message.ids.length >= COALESCE_MAX_EVENTS) this.#flush(key, batch);
-    return done;
-  }
-
-  #flush(key: string, batch: PendingBatch): void {
-    if (this.#batches.get(key) !== batch) return;
-    this.#batches.delete(key);
-    clearTimeout(batch.timer);
-    batch.message.ids = [...new Set(batch.message.ids)];
-    this.#deliverNow(batch.message, batch.deadline).then(
-      (unsent) => {
-        const left = new Set(unsent);
-        batch.waiters.forEach((w) => w.resolve(w.ids.filter((id) => left.has(id))));
-      },
-      (error) => batch.waiters.forEach((w) => w.reject(error)),
-    );
+    await this.#coalescer.join(message);
   }
 
   /**
-   * Sends one batch to one destination and records what the platform said. Requests due
-   * after `deadline` are not sent: answers the ids they held, whose rows are left as they were.
+   * Sends one batch to one destination and records what the platform said about each
+   * event. Requests due after `deadline` are not sent: answers the ids they held, whose
+   * rows are left as they were.
    */
   async #deliverNow(message: DeliverMessage, deadline?: number): Promise<string[]> {
     const wsId = message.workspace_id;
@@ -315,106 +213,234 @@ export class DeliveryEngine {
     const stored = await this.#events.load(wsId, waiting);
     for (const event of stored) {
       if (rows.has(event.id)) continue;
-      rows.set(
-        event.id,
-        routeRow(message.destination_id, {
-          type: destination?.type ?? "webhook",
-          event_name: message.names?.[event.id] ?? event.event_name,
-        }, this.#d.now()),
-      );
-    }
-    const due = waiting.filter((id) => rows.has(id));
-    if (!destination || !destination.enabled) {
-      const reason = destination ? "destination disabled" : "destination deleted";
-      await this.#writeRows(
-        wsId,
-        due.map((id) => ({
-          ulid: id,
-          destinationId: message.destination_id,
-          row: { ...rows.get(id)!, status: "skipped", last_error: reason, updated_at: this.#iso() },
-        })),
-      );
-      return [];
-    }
-    const connector = this.#d.connectorFor(destination.type);
-    if (!connector) {
-      await this.#writeRows(
-        wsId,
-        due.map((id) => ({
-          ulid: id,
-          destinationId: destination.id,
-          row: {
-            ...rows.get(id)!,
-            status: "failed",
-            last_error: `no connector for type "${destination.type}"`,
-            updated_at: this.#iso(),
-          },
-        })),
-      );
-      return [];
+      const route = {
+        type: destination?.type ?? "webhook",
+        event_name: message.names?.[event.id] ?? event.event_name,
+      };
+      rows.set(event.id, routeRow(message.destination_id, route, this.#d.now()));
     }
     const events = stored.map((event) => ({
       ...event,
       event_name: rows.get(event.id)!.event_name,
     }));
-    const parsedSettings = connector.settings.safeParse(
-      this.#d.destinations.settingsOf(destination),
-    );
-    if (!parsedSettings.success) {
-      await this.#finish(
-        wsId,
-        destination,
-        message,
-        events,
-        rows,
-        events.map(() => ({
-          kind: "failed" as const,
-          reason: `destination settings are invalid: ${parsedSettings.error.issues[0]?.message}`,
-        })),
-        {},
-      );
+    const target = this.#targetOf(destination);
+    if ("reason" in target) {
+      await this.#close(wsId, message.destination_id, events, rows, target);
       return [];
     }
-    const { requests, skipped } = connector.map(events, parsedSettings.data, {
-      now: this.#d.now(),
-    });
-    const outcomes: (Classification | undefined)[] = events.map(() => undefined);
-    const answers: Record<number, SendResult> = {};
-    for (const skip of skipped) {
-      outcomes[skip.index] = { kind: "failed", reason: `skipped: ${skip.reason}` };
-    }
-    const unsent = new Set<number>();
-    await Promise.all(requests.map(async (request) => {
-      const result = await this.#slots.run(
-        destination.id,
-        () =>
-          deadline !== undefined && this.#d.now() > deadline
-            ? Promise.resolve(undefined)
-            : this.#d.send(request),
-      );
-      if (!result) {
-        request.eventIndexes.forEach((index) => unsent.add(index));
-        return;
-      }
-      const classification = classifySend(connector, result);
-      for (const index of request.eventIndexes) {
-        outcomes[index] = classification;
-        answers[index] = result;
-      }
-    }));
-    const skippedIndexes = new Set(skipped.map((s) => s.index));
-    await this.#finish(
-      wsId,
-      destination,
-      message,
+    const attempts = await attemptDelivery(
+      { send: this.#d.send, slots: this.#slots, tokens: this.#tokens, now: this.#d.now },
+      target,
       events,
-      rows,
-      outcomes.map((o) => o ?? { kind: "failed", reason: "the connector sent no request for it" }),
-      answers,
-      skippedIndexes,
-      unsent,
+      { deadline },
     );
-    return [...unsent].map((index) => events[index]!.id);
+    await this.#settle(wsId, target.destination, message, attempts, rows);
+    return attempts.filter((a) => !a.result).map((a) => a.event.id);
+  }
+
+  /** The destination ready to send to, or why its events cannot be sent. */
+  #targetOf(
+    destination: Destination | null,
+  ): Target | { status: "skipped" | "failed"; reason: string } {
+    if (!destination) return { status: "skipped", reason: "destination deleted" };
+    if (!destination.enabled) return { status: "skipped", reason: "destination disabled" };
+    const connector = this.#d.connectorFor(destination.type);
+    if (!connector) {
+      return { status: "failed", reason: `no connector for type "${destination.type}"` };
+    }
+    const settings = connector.settings.safeParse(this.#d.destinations.settingsOf(destination));
+    if (!settings.success) {
+      const issue = settings.error.issues[0];
+      return {
+        status: "failed",
+        reason: `destination settings are invalid: ${issue?.path.join(".")} ${issue?.message}`
+          .replace(/\s+/g, " "),
+      };
+    }
+    return { destination, connector, settings: settings.data };
+  }
+
+  /** Closes rows that cannot be sent: skipped (disabled, deleted) or failed (no connector, bad settings). */
+  async #close(
+    wsId: string,
+    destinationId: string,
+    events: readonly SluiceEvent[],
+    rows: ReadonlyMap<string, DeliveryRow>,
+    closed: { status: "skipped" | "failed"; reason: string },
+  ): Promise<void> {
+    const updatedAt = new Date(this.#d.now()).toISOString();
+    await this.#writer.write(
+      wsId,
+      events.map((event) => ({
+        ulid: event.id,
+        destinationId,
+        row: {
+          ...rows.get(event.id)!,
+          status: closed.status,
+          last_error: closed.reason,
+          updated_at: updatedAt,
+        },
+      })),
+    );
+  }
+
+  /**
+   * Settles each attempted event's row from its own outcome, and commits the rows with the
+   * retry and follow-up messages they call for and the webhook notices they raise; pauses
+   * the destination when its credentials were refused.
+   */
+  async #settle(
+    wsId: string,
+    destination: Destination,
+    message: DeliverMessage,
+    attempts: readonly EventAttempt[],
+    rows: ReadonlyMap<string, DeliveryRow>,
+  ): Promise<void> {
+    const now = this.#d.now();
+    const writes: RowWrite[] = [];
+    const retryIds: string[] = [];
+    const followUps = new Map<string, string[]>();
+    let retryInMs = 0;
+    let authFailure: string | undefined;
+    for (const { event, result } of attempts) {
+      if (!result) continue;
+      const settled = settle(rows.get(event.id)!, result, {
+        attempt: message.attempt,
+        schedule: this.#d.retryScheduleMs,
+        now,
+        random: this.#d.random(),
+      });
+      if (settled.retryInMs !== undefined) {
+        retryIds.push(event.id);
+        retryInMs = Math.max(retryInMs, settled.retryInMs);
+      }
+      if (settled.followUpToken !== undefined) {
+        followUps.set(settled.followUpToken, [
+          ...followUps.get(settled.followUpToken) ?? [],
+          event.id,
+        ]);
+      }
+      authFailure ??= settled.authFailure;
+      writes.push({ ulid: event.id, destinationId: destination.id, row: settled.row });
+    }
+    for (const write of writes) {
+      if (write.row.status === "retrying") write.row.next_attempt_at = now + retryInMs;
+    }
+    const queued: QueuedWithRows[] = [];
+    if (retryIds.length) {
+      const retry: DeliverMessage = {
+        type: "deliver",
+        workspace_id: wsId,
+        destination_id: destination.id,
+        ids: retryIds,
+        attempt: message.attempt + 1,
+        ...(message.replay ? { replay: true } : {}),
+      };
+      queued.push({ message: retry, delayMs: retryInMs });
+    }
+    queued.push(...this.#followUpChecks(wsId, destination, followUps, now));
+    const events = attempts.map((a) => a.event);
+    const notices = await planDeliveryNotices(this.#d.notices, wsId, destination, {
+      attempt: message.attempt,
+      events,
+      writes,
+    });
+    await this.#writer.write(wsId, writes, queued, notices);
+    if (authFailure) await this.#pause(wsId, destination, authFailure, now);
+  }
+
+  /** The first follow-up check of each request the platform accepted for processing. */
+  #followUpChecks(
+    wsId: string,
+    destination: Destination,
+    followUps: ReadonlyMap<string, string[]>,
+    now: number,
+  ): QueuedWithRows[] {
+    const delayMs = this.#d.connectorFor(destination.type)?.followUp?.firstCheckAfterMs ?? 0;
+    return [...followUps].map(([token, ids]) => ({
+      message: {
+        type: "check",
+        workspace_id: wsId,
+        destination_id: destination.id,
+        ids,
+        token,
+        accepted_at: now,
+        check: 1,
+      } satisfies CheckMessage,
+      delayMs,
+    }));
+  }
+
+  /** Marks the destination unhealthy (its later events are skipped) and raises platform.unhealthy once. */
+  async #pause(wsId: string, destination: Destination, reason: string, now: number) {
+    const health = {
+      status: "unhealthy" as const,
+      reason: `auth failed: ${reason}`.slice(0, 300),
+      since: new Date(now).toISOString(),
+    };
+    if (await this.#d.destinations.setHealth(wsId, destination.id, health)) {
+      await this.#d.notices?.raise(wsId, "platform.unhealthy", {
+        platform: platformRef(destination),
+        reason: health.reason,
+        since: health.since,
+      });
+    }
+  }
+
+  /**
+   * Handles a follow-up check: asks the platform how the events it accepted went, settles
+   * their rows, and asks again later (backing off) while it is still processing, until the
+   * connector's give-up time.
+   */
+  async check(message: CheckMessage): Promise<void> {
+    const wsId = message.workspace_id;
+    const destination = await this.#d.destinations.get(wsId, message.destination_id);
+    const target = this.#targetOf(destination);
+    if ("reason" in target) return;
+    const followUp = target.connector.followUp;
+    const rows = await this.#loadRows(wsId, message.ids, message.destination_id);
+    const open = message.ids.filter((id) => rows.get(id)?.status === "accepted");
+    if (!followUp || open.length === 0) return;
+    const now = this.#d.now();
+    const token = target.connector.authorize
+      ? await this.#tokens.get(target.destination, target.connector, target.settings)
+      : undefined;
+    if (token && "outcome" in token) return await this.#checkAgain(message, followUp, now);
+    const request = followUp.request(message.token, target.settings, {
+      now,
+      accessToken: token?.token,
+    });
+    const answer = await this.#d.send(request);
+    const classification = answer.response ? followUp.classify(answer.response) : undefined;
+    if (!classification || classification.outcome.kind === "retry") {
+      return await this.#checkAgain(message, followUp, now);
+    }
+    const writes = message.ids.flatMap((id, position) => {
+      const before = rows.get(id);
+      if (before?.status !== "accepted") return [];
+      const row = settleFollowUp(before, outcomeAt(classification, position), now);
+      return row === before ? [] : [{ ulid: id, destinationId: target.destination.id, row }];
+    });
+    const stillOpen = open.length - writes.length;
+    const events = stillOpen === open.length ? [] : await this.#events.load(wsId, open);
+    const notices = await planDeliveryNotices(this.#d.notices, wsId, target.destination, {
+      attempt: 1,
+      events,
+      writes,
+    });
+    await this.#writer.write(wsId, writes, [], notices);
+    if (stillOpen > 0) await this.#checkAgain(message, followUp, now);
+  }
+
+  /** Queues the next check, twice as far off as the last, unless the give-up time has passed. */
+  async #checkAgain(
+    message: CheckMessage,
+    followUp: NonNullable<Connector["followUp"]>,
+    now: number,
+  ): Promise<void> {
+    const delayMs = followUp.firstCheckAfterMs * 2 ** message.check;
+    if (now + delayMs - message.accepted_at > followUp.giveUpAfterMs) return;
+    await this.#d.queue.enqueue({ ...message, check: message.check + 1 }, { delayMs });
   }
 
   /**
@@ -425,7 +451,8 @@ export class DeliveryEngine {
     const destinations = await this.#d.destinations.list(wsId);
     let decisions: Map<string, RouteDecision>;
     if (mode.kind === "replay") {
-      decisions = routeEvent(event, destinations, await this.#d.rules.list(wsId));
+      const rules = await this.#d.rules.list(wsId);
+      decisions = routeEvent(event, destinations, rules, this.#d.connectorFor);
     } else if (mode.kind === "forward") {
       decisions = new Map(mode.destinationIds.map((id) => [id, {
         send: true as const,
@@ -440,189 +467,11 @@ export class DeliveryEngine {
         }]),
       );
     }
-    const queued = await this.#commitFanOut(
-      wsId,
-      [{ event, decisions }],
-      destinations,
-      { initial: false, replay: mode.kind !== "retry_failed" },
-    );
-    return queued.rows;
-  }
-
-  /**
-   * Records routed events in one commit. Fan-out (`initial`) writes each event's hand-off
-   * record with its routes, checked absent so that a redelivered message hands nothing off
-   * twice, and answers the first attempts for the caller to make (for events handed off
-   * before, too: their answered rows make those attempts no-ops). A requeue writes rows and
-   * queues its attempts in the same commit.
-   */
-  async #commitFanOut(
-    wsId: string,
-    routed: Routed[],
-    destinations: readonly Destination[],
-    options: { initial: boolean; replay: boolean; hooks?: readonly Webhook[] },
-  ): Promise<{ rows: DeliveryRow[]; sends: DeliverMessage[] }> {
-    const { initial, replay, hooks = [] } = options;
-    const byId = new Map(destinations.map((d) => [d.id, d]));
-    const batchLimitOf = (destinationId: string) => {
-      const destination = byId.get(destinationId);
-      return (destination && this.#d.connectorFor(destination.type)?.batchLimit) || 1;
-    };
-    const now = this.#iso();
-    const op = this.#d.kv.atomic();
-    const written: DeliveryRow[] = [];
-    for (const { event, decisions } of routed) {
-      const routes: Record<string, Route> = {};
-      for (const [destinationId, decision] of decisions) {
-        const destination = byId.get(destinationId);
-        const row: DeliveryRow = {
-          platform_id: destinationId,
-          type: destination?.type ?? "webhook",
-          status: decision.send ? "pending" : "skipped",
-          event_name: decision.send ? decision.event_name : event.event_name,
-          attempts: 0,
-          updated_at: now,
-          ...(decision.send ? {} : { last_error: decision.reason }),
-        };
-        if (initial) {
-          routes[destinationId] = {
-            type: row.type,
-            event_name: row.event_name,
-            ...(decision.send ? {} : { skipped: decision.reason }),
-          };
-        } else {
-          op.set(deliveryKey(wsId, event.id, destinationId), row, {
-            expireIn: DELIVERY_ROW_TTL_MS,
-          });
-        }
-        written.push(row);
-      }
-      if (initial) {
-        const handoff: RoutedHandoff = { at: this.#d.now(), routes };
-        op.check({ key: handoffKey(wsId, event.id), versionstamp: null })
-          .set(handoffKey(wsId, event.id), handoff, { expireIn: DELIVERY_ROW_TTL_MS });
-        for (const type of eventNoticeTypes(event)) {
-          const subscribers = hooks.filter((hook) => subscribes(hook, type));
-          this.#d.notices?.addTo(op, wsId, subscribers, { type, event: event.id });
-        }
-      }
-    }
-    const sends = firstSends(wsId, routed, batchLimitOf, replay);
-    if (!initial) sends.forEach((message) => this.#d.queue.enqueueIn(op, message));
-    const result = await op.commit();
-    if (result.ok) return { rows: written, sends: initial ? sends : [] };
-    // Some events were handed off already (a redelivered message): hand off the rest.
-    const handedOff = await readByIds<RoutedHandoff>(
-      this.#d.kv,
-      routed.map((item) => item.event.id),
-      { prefix: handoffPrefix(wsId) },
-    );
-    const fresh = routed.filter((item) => !handedOff.has(item.event.id));
-    if (fresh.length === routed.length) {
-      // Nothing explains the refusal: fail so the queue delivers the message again.
-      throw new Error(`Cannot record the fan-out of ${routed.length} events`);
-    }
-    const before = routed.flatMap(({ event }) => {
-      const record = handedOff.get(event.id);
-      return record ? [{ event, decisions: decisionsOf(record) }] : [];
+    const recorded = await recordRoutes(this.#fanOut, wsId, [{ event, decisions }], destinations, {
+      initial: false,
+      replay: mode.kind !== "retry_failed",
     });
-    const rest = fresh.length
-      ? await this.#commitFanOut(wsId, fresh, destinations, options)
-      : { rows: [], sends: [] };
-    return { rows: rest.rows, sends: [...firstSends(wsId, before, batchLimitOf), ...rest.sends] };
-  }
-
-  async #finish(
-    wsId: string,
-    destination: Destination,
-    message: DeliverMessage,
-    events: readonly SluiceEvent[],
-    rows: Map<string, DeliveryRow>,
-    outcomes: readonly Classification[],
-    answers: Record<number, SendResult>,
-    skippedIndexes: ReadonlySet<number> = new Set(),
-    unsent: ReadonlySet<number> = new Set(),
-  ): Promise<void> {
-    const now = this.#d.now();
-    const schedule = this.#d.retryScheduleMs;
-    const writes: RowWrite[] = [];
-    const retryIds: string[] = [];
-    let retryDelay = 0;
-    let authFailure: string | undefined;
-    events.forEach((event, index) => {
-      if (unsent.has(index)) return;
-      const outcome = outcomes[index]!;
-      const answer = answers[index];
-      const before = rows.get(event.id)!;
-      const row: DeliveryRow = {
-        ...before,
-        attempts: skippedIndexes.has(index) ? before.attempts : message.attempt,
-        updated_at: new Date(now).toISOString(),
-      };
-      delete row.next_attempt_at;
-      if (answer?.response) row.last_status = answer.response.status;
-      if (answer) {
-        row.latency_ms = Math.round(answer.latencyMs);
-        row.response = answer.bodySnippet.slice(0, SNIPPET_CHARS);
-      }
-      if (skippedIndexes.has(index)) {
-        row.status = "skipped";
-        row.last_error = outcome.kind === "failed" ? outcome.reason.replace(/^skipped: /, "") : "";
-      } else if (outcome.kind === "delivered") {
-        row.status = "delivered";
-        delete row.last_error;
-      } else if (outcome.kind === "retry" && message.attempt <= schedule.length) {
-        const base = schedule[message.attempt - 1]!;
-        const jittered = base * (0.8 + 0.4 * this.#d.random());
-        retryDelay = Math.max(retryDelay, jittered, outcome.afterMs ?? 0);
-        row.status = "retrying";
-        row.last_error = outcome.reason;
-        retryIds.push(event.id);
-      } else {
-        row.status = "failed";
-        row.last_error = outcome.kind === "retry"
-          ? `gave up after ${message.attempt} attempts: ${outcome.reason}`
-          : outcome.reason;
-        if (outcome.kind === "auth_failed") authFailure = outcome.reason;
-      }
-      writes.push({ ulid: event.id, destinationId: destination.id, row });
-    });
-    if (retryIds.length) {
-      for (const write of writes) {
-        if (write.row.status === "retrying") write.row.next_attempt_at = now + retryDelay;
-      }
-    }
-    const notices = await this.#deliveryNotices(wsId, destination, message, events, writes);
-    await this.#writeRows(
-      wsId,
-      writes,
-      retryIds.length
-        ? {
-          type: "deliver",
-          workspace_id: wsId,
-          destination_id: destination.id,
-          ids: retryIds,
-          attempt: message.attempt + 1,
-          ...(message.replay ? { replay: true } : {}),
-        }
-        : undefined,
-      Math.round(retryDelay),
-      notices,
-    );
-    if (authFailure) {
-      const health = {
-        status: "unhealthy" as const,
-        reason: `auth failed: ${authFailure}`.slice(0, 300),
-        since: new Date(now).toISOString(),
-      };
-      if (await this.#d.destinations.setHealth(wsId, destination.id, health)) {
-        await this.#d.notices?.raise(wsId, "platform.unhealthy", {
-          platform: platformRef(destination),
-          reason: health.reason,
-          since: health.since,
-        });
-      }
-    }
+    return recorded.rows;
   }
 
   /** Webhooks subscribed to any event notice (none without notices). */
@@ -631,94 +480,6 @@ export class DeliveryEngine {
     return (await this.#d.notices.enabledHooks(wsId)).filter((hook) =>
       EVENT_MESSAGE_TYPES.some((type) => subscribes(hook, type))
     );
-  }
-
-  /**
-   * The `delivery.failed` notices (one per failure reason) and `delivery.recovered` notice
-   * that a finished attempt raises, to be committed with its rows.
-   */
-  async #deliveryNotices(
-    wsId: string,
-    destination: Destination,
-    message: DeliverMessage,
-    events: readonly SluiceEvent[],
-    writes: readonly RowWrite[],
-  ): Promise<PlannedNotice[]> {
-    const notices = this.#d.notices;
-    if (!notices) return [];
-    const failedRows = writes.filter(({ row }) => row.status === "failed");
-    const recoveredRows = message.attempt > 1
-      ? writes.filter(({ row }) => row.status === "delivered")
-      : [];
-    const [failedHooks, recoveredHooks] = await Promise.all([
-      failedRows.length ? notices.subscribers(wsId, "delivery.failed") : [],
-      recoveredRows.length ? notices.subscribers(wsId, "delivery.recovered") : [],
-    ]);
-    const platform = platformRef(destination);
-    const byUlid = new Map(events.map((event) => [event.id, event]));
-    const failed = new Map<string, { reason: string; last_status?: number; events: EventRef[] }>();
-    for (const { ulid, row } of failedHooks.length ? failedRows : []) {
-      const reason = row.last_error ?? "failed";
-      const group = failed.get(reason) ??
-        { reason, ...(row.last_status ? { last_status: row.last_status } : {}), events: [] };
-      group.events.push(eventRef(byUlid.get(ulid)!));
-      failed.set(reason, group);
-    }
-    const recovered = recoveredHooks.length
-      ? recoveredRows.map(({ ulid }) => eventRef(byUlid.get(ulid)!))
-      : [];
-    const planned: PlannedNotice[] = [];
-    for (const group of failed.values()) {
-      for (const slice of noticeSlices(group.events)) {
-        planned.push({
-          hooks: failedHooks,
-          notice: {
-            type: "delivery.failed",
-            data: { platform, ...group, attempts: message.attempt, events: slice },
-          },
-        });
-      }
-    }
-    for (const slice of noticeSlices(recovered)) {
-      planned.push({
-        hooks: recoveredHooks,
-        notice: {
-          type: "delivery.recovered",
-          data: { platform, attempts: message.attempt, events: slice },
-        },
-      });
-    }
-    return planned;
-  }
-
-  async #writeRows(
-    wsId: string,
-    writes: readonly RowWrite[],
-    retry?: DeliverMessage,
-    delayMs = 0,
-    notices: readonly PlannedNotice[] = [],
-  ): Promise<void> {
-    const pending = [...notices];
-    for (let i = 0; i < Math.max(1, writes.length) || pending.length; i += ROWS_PER_COMMIT) {
-      const op = this.#d.kv.atomic();
-      const slice = writes.slice(i, i + ROWS_PER_COMMIT);
-      for (const { ulid, destinationId, row } of slice) {
-        op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
-      }
-      if (i === 0 && retry) this.#d.queue.enqueueIn(op, retry, { delayMs });
-      // Notices ride with the rows they report while they fit; the rest follow on their own.
-      let mutations = slice.length + 1;
-      while (pending.length) {
-        const next = pending[0]!;
-        const cost = noticeMutations(next.hooks.length);
-        if (mutations + cost > MAX_KEYS_PER_COMMIT && mutations > slice.length + 1) break;
-        this.#d.notices?.addTo(op, wsId, next.hooks, next.notice);
-        mutations += cost;
-        pending.shift();
-      }
-      const result = await op.commit();
-      if (!result.ok) throw new Error(`Cannot record ${writes.length} delivery rows`);
-    }
   }
 
   /** The rows of `ids` with one destination; the range read also passes other destinations' rows. */
@@ -745,10 +506,6 @@ export class DeliveryEngine {
       if (entry.value) rows.set(destination.id, entry.value);
     }
     return rows;
-  }
-
-  #iso(): string {
-    return new Date(this.#d.now()).toISOString();
   }
 }
 
@@ -781,9 +538,4 @@ async function settleWithin(attempt: Promise<string[]>, ms: number): Promise<Att
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A destination as webhook notices name it. */
-function platformRef(destination: Destination): PlatformRef {
-  return { id: destination.id, type: destination.type, name: destination.name };
 }

@@ -1,9 +1,18 @@
-import type { PlatformType } from "../../connectors/types.ts";
+import type { PlatformType } from "../../connectors/mod.ts";
 import type { HandoffRecord } from "../event_store.ts";
 import { eventDeliveriesPrefix, handoffKey } from "../kv/keys.ts";
 
-/** Where one event stands with one destination. */
-export type DeliveryStatus = "pending" | "delivered" | "retrying" | "failed" | "skipped";
+/**
+ * Where one event stands with one destination; `accepted`: the platform took it in and is
+ * still processing it (Google Data Manager), to be settled by a follow-up check.
+ */
+export type DeliveryStatus =
+  | "pending"
+  | "delivered"
+  | "accepted"
+  | "retrying"
+  | "failed"
+  | "skipped";
 
 /** One event's delivery to one destination: the answer to "did it reach Meta, and what did Meta say?". */
 export interface DeliveryRow {
@@ -19,6 +28,8 @@ export interface DeliveryRow {
   last_error?: string;
   /** The first 2 KiB of the platform's last answer. */
   response?: string;
+  /** What the platform said on success (Meta's events_received and fbtrace_id, a request id). */
+  detail?: string;
   latency_ms?: number;
   /** Epoch ms of the next attempt, while retrying. */
   next_attempt_at?: number;

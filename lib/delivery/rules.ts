@@ -1,6 +1,7 @@
 import { monotonicFactory } from "ulid";
 import { z } from "zod";
-import type { PlatformType } from "../../connectors/types.ts";
+import { connectorFor } from "../../connectors/mod.ts";
+import type { Connector, ConsentCategory } from "../../connectors/types.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import type { Destination } from "./destinations.ts";
 import { ruleKey, rulePrefix } from "../kv/keys.ts";
@@ -51,16 +52,6 @@ export type RouteDecision =
   | { send: true; event_name: string }
   | { send: false; reason: string };
 
-const AD_PLATFORMS: ReadonlySet<PlatformType> = new Set([
-  "meta",
-  "google_ads",
-  "tiktok",
-  "snapchat",
-  "pinterest",
-  "linkedin",
-  "reddit",
-  "microsoft",
-]);
 const newId = monotonicFactory();
 
 function matches(rule: RoutingRule, event: SluiceEvent): boolean {
@@ -75,14 +66,13 @@ function matches(rule: RoutingRule, event: SluiceEvent): boolean {
   return true;
 }
 
-/** Whether the event's consent allows sending it to a destination of this type. */
-export function consentBlocks(event: SluiceEvent, type: PlatformType): string | undefined {
+/** Why the event's consent keeps it from a connector of this consent category, if it does. */
+export function consentBlocks(event: SluiceEvent, category: ConsentCategory): string | undefined {
   const consent = event.consent;
-  if (!consent) return undefined;
-  if (AD_PLATFORMS.has(type) && consent.ad_user_data === "denied") {
+  if (category === "ads" && consent?.ad_user_data === "denied") {
     return "consent: ad_user_data denied";
   }
-  if (type === "ga4" && consent.analytics_storage === "denied") {
+  if (category === "analytics" && consent?.analytics_storage === "denied") {
     return "consent: analytics_storage denied";
   }
   return undefined;
@@ -90,13 +80,16 @@ export function consentBlocks(event: SluiceEvent, type: PlatformType): string | 
 
 /**
  * Routes one event to a workspace's destinations. Without rules every enabled destination
- * gets it; one paused by an auth failure gets a skipped row until its settings are fixed. Rules run by priority: `drop` stops the event, `send` limits it to
+ * gets it; one paused by an auth failure gets a skipped row until its settings are fixed;
+ * consent keeps events from connectors of its category. Rules run by priority: `drop`
+ * stops the event, `send` limits it to
  * the listed destinations, `rename` changes its name for some or all destinations.
  */
 export function routeEvent(
   event: SluiceEvent,
   destinations: readonly Destination[],
   rules: readonly RoutingRule[],
+  connectorOf: (type: string) => Connector | undefined = connectorFor,
 ): Map<string, RouteDecision> {
   const decisions = new Map<string, RouteDecision>();
   let allowed: Set<string> | undefined;
@@ -122,7 +115,7 @@ export function routeEvent(
   for (const destination of destinations) {
     if (!destination.enabled) continue;
     let decision: RouteDecision;
-    const blocked = consentBlocks(event, destination.type);
+    const blocked = consentBlocks(event, connectorOf(destination.type)?.consent ?? "none");
     if (dropped) decision = { send: false, reason: dropped };
     else if (destination.health.status === "unhealthy") {
       decision = { send: false, reason: `destination paused: ${destination.health.reason}` };

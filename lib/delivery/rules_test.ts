@@ -88,7 +88,7 @@ Deno.test("routeEvent() renames for one destination and drops on a drop rule", (
 
 Deno.test("routeEvent() skips ad platforms when ad_user_data is denied, and paused destinations", () => {
   const denied = event({ consent: { ad_user_data: "denied", analytics_storage: "granted" } });
-  const paused = destination("dst_paused", "tiktok", {
+  const paused = destination("dst_paused", "meta", {
     health: { status: "unhealthy", reason: "auth failed: token expired" },
   });
   const decisions = routeEvent(denied, [META, GA4, HOOK, paused], []);
@@ -103,7 +103,8 @@ Deno.test("routeEvent() skips ad platforms when ad_user_data is denied, and paus
     reason: "destination paused: auth failed: token expired",
   });
   assert.equal(
-    consentBlocks(event({ consent: { analytics_storage: "denied" } }), "ga4"),
+    consentBlocks(event({ consent: { analytics_storage: "denied" } }), "analytics"),
     "consent: analytics_storage denied",
   );
+  assert.equal(consentBlocks(event({ consent: { ad_user_data: "denied" } }), "none"), undefined);
 });

@@ -16,9 +16,20 @@
  */
 import type { OutboundRequest, PlatformResponse } from "../../connectors/types.ts";
 import { checkUrl, type Resolver } from "./ssrf.ts";
-import type { SendResult } from "./engine.ts";
 
-export type { SendResult };
+/** What sending one request gave: the platform's answer, or a network error. */
+export interface SendResult {
+  response?: PlatformResponse;
+  error?: string;
+  latencyMs: number;
+  /** The first 2 KiB of the answer body. */
+  bodySnippet: string;
+  /** The URL was refused by the SSRF guard: nothing was sent, and retrying will not help. */
+  refused?: boolean;
+}
+
+/** Sends one request (with the SSRF guard and a timeout). */
+export type Sender = (request: OutboundRequest) => Promise<SendResult>;
 
 /** Default time limit for one request, response body included, ms. */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;

@@ -21,6 +21,21 @@ export interface DeliverMessage {
   names?: Record<string, string>;
 }
 
+/** Asks a platform how events it took in for processing went (a connector's `followUp`). */
+export interface CheckMessage {
+  type: "check";
+  workspace_id: string;
+  destination_id: string;
+  /** Storage ids (ULIDs) of the events the platform accepted together. */
+  ids: string[];
+  /** What the platform answered to identify them (Google Data Manager's requestId). */
+  token: string;
+  /** Epoch ms the platform accepted them. */
+  accepted_at: number;
+  /** 1 for the first check. */
+  check: number;
+}
+
 /** Sends one webhook message to one webhook (one attempt). */
 export interface WebhookDeliveryMessage {
   type: "webhook";
@@ -34,7 +49,11 @@ export interface WebhookDeliveryMessage {
 }
 
 /** Every message Sluice puts on its queue. */
-export type QueueMessage = IngestedMessage | DeliverMessage | WebhookDeliveryMessage;
+export type QueueMessage =
+  | IngestedMessage
+  | DeliverMessage
+  | CheckMessage
+  | WebhookDeliveryMessage;
 
 /** Options for one queued message. */
 export interface EnqueueOptions {

@@ -1,5 +1,5 @@
 import { signWebhook } from "../../connectors/webhook.ts";
-import type { Sender, SendResult } from "../delivery/engine.ts";
+import type { Sender, SendResult } from "../delivery/send.ts";
 import type { EventStore } from "../event_store.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
 import { webhookDeliveryKey, webhookMessageKey } from "../kv/keys.ts";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { connectorFor } from "../../connectors/mod.ts";
-import { type Connector, PLATFORM_TYPES, type PlatformType } from "../../connectors/types.ts";
+import { connectorFor, PLATFORM_TYPES, type PlatformType } from "../../connectors/mod.ts";
+import type { Connector } from "../../connectors/types.ts";
 import {
   type Destination,
   publicDestination,
@@ -9,7 +9,8 @@ import {
 import { HttpError } from "../_http_error.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import { testEvent } from "../../lib/delivery/test_event.ts";
-import { classifySend } from "../../lib/delivery/engine.ts";
+import { classifySend } from "../../lib/delivery/attempt.ts";
+import { mapEvents } from "../../connectors/map_events.ts";
 import { requireKey } from "../_auth.ts";
 import type { RouteDeps } from "../_env.ts";
 import { parseJsonBody } from "../_request.ts";
@@ -46,8 +47,6 @@ const platformSchema = z.object({
   updated_at: z.string(),
 }).openapi("Platform");
 
-const URL_FIELDS = ["endpoint", "url", "token_endpoint"];
-
 function connectorOf(type: PlatformType): Connector {
   const connector = connectorFor(type);
   if (!connector) {
@@ -72,7 +71,7 @@ async function validSettings(
     });
   }
   const valid = parsed.data as Record<string, unknown>;
-  for (const field of URL_FIELDS) {
+  for (const field of connector.urlFields) {
     const value = valid[field];
     if (typeof value !== "string") continue;
     const check = await rt.urlGuard(value);
@@ -242,14 +241,14 @@ export function platformRoutes({ app, rt }: RouteDeps): void {
     const settings = connector.settings.safeParse(rt.destinations.settingsOf(destination));
     if (!settings.success) throw new HttpError(422, "The platform's stored settings are invalid");
     const now = Date.now();
-    const { requests } = connector.map([testEvent(workspace.id, now)], settings.data, {
+    const { requests } = mapEvents(connector, [testEvent(workspace.id, now)], settings.data, {
       now,
       test: true,
     });
     const request = requests[0];
     if (!request) throw new HttpError(422, "The connector produced no request for the test event");
     const result = await rt.send(request);
-    const classification = classifySend(connector, result);
+    const classification = classifySend(connector, request, result).outcome;
     return c.json({
       ok: classification.kind === "delivered",
       classification,
