@@ -1,4 +1,5 @@
 import { type Config, isRemoteKv } from "./config.ts";
+import { kvLimits } from "./kv/limits.ts";
 import { openKv } from "./kv/open.ts";
 import { resolveMasterSecret } from "./master_secret.ts";
 import { KvOutbox, KvQueue, type QueuePort } from "./queue/mod.ts";
@@ -48,9 +49,12 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Opens KV and builds the services for a configuration. */
-export async function openRuntime(config: Config): Promise<Runtime> {
-  const kv = await openKv(config.kvPath);
+/** Opens KV (or takes `options.kv`, a handle opened elsewhere) and builds the services for a configuration. */
+export async function openRuntime(
+  config: Config,
+  options: { kv?: Deno.Kv } = {},
+): Promise<Runtime> {
+  const kv = options.kv ?? await openKv(config.kvPath);
   const secret = await resolveMasterSecret(config.kvPath, config.secret).catch((error) => {
     kv.close();
     throw error;
@@ -59,11 +63,12 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     ? new KvOutbox(kv, { leaseMs: config.outboxLeaseMs })
     : new KvQueue(kv);
   const sealer = eventSealer(secret);
+  const limits = kvLimits(config.kvMaxChecks);
   const committer = new GroupCommitter(kv, queue, {
-    maxChecks: config.kvMaxChecks,
+    limits,
     maxInFlight: isRemoteKv(config.kvPath) ? 4 : 1,
   });
-  const rateLimiter = new RateLimiter(kv);
+  const rateLimiter = new RateLimiter(kv, limits);
   const destinations = new DestinationStore(kv, secret);
   const rules = new RuleStore(kv);
   const send: Sender = (request) =>
@@ -86,6 +91,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     rules,
     connectorFor,
     send,
+    limits,
     notices,
     retryScheduleMs: config.deliveryRetrySchedule,
     sendTimeoutMs: config.deliveryTimeoutMs,

@@ -21,16 +21,16 @@ export interface TestSluice {
 /** The root token test runtimes are configured with. */
 export const TEST_ROOT_TOKEN = "root-token-for-tests-0123456789";
 
-/** Opens a test Sluice; `env` overrides configuration variables. */
+/** Opens a test Sluice; `env` overrides configuration variables, `kv` the KV handle. */
 export async function openTestSluice(
   env: Record<string, string> = {},
   origins: string[] = ["https://shop.example"],
+  options: { kv?: Deno.Kv } = {},
 ): Promise<TestSluice> {
-  const rt = await openRuntime(parseConfig({
-    SLUICE_KV: ":memory:",
-    SLUICE_ROOT_TOKEN: TEST_ROOT_TOKEN,
-    ...env,
-  }));
+  const rt = await openRuntime(
+    parseConfig({ SLUICE_KV: ":memory:", SLUICE_ROOT_TOKEN: TEST_ROOT_TOKEN, ...env }),
+    options,
+  );
   const workers = rt.startWorkers();
   const app = createApp(rt);
   const created = await rt.workspaces.create({ name: "Test shop", allowed_origins: origins });

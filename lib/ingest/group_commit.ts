@@ -1,3 +1,4 @@
+import { DEFAULT_KV_LIMITS, type KvLimits } from "../kv/limits.ts";
 import type { QueuePort } from "../queue/mod.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import type { EventIdEntry, SealedEvent } from "../event_store.ts";
@@ -18,12 +19,10 @@ export interface CommitItem {
 /** What became of one submitted event. */
 export type CommitOutcome = "accepted" | "duplicate";
 
-/** Limits of one atomic commit (DESIGN.md "Known KV limits"). */
-export interface CommitLimits {
-  /** Checks per commit: 100 on SQLite and Deno Deploy, 10 on self-hosted denokv. */
-  maxChecks: number;
-  maxMutations: number;
-  maxBytes: number;
+/** How the committer sizes and paces its commits. */
+export interface CommitOptions {
+  /** What one atomic commit may hold (lib/kv/limits.ts). */
+  limits: KvLimits;
   /**
    * Commits allowed in flight at once; the next group fills while they run. One suits a
    * local SQLite file (it has one writer, and bigger groups amortise each commit); a
@@ -32,12 +31,7 @@ export interface CommitLimits {
   maxInFlight: number;
 }
 
-const DEFAULT_LIMITS: CommitLimits = {
-  maxChecks: 100,
-  maxMutations: 1000,
-  maxBytes: 700 * 1024,
-  maxInFlight: 1,
-};
+const DEFAULT_OPTIONS: CommitOptions = { limits: DEFAULT_KV_LIMITS, maxInFlight: 1 };
 const HOUR_MS = 3_600_000;
 const COUNTER_FLUSH_MS = 1_000;
 
@@ -91,7 +85,7 @@ class CounterBatch {
 export class GroupCommitter {
   readonly #kv: Deno.Kv;
   readonly #queue: QueuePort;
-  readonly #limits: CommitLimits;
+  readonly #options: CommitOptions;
   #pending: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
@@ -100,10 +94,10 @@ export class GroupCommitter {
   #closed = false;
   #idle: (() => void)[] = [];
 
-  constructor(kv: Deno.Kv, queue: QueuePort, limits: Partial<CommitLimits> = {}) {
+  constructor(kv: Deno.Kv, queue: QueuePort, options: Partial<CommitOptions> = {}) {
     this.#kv = kv;
     this.#queue = queue;
-    this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#options = { ...DEFAULT_OPTIONS, ...options };
   }
 
   /** Commits the items with whatever else is pending; resolves once they are durable. */
@@ -160,7 +154,7 @@ export class GroupCommitter {
   }
 
   #drain(): void {
-    while (this.#pending.length > 0 && this.#inFlight < this.#limits.maxInFlight) {
+    while (this.#pending.length > 0 && this.#inFlight < this.#options.maxInFlight) {
       const group = this.#takeGroup();
       this.#inFlight++;
       this.#commit(group).finally(() => {
@@ -173,7 +167,7 @@ export class GroupCommitter {
 
   /** Takes the longest prefix of pending events that fits one commit. */
   #takeGroup(): Pending[] {
-    const { maxChecks, maxMutations, maxBytes } = this.#limits;
+    const { checks: maxChecks, mutations: maxMutations, bytes: maxBytes } = this.#options.limits;
     // Per event: 1 check, 2 sets, ≤ 3 counter sums; per workspace: 1 enqueue.
     const maxEvents = Math.min(maxChecks, Math.floor((maxMutations - 50) / 6));
     let bytes = 0;

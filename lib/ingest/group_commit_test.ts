@@ -1,3 +1,4 @@
+import { DEFAULT_KV_LIMITS, kvLimits } from "../kv/limits.ts";
 import assert from "node:assert/strict";
 import { Sealer } from "../crypto.ts";
 import type { SluiceEvent } from "../../core/event.ts";
@@ -252,7 +253,7 @@ Deno.test("GroupCommitter.submit() enqueues one message per workspace per commit
 Deno.test("GroupCommitter.submit() splits 250 events into groups of maxChecks and accepts all", async () => {
   const kv = await Deno.openKv(":memory:");
   const queue = new RecordingQueue(kv);
-  const committer = new GroupCommitter(kv, queue, { maxChecks: 10 });
+  const committer = new GroupCommitter(kv, queue, { limits: kvLimits(10) });
   try {
     const events = Array.from({ length: 250 }, (_, i) => event("ws_1", `bulk-${i}`));
     const outcomes = await committer.submit(events.map((e) => item(e)));
@@ -272,7 +273,9 @@ Deno.test("GroupCommitter.submit() splits 250 events into groups of maxChecks an
 Deno.test("GroupCommitter.submit() splits a group when maxBytes would be exceeded", async () => {
   const kv = await Deno.openKv(":memory:");
   const queue = new RecordingQueue(kv);
-  const committer = new GroupCommitter(kv, queue, { maxBytes: 2500 });
+  const committer = new GroupCommitter(kv, queue, {
+    limits: { ...DEFAULT_KV_LIMITS, bytes: 2500 },
+  });
   try {
     const items = Array.from(
       { length: 5 },
@@ -288,7 +291,7 @@ Deno.test("GroupCommitter.submit() splits a group when maxBytes would be exceede
 
 Deno.test("GroupCommitter.submit() sums analytics counters to the accepted count", async () => {
   const kv = await Deno.openKv(":memory:");
-  const committer = new GroupCommitter(kv, new KvQueue(kv), { maxChecks: 10 });
+  const committer = new GroupCommitter(kv, new KvQueue(kv), { limits: kvLimits(10) });
   try {
     const events = [
       ...Array.from({ length: 30 }, (_, i) => event("ws_1", `p-${i}`)),

@@ -1,3 +1,4 @@
+import { DEFAULT_KV_LIMITS, keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import { rateLimitKey } from "../kv/keys.ts";
 
 /** The answer to one request for budget. */
@@ -22,12 +23,15 @@ const SYNC_INTERVAL_MS = 250;
  */
 export class RateLimiter {
   readonly #kv: Deno.Kv;
+  /** Counters one sync commit writes. */
+  readonly #perCommit: number;
   readonly #windows = new Map<string, WindowState>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Deno.Kv, limits: KvLimits = DEFAULT_KV_LIMITS) {
     this.#kv = kv;
+    this.#perCommit = keysPerCommit(limits);
   }
 
   /** Takes `cost` from the scope's budget of `limit` per window of `windowMs`. */
@@ -68,8 +72,8 @@ export class RateLimiter {
         stale.push(state);
       } else if (state.unsynced > 0) dirty.push([state, state.unsynced]);
     }
-    for (let i = 0; i < dirty.length; i += 500) {
-      const chunk = dirty.slice(i, i + 500);
+    for (let i = 0; i < dirty.length; i += this.#perCommit) {
+      const chunk = dirty.slice(i, i + this.#perCommit);
       const op = this.#kv.atomic();
       for (const [state, delta] of chunk) {
         op.sum(rateLimitKey(state.scope, state.windowStart), BigInt(delta));
@@ -86,9 +90,9 @@ export class RateLimiter {
         });
       }
     }
-    if (stale.length) {
+    for (let i = 0; i < stale.length; i += this.#perCommit) {
       const op = this.#kv.atomic();
-      for (const state of stale.slice(0, 900)) {
+      for (const state of stale.slice(i, i + this.#perCommit)) {
         op.delete(rateLimitKey(state.scope, state.windowStart));
       }
       await op.commit();
