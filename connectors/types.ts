@@ -88,8 +88,11 @@ export interface AccessGrant {
 
 /** OAuth2 refresh: the engine sends the request, caches the token per destination, and refreshes once on a 401. */
 export interface Authorizer<S> {
-  /** The token request (refresh token → access token). */
-  request(settings: S): OutboundRequest;
+  /**
+   * The token request (refresh token → access token); null when these settings carry a
+   * ready access token instead (then `map()` gets no `accessToken` and uses its own).
+   */
+  request(settings: S): OutboundRequest | null;
   /** Reads the token endpoint's answer: a grant, or why there is none (`auth_failed`, `retry`). */
   read(response: PlatformResponse): AccessGrant | Outcome;
 }

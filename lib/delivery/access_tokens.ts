@@ -10,8 +10,11 @@ interface Cached {
   expiresAt: number;
 }
 
-/** An access token, or why there is none (the outcome every event of the attempt gets). */
-export type TokenResult = { token: string; fresh: boolean } | { outcome: Outcome };
+/**
+ * An access token (undefined: the settings carry their own), or why there is none (the
+ * outcome every event of the attempt gets).
+ */
+export type TokenResult = { token?: string; fresh: boolean } | { outcome: Outcome };
 
 /**
  * Access tokens of OAuth2 destinations (connector contract v2's `authorize` step), one per
@@ -54,7 +57,9 @@ export class AccessTokens {
     const authorizer = connector.authorize;
     if (!authorizer) throw new Error(`Cannot authorize: ${connector.id} has no authorize step`);
     this.#cache.delete(key);
-    const result = await this.#send(authorizer.request(settings));
+    const request = authorizer.request(settings);
+    if (!request) return { fresh: true };
+    const result = await this.#send(request);
     if (!result.response) {
       const reason = `token endpoint: ${result.error ?? "no answer"}`;
       return { outcome: result.refused ? { kind: "failed", reason } : { kind: "retry", reason } };
