@@ -3,8 +3,8 @@ import { openRuntime, type Runtime } from "../lib/runtime.ts";
 import { createApp } from "../routes/app.ts";
 import type { App } from "../routes/_env.ts";
 
-/** A Sluice on `:memory:` KV with one workspace, driven through `app.request`. */
-export interface TestSluice {
+/** A Sluice on `:memory:` KV with one workspace, driven through `app.request`; `await using` closes it. */
+export interface TestSluice extends AsyncDisposable {
   rt: Runtime;
   app: App;
   workspace: {
@@ -38,6 +38,10 @@ export async function openTestSluice(
     Promise.resolve(app.request(path, init, {
       remoteAddr: { transport: "tcp", hostname: remoteIp, port: 40000 },
     }));
+  const close = async () => {
+    await rt.close();
+    await workers.catch(() => {});
+  };
   return {
     rt,
     app,
@@ -48,10 +52,8 @@ export async function openTestSluice(
       admin_key: created.adminKey.secret,
     },
     request,
-    async close() {
-      await rt.close();
-      await workers.catch(() => {});
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

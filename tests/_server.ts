@@ -23,8 +23,11 @@ export interface SpawnOptions {
 
 const OUTPUT_KEEP = 64 * 1024;
 
-/** A spawned `main.ts` on 127.0.0.1 with its output kept (shown when an assertion fails). */
-export class SpawnedServer {
+/**
+ * A spawned `main.ts` on 127.0.0.1 with its output kept (shown when an assertion fails);
+ * `await using` stops it (SIGTERM, then SIGKILL) when the test ends.
+ */
+export class SpawnedServer implements AsyncDisposable {
   readonly base: string;
   readonly name: string;
   readonly #process: Deno.ChildProcess;
@@ -110,5 +113,10 @@ export class SpawnedServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Stops the process if it still runs. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#exited) await this.stop("SIGTERM", 5_000);
   }
 }

@@ -23,8 +23,8 @@ export interface ReceivedWebhook {
   at: number;
 }
 
-/** A running receiver. */
-export interface WebhookReceiver {
+/** A running receiver; `await using` shuts it down. */
+export interface WebhookReceiver extends AsyncDisposable {
   /** `http://127.0.0.1:<port>/hook` */
   url: string;
   received: ReceivedWebhook[];
@@ -56,6 +56,7 @@ export function webhookReceiver(
     received,
     ofType: (type) => received.filter((r) => r.json.type === type),
     close: () => server.shutdown(),
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { jsonInit, openTestSluice } from "./_harness.ts";
+import { mockPlatform } from "./_mock_platform.ts";
 import { eventually } from "./_wait.ts";
 
 /** What the limited KV saw: the most checks in one commit, and the commits it refused. */
@@ -53,16 +54,6 @@ function checkLimitedKv(kv: Deno.Kv, maxChecks: number, stats: CheckStats): Deno
   });
 }
 
-function mockMeta() {
-  const received: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const body = await req.json() as { data: { event_id: string }[] };
-    received.push(...body.data.map((e) => e.event_id));
-    return Response.json({ events_received: body.data.length });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, received, close: () => server.shutdown() };
-}
-
 function batch(count: number, offset = 0) {
   return {
     events: Array.from({ length: count }, (_, i) => ({
@@ -82,55 +73,51 @@ function batch(count: number, offset = 0) {
 }
 
 Deno.test("ingest → fan-out → delivery stays within a 10-check KV with SLUICE_KV_MAX_CHECKS=10", async () => {
-  const meta = mockMeta();
+  const received: string[] = [];
+  await using meta = mockPlatform((_, request) => {
+    const body = request.json as { data: { event_id: string }[] };
+    received.push(...body.data.map((e) => e.event_id));
+    return Response.json({ events_received: body.data.length });
+  });
   const stats = { most: 0, refused: 0 };
-  const s = await openTestSluice(
+  await using s = await openTestSluice(
     { SLUICE_KV_MAX_CHECKS: "10", SLUICE_ALLOW_PRIVATE_URLS: "1" },
     undefined,
     { kv: checkLimitedKv(await Deno.openKv(":memory:"), 10, stats) },
   );
-  try {
-    const connected = await s.request(
-      "/v1/platforms",
-      jsonInit({
-        type: "meta",
-        name: "Meta",
-        config: { pixel_id: "1234567890", access_token: "token", endpoint: meta.url },
-      }, s.workspace.admin_key),
+  const connected = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "meta",
+      name: "Meta",
+      config: { pixel_id: "1234567890", access_token: "token", endpoint: meta.url },
+    }, s.workspace.admin_key),
+  );
+  assert.equal(connected.status, 201);
+  const answers = await Promise.all([0, 1].map(async (n) => {
+    const res = await s.request(
+      "/v1/events",
+      jsonInit(batch(125, n * 125), s.workspace.ingest_key),
     );
-    assert.equal(connected.status, 201);
-    const answers = await Promise.all([0, 1].map(async (n) => {
-      const res = await s.request(
-        "/v1/events",
-        jsonInit(batch(125, n * 125), s.workspace.ingest_key),
-      );
-      return [res.status, (await res.json()).accepted];
-    }));
-    assert.deepEqual(answers, [[202, 125], [202, 125]]);
-    await eventually(
-      "every event delivered to Meta",
-      () => meta.received.length >= 250 || undefined,
-    );
-    assert.equal(new Set(meta.received).size, 250);
-    const again = await s.request("/v1/events", jsonInit(batch(20), s.workspace.ingest_key));
-    assert.equal((await again.json()).duplicates, 20, "dedup holds within the limit");
-    assert.deepEqual(stats, { most: 10, refused: 0 }, "groups of 10 checks, none refused");
-  } finally {
-    await s.close();
-    await meta.close();
-  }
+    return [res.status, (await res.json()).accepted];
+  }));
+  assert.deepEqual(answers, [[202, 125], [202, 125]]);
+  await eventually(
+    "every event delivered to Meta",
+    () => received.length >= 250 || undefined,
+  );
+  assert.equal(new Set(received).size, 250);
+  const again = await s.request("/v1/events", jsonInit(batch(20), s.workspace.ingest_key));
+  assert.equal((await again.json()).duplicates, 20, "dedup holds within the limit");
+  assert.deepEqual(stats, { most: 10, refused: 0 }, "groups of 10 checks, none refused");
 });
 
 Deno.test("the 10-check KV refuses Sluice's commits when SLUICE_KV_MAX_CHECKS is left at 100", async () => {
   const stats = { most: 0, refused: 0 };
-  const s = await openTestSluice({}, undefined, {
+  await using s = await openTestSluice({}, undefined, {
     kv: checkLimitedKv(await Deno.openKv(":memory:"), 10, stats),
   });
-  try {
-    const res = await s.request("/v1/events", jsonInit(batch(50), s.workspace.ingest_key));
-    await res.body?.cancel();
-    assert.ok(stats.refused > 0, "a 50-event group commit holds 50 checks: the wrapper bites");
-  } finally {
-    await s.close();
-  }
+  const res = await s.request("/v1/events", jsonInit(batch(50), s.workspace.ingest_key));
+  await res.body?.cancel();
+  assert.ok(stats.refused > 0, "a 50-event group commit holds 50 checks: the wrapper bites");
 });
