@@ -17,6 +17,7 @@ import type { Destination, DestinationStore } from "./destinations.ts";
 import { EventLoader } from "./event_loader.ts";
 import { type FanOutDeps, fanOutSliceSize, recordHandoffs, recordRoutes } from "./fan_out.ts";
 import { settle, settleFollowUp } from "./outcome.ts";
+import { type PlatformTestResult, sendPlatformTest } from "./platform_test_send.ts";
 import { type QueuedWithRows, type RowWrite, RowWriter } from "./row_writer.ts";
 import { type DeliveryRow, routeRow } from "./rows.ts";
 import { type RouteDecision, routeEvent, type RuleStore } from "./rules.ts";
@@ -441,6 +442,21 @@ export class DeliveryEngine {
     const delayMs = followUp.firstCheckAfterMs * 2 ** message.check;
     if (now + delayMs - message.accepted_at > followUp.giveUpAfterMs) return;
     await this.#d.queue.enqueue({ ...message, check: message.check + 1 }, { delayMs });
+  }
+
+  /**
+   * Sends the synthetic test event to a destination in its platform's test mode and answers
+   * what the platform said (platform_test_send.ts); undefined when its connector is missing.
+   * Settings must be valid: the caller checks them.
+   */
+  async testDestination(destination: Destination): Promise<PlatformTestResult | undefined> {
+    const connector = this.#d.connectorFor(destination.type);
+    if (!connector) return undefined;
+    const settings = connector.settings.parse(this.#d.destinations.settingsOf(destination));
+    return await sendPlatformTest(
+      { send: this.#d.send, tokens: this.#tokens, now: this.#d.now },
+      { destination, connector, settings },
+    );
   }
 
   /**

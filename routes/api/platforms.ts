@@ -8,9 +8,7 @@ import {
 } from "../../lib/delivery/destinations.ts";
 import { HttpError } from "../_http_error.ts";
 import type { Runtime } from "../../lib/runtime.ts";
-import { testEvent } from "../../lib/delivery/test_event.ts";
-import { classifySend } from "../../lib/delivery/attempt.ts";
-import { mapEvents } from "../../connectors/map_events.ts";
+import { checkSettings } from "../../lib/delivery/destination_settings.ts";
 import { requireKey } from "../_auth.ts";
 import type { RouteDeps } from "../_env.ts";
 import { parseJsonBody } from "../_request.ts";
@@ -61,27 +59,13 @@ async function validSettings(
   connector: Connector,
   settings: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const parsed = connector.settings.safeParse(settings);
-  if (!parsed.success) {
-    throw new HttpError(400, `Invalid ${connector.label} settings`, {
-      errors: parsed.error.issues.map((i) => ({
-        path: ["config", ...i.path].join("."),
-        message: i.message,
-      })),
-    });
-  }
-  const valid = parsed.data as Record<string, unknown>;
-  for (const field of connector.urlFields) {
-    const value = valid[field];
-    if (typeof value !== "string") continue;
-    const check = await rt.urlGuard(value);
-    if (!check.ok) {
-      throw new HttpError(400, `config.${field} is not allowed: ${check.reason}`, {
-        errors: [{ path: `config.${field}`, message: check.reason }],
-      });
-    }
-  }
-  return valid;
+  const checked = await checkSettings(connector, settings, rt.urlGuard);
+  if (checked.ok) return checked.settings;
+  const first = checked.errors[0]!;
+  const detail = checked.problem === "refused"
+    ? `${first.path} is not allowed: ${first.message}`
+    : `Invalid ${connector.label} settings`;
+  throw new HttpError(400, detail, { errors: checked.errors });
 }
 
 async function destinationOr404(rt: Runtime, wsId: string, id: string): Promise<Destination> {
@@ -225,6 +209,11 @@ export function platformRoutes({ app, rt }: RouteDeps): void {
         "The platform's answer",
         z.object({
           ok: z.boolean(),
+          sent: z.boolean().openapi({ description: "Whether a request went to the platform" }),
+          test_mode: z.string().nullable().openapi({
+            description:
+              "How the platform's test mode works; null when it has none (then nothing is sent)",
+          }),
           classification: z.record(z.string(), z.unknown()),
           status: z.number().nullable(),
           response: z.string(),
@@ -240,21 +229,10 @@ export function platformRoutes({ app, rt }: RouteDeps): void {
     const connector = connectorOf(destination.type);
     const settings = connector.settings.safeParse(rt.destinations.settingsOf(destination));
     if (!settings.success) throw new HttpError(422, "The platform's stored settings are invalid");
-    const now = Date.now();
-    const { requests } = mapEvents(connector, [testEvent(workspace.id, now)], settings.data, {
-      now,
-      test: true,
-    });
-    const request = requests[0];
-    if (!request) throw new HttpError(422, "The connector produced no request for the test event");
-    const result = await rt.send(request);
-    const classification = classifySend(connector, request, result).outcome;
-    return c.json({
-      ok: classification.kind === "delivered",
-      classification,
-      status: result.response?.status ?? null,
-      response: result.bodySnippet,
-      latency_ms: Math.round(result.latencyMs),
-    });
+    const result = await rt.engine.testDestination(destination);
+    if (!result) {
+      throw new HttpError(422, `Destination type "${destination.type}" has no connector`);
+    }
+    return c.json({ ...result, classification: result.outcome });
   });
 }
