@@ -1,3 +1,4 @@
+import { parse } from "dotenv";
 import { z } from "zod";
 import { parseDurationList } from "./duration.ts";
 
@@ -106,7 +107,22 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   });
 }
 
-/** Reads the configuration from the process environment. */
-export function configFromEnv(): Config {
-  return parseConfig(Deno.env.toObject());
+/**
+ * Reads the configuration from the process environment and, when there is one, the `.env`
+ * file in the working directory (`path`); variables set in the environment win over the file.
+ */
+export function configFromEnv(path = ".env"): Config {
+  return parseConfig({ ...envFile(path), ...Deno.env.toObject() });
+}
+
+/** The variables of a dotenv file; none when it does not exist. */
+export function envFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw new Error(`Cannot read ${path}: ${error instanceof Error ? error.message : error}`);
+  }
+  return parse(text);
 }

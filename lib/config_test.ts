@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isRemoteKv, parseConfig } from "./config.ts";
+import { configFromEnv, envFile, isRemoteKv, parseConfig } from "./config.ts";
 
 Deno.test("parseConfig() applies every default for an empty environment", () => {
   assert.deepEqual(parseConfig({}), {
@@ -124,4 +124,34 @@ Deno.test("isRemoteKv() is true only for http(s) URLs", () => {
   assert.equal(isRemoteKv("http://localhost:4512"), true);
   assert.equal(isRemoteKv(":memory:"), false);
   assert.equal(isRemoteKv("./data/https.kv"), false);
+});
+
+Deno.test("envFile() reads a dotenv file and answers nothing when there is none", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/.env`;
+    assert.deepEqual(envFile(path), {});
+    Deno.writeTextFileSync(path, '# comment\nPORT=9001\nSLUICE_SECRET="quoted secret value"\n');
+    assert.deepEqual(envFile(path), { PORT: "9001", SLUICE_SECRET: "quoted secret value" });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("configFromEnv() takes .env values, and the process environment wins", () => {
+  const dir = Deno.makeTempDirSync();
+  let before: string | undefined;
+  try {
+    const path = `${dir}/.env`;
+    Deno.writeTextFileSync(path, "SLUICE_MAX_WEBHOOKS=7\nHOSTNAME=10.1.2.3\n");
+    before = Deno.env.get("HOSTNAME");
+    Deno.env.set("HOSTNAME", "127.0.0.1");
+    const config = configFromEnv(path);
+    assert.equal(config.maxWebhooks, 7);
+    assert.equal(config.hostname, "127.0.0.1");
+  } finally {
+    if (before === undefined) Deno.env.delete("HOSTNAME");
+    else Deno.env.set("HOSTNAME", before);
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
