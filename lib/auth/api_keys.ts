@@ -1,25 +1,31 @@
+import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
 import { sha256Hex } from "../../core/digest.ts";
 import { randomBase62 } from "../crypto.ts";
 import { apiKeyKey, workspaceApiKeyKey, workspaceApiKeyPrefix } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
 
-/** What a key may do: `ingest` sends events, `read` reads, `admin` does everything. */
-export type Scope = "ingest" | "read" | "admin";
-
 /** Every scope, for validation. */
 export const SCOPES = ["ingest", "read", "admin"] as const;
 
-/** An API key as stored and listed: never the secret. */
-export interface ApiKeyRecord {
-  id: string;
-  workspace_id: string;
-  name: string;
-  scopes: Scope[];
-  /** The first characters of the secret, to tell keys apart. */
-  prefix: string;
-  created_at: string;
-}
+/** What a key may do: `ingest` sends events, `read` reads, `admin` does everything. */
+export type Scope = typeof SCOPES[number];
+
+/** An API key as stored: never the secret. */
+export const apiKeyRecordSchema = z.object({
+  id: z.string(),
+  workspace_id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  prefix: z.string().openapi({ description: "The first characters of the secret" }),
+  created_at: z.string(),
+});
+
+/** An API key as stored: never the secret. */
+export type ApiKeyRecord = z.output<typeof apiKeyRecordSchema>;
+
+/** An API key as the API lists it: the stored record without its workspace. */
+export const apiKeySchema = apiKeyRecordSchema.omit({ workspace_id: true }).openapi("ApiKey");
 
 /** A new key: the record and the secret, shown once. */
 export interface ApiKeyCreated {
