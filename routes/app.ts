@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { randomHexId } from "../lib/crypto.ts";
 import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
+import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
@@ -18,7 +19,7 @@ import { workspaceRoutes } from "./api/workspaces.ts";
 
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationProblem });
   app.use(async function traceId(c, next) {
     c.set("traceId", randomHexId());
     await next();
@@ -35,17 +36,25 @@ export function createApp(rt: Runtime): App {
   });
 
   const deps = { app, rt };
-  healthRoutes(deps);
-  workspaceRoutes(deps);
-  apiKeyRoutes(deps);
   nativeIngestRoutes(deps);
-  eventRoutes(deps);
   browserRoutes(deps);
   hookRoutes(deps);
   segmentRoutes(deps);
-  platformRoutes(deps);
-  ruleRoutes(deps);
-  webhookRoutes(deps);
+  // Management sub-apps inherit the validation hook and onError; mounting merges their
+  // OpenAPI entries into this app's document.
+  for (
+    const routes of [
+      healthRoutes,
+      workspaceRoutes,
+      apiKeyRoutes,
+      eventRoutes,
+      platformRoutes,
+      ruleRoutes,
+      webhookRoutes,
+    ]
+  ) {
+    app.route("/", routes(rt));
+  }
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
