@@ -189,6 +189,21 @@ Deno.test({
   },
 });
 
+Deno.test("GET /openapi.json gives every operation a unique camelCase operationId and a tag", async () => {
+  const doc = await fetchDoc();
+  const ids = new Set<string>();
+  for (const [name, op] of operations(doc)) {
+    assert.match(
+      op.operationId ?? "",
+      /^[a-z][a-zA-Z0-9]*$/,
+      `${name} has a camelCase operationId`,
+    );
+    assert.ok(!ids.has(op.operationId!), `${name}: operationId ${op.operationId} is unique`);
+    ids.add(op.operationId!);
+    assert.ok((op.tags ?? []).length > 0, `${name} has a tag`);
+  }
+});
+
 Deno.test("GET /openapi.json documents every route the app serves, mounted sub-apps included", async () => {
   const s = await openTestSluice();
   try {
