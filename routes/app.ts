@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { randomHexId } from "../lib/crypto.ts";
 import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
@@ -82,12 +83,52 @@ export function createApp(rt: Runtime): App {
     if (error instanceof HTTPException) {
       return problemResponse(problemOf(error.status, error.message || "Request refused"));
     }
-    console.error(`Unhandled error on ${c.req.method} ${c.req.path}:`, error);
-    return problemResponse(
-      problemOf(503, "The request could not be completed; retry it", undefined),
-    );
+    return unexpectedErrorResponse(c, error);
   });
   return app;
+}
+
+/** Seconds a sender waits before retrying an ingest request that failed inside Sluice. */
+const INGEST_RETRY_AFTER_S = 5;
+
+/** Paths that receive events (any method but GET /v1/events, which reads them). */
+const INGEST_PATHS = new Set([
+  "/v1/browser/events",
+  "/collect",
+  "/collect/hook",
+  "/v1/batch",
+  "/v1/track",
+  "/v1/identify",
+  "/v1/page",
+  "/v1/screen",
+  "/v1/group",
+  "/v1/alias",
+  "/v1/import",
+]);
+
+/** Whether a request sends events, so a failure must tell the sender to retry. */
+function isIngestRequest(method: string, path: string): boolean {
+  return (method === "POST" && path === "/v1/events") || INGEST_PATHS.has(path) ||
+    path.startsWith("/ingest/");
+}
+
+/**
+ * Answers an error nothing mapped: logs it with the method, the path (no query string,
+ * no body) and the trace id; ingest requests get 503 + Retry-After so senders retry (the
+ * event was not stored), every other request 500 quoting the trace id.
+ */
+function unexpectedErrorResponse(c: Context<AppEnv>, error: unknown): Response {
+  const traceId = c.get("traceId");
+  console.error(`Unhandled error on ${c.req.method} ${c.req.path} (trace ${traceId}):`, error);
+  if (isIngestRequest(c.req.method, c.req.path)) {
+    return problemResponse(
+      problemOf(503, `The event could not be stored; retry it (trace ${traceId})`),
+      { "retry-after": String(INGEST_RETRY_AFTER_S) },
+    );
+  }
+  return problemResponse(
+    problemOf(500, `The request failed inside Sluice; quote trace ${traceId} when reporting it`),
+  );
 }
 
 function allowedMethods(app: App, path: string): string[] {

@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
-import { bearer, expectJson, expectProblem } from "./_http.ts";
+import { bearer, expectJson, expectProblem, jsonWith, segmentBasic } from "./_http.ts";
+
+/** Runs `fn` with console.error captured; returns what it printed. */
+async function capturingErrors(fn: () => Promise<void>): Promise<string[]> {
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));
+  try {
+    await fn();
+  } finally {
+    console.error = original;
+  }
+  return printed;
+}
 
 /** Every KV key the runtime reads (get, getMany, list prefix) while `fn` runs. */
 async function kvReadsDuring(s: TestSluice, fn: () => Promise<void>): Promise<Deno.KvKey[]> {
@@ -58,6 +71,56 @@ Deno.test("management JSON bodies keep their 415, 413 and 400 answers, and unkno
     const anonymous = await s.request("/v1/rules", { method: "POST", body: "{" });
     await expectProblem(anonymous, 401);
     assert.deepEqual(await s.rt.rules.list(s.workspace.id), []);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("an unexpected error on a management route answers 500 quoting the trace id, and logs method, path and trace id only", async () => {
+  const s = await openTestSluice();
+  try {
+    s.rt.events.getByEventId = () => Promise.reject(new Error("KV is down"));
+    let problem: { detail: string } | undefined;
+    const printed = await capturingErrors(async () => {
+      problem = await expectProblem(
+        await s.request("/v1/events/order-7?email=ada%40example.com", {
+          headers: bearer(s.workspace.admin_key),
+        }),
+        500,
+      );
+    });
+    const traceId = /trace ([0-9a-f]+)/.exec(problem?.detail ?? "")?.[1];
+    assert.ok(traceId, `the detail quotes the trace id: ${problem?.detail}`);
+    assert.equal(printed.length, 1, printed.join("\n"));
+    assert.match(printed[0]!, new RegExp(`GET /v1/events/order-7 \\(trace ${traceId}\\)`));
+    assert.ok(!printed[0]!.includes("ada"), "the query string is not logged");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a storage failure on an ingest route answers 503 with Retry-After so the sender retries", async () => {
+  const s = await openTestSluice();
+  try {
+    s.rt.ingestor.ingest = () => Promise.reject(new Error("KV is down"));
+    const key = s.workspace.ingest_key;
+    const sends: [string, RequestInit][] = [
+      [
+        "/v1/events",
+        jsonInit({ event_name: "lead", user_data: { email: "ada@example.com" } }, key),
+      ],
+      ["/v1/track", jsonWith({ event: "Lead", messageId: "m-1" }, segmentBasic(key))],
+      [`/collect/hook?k=${key}&event=lead`, {}],
+    ];
+    const printed = await capturingErrors(async () => {
+      for (const [path, init] of sends) {
+        const res = await s.request(path, init);
+        assert.equal(res.headers.get("retry-after"), "5", path);
+        await expectProblem(res, 503);
+      }
+    });
+    assert.equal(printed.length, sends.length);
+    for (const line of printed) assert.ok(!line.includes("ada@example.com"), line);
   } finally {
     await s.close();
   }
