@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
-import { bearer, expectJson, expectProblem, jsonWith, segmentBasic } from "./_http.ts";
+import {
+  bearer,
+  type EventPageJson,
+  expectJson,
+  expectProblem,
+  jsonWith,
+  segmentBasic,
+} from "./_http.ts";
 
 /** Runs `fn` with console.error captured; returns what it printed. */
 async function capturingErrors(fn: () => Promise<void>): Promise<string[]> {
@@ -182,6 +189,57 @@ Deno.test("over-long ids in every id path parameter answer 404 before KV is read
       404,
     );
     assert.doesNotMatch(problem.detail, /longer than any id/);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a cursor the list did not issue answers 400 naming cursor, even one KV would read", async () => {
+  const s = await openTestSluice();
+  try {
+    const admin = bearer(s.workspace.admin_key);
+    for (const eventId of ["c-1", "c-2", "c-3"]) {
+      await expectJson(
+        await s.request(
+          "/v1/events",
+          jsonInit({ event_id: eventId, event_name: "lead" }, s.workspace.ingest_key),
+        ),
+        202,
+      );
+    }
+    const first = await expectJson<EventPageJson>(
+      await s.request("/v1/events?limit=1", { headers: admin }),
+      200,
+    );
+    assert.ok(first.next_cursor);
+    const hook = await expectJson<{ id: string }>(
+      await s.request(
+        "/v1/webhooks",
+        jsonInit({ url: "https://93.184.215.14/x" }, s.workspace.admin_key),
+      ),
+      201,
+    );
+    const other = await s.rt.workspaces.create({ name: "Other" });
+    const cursor = encodeURIComponent(first.next_cursor);
+    const refused: [string, Record<string, string>][] = [
+      // Base64 KV reads as a position (an empty page, not an error).
+      ["/v1/events?cursor=AAAA", admin],
+      ["/v1/events?cursor=AjAxSjMA", admin],
+      ["/v1/events?cursor=garbage", admin],
+      [`/v1/events?cursor=${cursor.slice(0, -2)}`, admin],
+      // A real cursor, from another list: another workspace, another endpoint.
+      [`/v1/events?cursor=${cursor}`, bearer(other.adminKey.secret)],
+      [`/v1/webhooks/${hook.id}/deliveries?cursor=${cursor}`, admin],
+      [`/v1/webhooks/${hook.id}/deliveries?cursor=AAAA`, admin],
+    ];
+    for (const [path, headers] of refused) {
+      await expectProblem(await s.request(path, { headers }), 400, ["cursor"]);
+    }
+    const rest = await expectJson<EventPageJson>(
+      await s.request(`/v1/events?cursor=${cursor}`, { headers: admin }),
+      200,
+    );
+    assert.deepEqual(rest.data.map((e) => e.event_id), ["c-2", "c-1"]);
   } finally {
     await s.close();
   }
