@@ -1,5 +1,10 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { type ApiKeyRecord, apiKeySchema, SCOPES } from "../../lib/auth/api_keys.ts";
+import {
+  type ApiKeyRecord,
+  apiKeySchema,
+  LastAdminKeyError,
+  SCOPES,
+} from "../../lib/auth/api_keys.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
@@ -20,6 +25,12 @@ const tags: [string] = ["API keys"];
 /** A key as the API shows it: its workspace left out. */
 function shownKey({ workspace_id: _, ...key }: ApiKeyRecord): z.output<typeof apiKeySchema> {
   return key;
+}
+
+/** Revoking the last admin key is well-formed but cannot be done: 422. */
+function lastAdminIs422(error: unknown): never {
+  if (error instanceof LastAdminKeyError) throw new HttpError(422, error.message);
+  throw error;
 }
 
 /** `/v1/api-keys`: list (no secrets), create (secret once), revoke. */
@@ -71,12 +82,14 @@ export function apiKeyRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       scope: "admin",
       tags,
       summary: "Revoke a key; it stops working within seconds",
+      description:
+        "The workspace's last admin key cannot be revoked (422): create another admin key first.",
       request: { params: z.object({ id: pathId() }) },
-      responses: { 204: { description: "Revoked" }, ...problems(404) },
+      responses: { 204: { description: "Revoked" }, ...problems(404, 422) },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const revoked = await rt.apiKeys.revoke(c.get("workspace").id, id);
+      const revoked = await rt.apiKeys.revoke(c.get("workspace").id, id).catch(lastAdminIs422);
       if (!revoked) throw new HttpError(404, `No API key "${id}" in this workspace`);
       return c.body(null, 204);
     },
