@@ -31,7 +31,16 @@ export interface RouteSpec<P extends string, Req extends RouteRequest, Res exten
   responses: Res;
 }
 
-/** Every route answers a missing or wrong credential with these. */
+/** A management route: what every route declares, plus who may call it. */
+export interface ApiRouteSpec<
+  P extends string,
+  Req extends RouteRequest,
+  Res extends RouteResponses,
+> extends RouteSpec<P, Req, Res> {
+  scope: RouteScope;
+}
+
+/** Every management route answers a missing or wrong credential with these. */
 const ACCESS_PROBLEMS = { 401: problemAnswer(401), 403: problemAnswer(403) };
 
 /**
@@ -44,7 +53,7 @@ export function apiRoute<
   const P extends string,
   const Req extends RouteRequest,
   const Res extends RouteResponses,
->(rt: Runtime, spec: RouteSpec<P, Req, Res> & { scope: RouteScope }) {
+>(rt: Runtime, spec: ApiRouteSpec<P, Req, Res>) {
   const { scope, ...route } = spec;
   const middleware: MiddlewareHandler<AppEnv>[] = [
     scope === "root" ? requireRootToken(rt) : requireKey(rt, scope),

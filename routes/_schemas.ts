@@ -28,7 +28,7 @@ export function problems<const S extends number>(
 }
 
 /** Longest id Sluice generates (`dst_…`, `rule_…`, `key_…`, webhook and delivery ULIDs). */
-export const MAX_ID_LENGTH = 64;
+const MAX_ID_LENGTH = 64;
 
 /**
  * A path parameter that holds an id. A longer value names nothing, so it answers 404
