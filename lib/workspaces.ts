@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
 import { randomBase62 } from "./crypto.ts";
 import { type ApiKeyCreated, prepareApiKey } from "./auth/api_keys.ts";
@@ -9,29 +10,41 @@ import {
 } from "./kv/keys.ts";
 import { TtlCache } from "./ttl_cache.ts";
 
+/** Per-workspace tunables, with the bounds a change must keep within. */
+export const workspaceSettingsSchema = z.object({
+  dedup_window_seconds: z.number().int().min(60).max(30 * 86_400).openapi({
+    description: "How long a repeated event id is a duplicate, seconds (default 24 h)",
+  }),
+  retention_days: z.number().int().min(1).max(3650).openapi({
+    description: "How long events are kept, days",
+  }),
+  rate_limit_per_minute: z.number().int().min(1).max(100_000_000).openapi({
+    description: "Events accepted per minute across the workspace",
+  }),
+  browser_rate_limit_per_minute: z.number().int().min(1).max(10_000_000).openapi({
+    description: "Requests per minute from one client IP on the browser endpoints",
+  }),
+}).openapi("WorkspaceSettings");
+
 /** Per-workspace tunables. */
-export interface WorkspaceSettings {
-  /** How long a repeated event id is a duplicate, seconds (default 24 h). */
-  dedup_window_seconds: number;
-  /** How long events are kept, days. */
-  retention_days: number;
-  /** Events accepted per minute across the workspace. */
-  rate_limit_per_minute: number;
-  /** Requests per minute from one client IP on the browser endpoints. */
-  browser_rate_limit_per_minute: number;
-}
+export type WorkspaceSettings = z.output<typeof workspaceSettingsSchema>;
 
 /** A tenant: its own keys, origins, settings, events and destinations. */
-export interface Workspace {
-  id: string;
-  name: string;
-  /** Public id (`pk_…`) that browsers send; not a secret. */
-  public_id: string;
-  /** Origins (`https://shop.example`) allowed to send browser events. */
-  allowed_origins: string[];
-  settings: WorkspaceSettings;
-  created_at: string;
-}
+export const workspaceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  public_id: z.string().openapi({
+    description: "Public id (`pk_…`) that browsers send; not a secret",
+  }),
+  allowed_origins: z.array(z.string()).openapi({
+    description: "Origins (`https://shop.example`) allowed to send browser events",
+  }),
+  settings: workspaceSettingsSchema,
+  created_at: z.string(),
+}).openapi("Workspace");
+
+/** A tenant: its own keys, origins, settings, events and destinations. */
+export type Workspace = z.output<typeof workspaceSchema>;
 
 /** Defaults for new workspaces. */
 export const DEFAULT_SETTINGS: WorkspaceSettings = Object.freeze({

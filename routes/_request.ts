@@ -1,9 +1,10 @@
-import type { Context } from "hono";
-import type { z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import type { Hook, z } from "@hono/zod-openapi";
 import { readBody } from "./_body.ts";
 import { HttpError, problemOf, problemResponse } from "./_http_error.ts";
 import { InvalidCursorError } from "../lib/kv/page.ts";
 import type { IngestResult } from "../lib/ingest/ingestor.ts";
+import type { FieldError } from "../core/field_error.ts";
 import type { AppEnv } from "./_env.ts";
 
 /** Largest management request body, bytes. */
@@ -13,30 +14,42 @@ export const INGEST_BODY_LIMIT = 512 * 1024;
 /** Most events in one ingest request (API.md: 500). */
 export const MAX_BATCH_EVENTS = 500;
 
-/** Reads a JSON body and validates it with a zod schema; 400 names each bad field. */
-export async function parseJsonBody<S extends z.ZodType>(
-  c: Context<AppEnv>,
-  schema: S,
-): Promise<z.output<S>> {
+/**
+ * Reads a management route's JSON body ahead of its validator, with the statuses of
+ * {@linkcode readBody}: 415 for another content type, 413 past 64 KiB, 400 for an empty or
+ * malformed body. The parsed value goes into Hono's body cache, where the route's `json`
+ * validator reads it, so the body is read once.
+ */
+export const readJsonBody: MiddlewareHandler<AppEnv> = async function readJsonBody(c, next) {
   const body = await readBody(c.req.raw, { limit: MANAGEMENT_BODY_LIMIT });
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    throw new HttpError(400, "The request body has invalid fields", {
-      errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    });
-  }
-  return parsed.data;
+  c.req.bodyCache.json = Promise.resolve(body);
+  await next();
+};
+
+/**
+ * The one answer to a failed route validation (the apps' `defaultHook`): a path parameter
+ * no id can match is 404; a bad query or body is 400 naming each field in `errors`.
+ */
+export const validationProblem: Hook<unknown, AppEnv, string, void> = (result, c) => {
+  if (result.success) return;
+  if (result.target === "param") throw notFoundParam(c, result.error);
+  throw new HttpError(
+    400,
+    result.target === "query" ? "Invalid query parameters" : "The request body has invalid fields",
+    { errors: fieldErrorsOf(result.error) },
+  );
+};
+
+function notFoundParam(c: Context<AppEnv>, error: z.ZodError): HttpError {
+  const [issue] = error.issues;
+  const name = String(issue?.path[0] ?? "id");
+  const value = c.req.param(name) ?? "";
+  return new HttpError(404, `No ${name} "${value.slice(0, 64)}…" exists: ${issue?.message}`);
 }
 
-/** Validates the query string with a zod schema; 400 names each bad parameter. */
-export function parseQuery<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.output<S> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new HttpError(400, "Invalid query parameters", {
-      errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-    });
-  }
-  return parsed.data;
+/** Zod issues as field errors: the dotted path to the field and what was wrong with it. */
+function fieldErrorsOf(error: z.ZodError): FieldError[] {
+  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 }
 
 /** Runs a paged read; a cursor this endpoint did not issue becomes a 400 naming `cursor`. */

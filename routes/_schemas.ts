@@ -9,21 +9,42 @@ export const problemSchema = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 }).openapi("Problem");
 
-/** Error responses, for route docs. */
-export function problems(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((status) => [status, {
+/** One error response, for route docs. */
+export function problemAnswer(status: number) {
+  return {
     description: `Problem (${status})`,
     content: { "application/problem+json": { schema: problemSchema } },
-  }]));
+  };
 }
 
-/** A JSON response, for route docs. */
-export function jsonResponse(description: string, schema: z.ZodType) {
+/** Error responses by status, for route docs. */
+export function problems<const S extends number>(
+  ...statuses: S[]
+): Record<S, ReturnType<typeof problemAnswer>> {
+  return Object.fromEntries(statuses.map((status) => [status, problemAnswer(status)])) as Record<
+    S,
+    ReturnType<typeof problemAnswer>
+  >;
+}
+
+/** Longest id Sluice generates (`dst_…`, `rule_…`, `key_…`, webhook and delivery ULIDs). */
+const MAX_ID_LENGTH = 64;
+
+/**
+ * A path parameter that holds an id. A longer value names nothing, so it answers 404
+ * before KV is read (KV refuses keys past 2 KiB).
+ */
+export function pathId(maxLength: number = MAX_ID_LENGTH) {
+  return z.string().max(maxLength, `is longer than any id (at most ${maxLength} characters)`);
+}
+
+/** A JSON response: its schema types the handler's answer and documents it. */
+export function jsonResponse<S extends z.ZodType>(description: string, schema: S) {
   return { description, content: { "application/json": { schema } } };
 }
 
-/** A JSON request body, for route docs. */
-export function jsonBody(schema: z.ZodType, description?: string) {
+/** A required JSON request body: its schema validates the request and documents it. */
+export function jsonBody<S extends z.ZodType>(schema: S, description?: string) {
   return { description, required: true, content: { "application/json": { schema } } };
 }
 

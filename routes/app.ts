@@ -1,7 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { randomHexId } from "../lib/crypto.ts";
 import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
+import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
@@ -18,7 +20,7 @@ import { workspaceRoutes } from "./api/workspaces.ts";
 
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationProblem });
   app.use(async function traceId(c, next) {
     c.set("traceId", randomHexId());
     await next();
@@ -35,17 +37,25 @@ export function createApp(rt: Runtime): App {
   });
 
   const deps = { app, rt };
-  healthRoutes(deps);
-  workspaceRoutes(deps);
-  apiKeyRoutes(deps);
   nativeIngestRoutes(deps);
-  eventRoutes(deps);
   browserRoutes(deps);
   hookRoutes(deps);
   segmentRoutes(deps);
-  platformRoutes(deps);
-  ruleRoutes(deps);
-  webhookRoutes(deps);
+  // Management sub-apps inherit the validation hook and onError; mounting merges their
+  // OpenAPI entries into this app's document.
+  for (
+    const routes of [
+      healthRoutes,
+      workspaceRoutes,
+      apiKeyRoutes,
+      eventRoutes,
+      platformRoutes,
+      ruleRoutes,
+      webhookRoutes,
+    ]
+  ) {
+    app.route("/", routes(rt));
+  }
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -73,12 +83,52 @@ export function createApp(rt: Runtime): App {
     if (error instanceof HTTPException) {
       return problemResponse(problemOf(error.status, error.message || "Request refused"));
     }
-    console.error(`Unhandled error on ${c.req.method} ${c.req.path}:`, error);
-    return problemResponse(
-      problemOf(503, "The request could not be completed; retry it", undefined),
-    );
+    return unexpectedErrorResponse(c, error);
   });
   return app;
+}
+
+/** Seconds a sender waits before retrying an ingest request that failed inside Sluice. */
+const INGEST_RETRY_AFTER_S = 5;
+
+/** Paths that receive events (any method but GET /v1/events, which reads them). */
+const INGEST_PATHS = new Set([
+  "/v1/browser/events",
+  "/collect",
+  "/collect/hook",
+  "/v1/batch",
+  "/v1/track",
+  "/v1/identify",
+  "/v1/page",
+  "/v1/screen",
+  "/v1/group",
+  "/v1/alias",
+  "/v1/import",
+]);
+
+/** Whether a request sends events, so a failure must tell the sender to retry. */
+function isIngestRequest(method: string, path: string): boolean {
+  return (method === "POST" && path === "/v1/events") || INGEST_PATHS.has(path) ||
+    path.startsWith("/ingest/");
+}
+
+/**
+ * Answers an error nothing mapped: logs it with the method, the path (no query string,
+ * no body) and the trace id; ingest requests get 503 + Retry-After so senders retry (the
+ * event was not stored), every other request 500 quoting the trace id.
+ */
+function unexpectedErrorResponse(c: Context<AppEnv>, error: unknown): Response {
+  const traceId = c.get("traceId");
+  console.error(`Unhandled error on ${c.req.method} ${c.req.path} (trace ${traceId}):`, error);
+  if (isIngestRequest(c.req.method, c.req.path)) {
+    return problemResponse(
+      problemOf(503, `The event could not be stored; retry it (trace ${traceId})`),
+      { "retry-after": String(INGEST_RETRY_AFTER_S) },
+    );
+  }
+  return problemResponse(
+    problemOf(500, `The request failed inside Sluice; quote trace ${traceId} when reporting it`),
+  );
 }
 
 function allowedMethods(app: App, path: string): string[] {

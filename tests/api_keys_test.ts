@@ -292,3 +292,35 @@ Deno.test("DELETE /v1/api-keys/:id answers 404 for an unknown key or another wor
     await s.close();
   }
 });
+
+Deno.test("DELETE /v1/api-keys/:id answers 422 when it would leave the workspace without an admin key", async () => {
+  const s = await openTestSluice();
+  try {
+    const admin = s.workspace.admin_key;
+    const keys = await s.rt.apiKeys.list(s.workspace.id);
+    const own = keys.find((k) => k.scopes.includes("admin"));
+    assert.ok(own);
+    const revoke = (id: string, key: string) =>
+      s.request(`/v1/api-keys/${id}`, { method: "DELETE", headers: bearer(key) });
+
+    // The last admin key can neither revoke itself …
+    const refused = await expectProblem(await revoke(own.id, admin), 422);
+    assert.match(refused.detail, /last admin key/);
+    assert.match(refused.detail, /create another admin key/);
+    // … nor be revoked by a second admin key once that one is the last.
+    const second = await expectJson<CreatedKeyJson>(
+      await s.request("/v1/api-keys", jsonInit({ name: "Ops", scopes: ["admin"] }, admin)),
+      201,
+    );
+    assert.equal((await revoke(own.id, second.secret)).status, 204);
+    await expectProblem(await revoke(second.id, second.secret), 422);
+    await expectProblem(await s.request("/v1/api-keys", { headers: bearer(admin) }), 401);
+    const left = await expectJson<{ data: ApiKeyJson[] }>(
+      await s.request("/v1/api-keys", { headers: bearer(second.secret) }),
+      200,
+    );
+    assert.deepEqual(left.data.map((k) => k.name).sort(), ["Default ingest", "Ops"]);
+  } finally {
+    await s.close();
+  }
+});

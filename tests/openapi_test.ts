@@ -5,6 +5,8 @@ import { expectJson } from "./_http.ts";
 type Json = Record<string, unknown>;
 
 interface OperationJson {
+  operationId?: string;
+  tags?: string[];
   requestBody?: { content?: Record<string, { schema?: Json; example?: unknown }> };
   parameters?: { name: string; in: string; required?: boolean; schema?: Json }[];
   responses?: Record<string, unknown>;
@@ -39,6 +41,47 @@ async function fetchDoc(): Promise<OpenApiJson> {
   } finally {
     await s.close();
   }
+}
+
+/** Every documented operation as `[METHOD path, operation]`. */
+function operations(doc: OpenApiJson): [string, OperationJson][] {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]): [string, OperationJson] => [
+      `${method.toUpperCase()} ${path}`,
+      op,
+    ])
+  );
+}
+
+/**
+ * Where the schemas reachable from `schema` are free-form maps (an object with neither
+ * declared properties nor typed values), named from the component they sit in:
+ * `Platform.config`, `Page.data[].x`.
+ */
+function freeFormMaps(doc: OpenApiJson, schema: unknown, at: string, seen: Set<string>): string[] {
+  if (typeof schema !== "object" || schema === null) return [];
+  const node = schema as Json;
+  if (typeof node.$ref === "string") {
+    const name = node.$ref.replace("#/components/schemas/", "");
+    if (seen.has(name)) return [];
+    seen.add(name);
+    return freeFormMaps(doc, doc.components.schemas[name], name, seen);
+  }
+  const found: string[] = [];
+  const values = node.additionalProperties;
+  const untypedValues = values === undefined || values === true ||
+    (typeof values === "object" && values !== null && Object.keys(values).length === 0);
+  if (node.type === "object" && node.properties === undefined && untypedValues) found.push(at);
+  for (const [name, child] of Object.entries((node.properties ?? {}) as Json)) {
+    found.push(...freeFormMaps(doc, child, `${at}.${name}`, seen));
+  }
+  found.push(...freeFormMaps(doc, node.items, `${at}[]`, seen));
+  for (const key of ["anyOf", "allOf", "oneOf"]) {
+    for (const part of (node[key] ?? []) as unknown[]) {
+      found.push(...freeFormMaps(doc, part, at, seen));
+    }
+  }
+  return found;
 }
 
 /** Follows `$ref`s and combinators; true when a schema (or one it is built of) has an example. */
@@ -144,4 +187,89 @@ Deno.test({
       assert.equal(k.required, true);
     }
   },
+});
+
+Deno.test("GET /openapi.json gives every operation a unique camelCase operationId and a tag", async () => {
+  const doc = await fetchDoc();
+  const ids = new Set<string>();
+  for (const [name, op] of operations(doc)) {
+    assert.match(
+      op.operationId ?? "",
+      /^[a-z][a-zA-Z0-9]*$/,
+      `${name} has a camelCase operationId`,
+    );
+    assert.ok(!ids.has(op.operationId!), `${name}: operationId ${op.operationId} is unique`);
+    ids.add(op.operationId!);
+    assert.ok((op.tags ?? []).length > 0, `${name} has a tag`);
+  }
+});
+
+Deno.test("GET /openapi.json documents every route the app serves, mounted sub-apps included", async () => {
+  const s = await openTestSluice();
+  try {
+    const doc = await expectJson<OpenApiJson>(await s.request("/openapi.json"), 200);
+    const served = s.app.routes
+      .filter((r) => r.method !== "ALL" && r.path !== "/openapi.json")
+      .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, "{$1}")}`);
+    const documented = new Set(operations(doc).map(([name]) => name));
+    for (const route of served) assert.ok(documented.has(route), `${route} is documented`);
+    // And the other way round: nothing documented that is not served.
+    assert.deepEqual([...documented].sort(), [...new Set(served)].sort());
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("GET /openapi.json gives every authenticated operation its security and 401/403 problems", async () => {
+  const doc = await fetchDoc();
+  const secured = operations(doc).filter(([, op]) => (op.security ?? []).length > 0);
+  assert.ok(secured.length > 40, `${secured.length} secured operations`);
+  for (const [name, op] of secured) {
+    for (const status of ["401", "403"]) {
+      const answer = op.responses?.[status] as { content?: Json } | undefined;
+      assert.ok(answer?.content?.["application/problem+json"], `${name} documents ${status}`);
+    }
+  }
+  assert.equal(doc.paths["/healthz"]?.get?.security, undefined);
+});
+
+Deno.test("GET /openapi.json types management answers; free-form maps only where the data is free-form", async () => {
+  const doc = await fetchDoc();
+  const maps = new Set<string>();
+  for (const [name, op] of operations(doc)) {
+    if (!op.operationId || INGEST_POSTS.some((path) => name === `POST ${path}`)) continue;
+    for (const [status, answer] of Object.entries(op.responses ?? {})) {
+      const schema = (answer as { content?: Record<string, { schema?: Json }> }).content
+        ?.["application/json"]?.schema;
+      if (status.startsWith("2")) {
+        for (const at of freeFormMaps(doc, schema, name, new Set())) maps.add(at);
+      }
+    }
+  }
+  assert.deepEqual([...maps].sort(), [
+    "Platform.config",
+    "PlatformCreated.generated_secrets",
+    "StoredEvent.properties",
+    "WebhookEventCatalogue.data[].example",
+    "WebhookEventCatalogue.data[].schema",
+  ]);
+  const schemas = doc.components.schemas;
+  for (
+    const [name, fields] of [
+      ["StoredEvent", ["event_id", "event_name", "event_time", "user_data", "properties"]],
+      ["DeliveryRow", ["platform_id", "type", "status", "attempts", "last_status", "last_error"]],
+      ["Rule", ["id", "name", "match", "action", "priority"]],
+      ["Platform", ["id", "type", "name", "config", "health"]],
+      ["ApiKey", ["id", "name", "scopes", "prefix"]],
+      ["Webhook", ["id", "url", "events", "status"]],
+      ["WebhookDelivery", ["id", "status", "attempts", "attempt_log"]],
+    ] as const
+  ) {
+    const properties = (schemas[name] as { properties?: Json } | undefined)?.properties ?? {};
+    for (const field of fields) assert.ok(field in properties, `${name}.${field} is documented`);
+  }
+  const deliveryRow = schemas.DeliveryRow as { properties: Json };
+  for (const field of ["response", "latency_ms", "next_attempt_at", "updated_at", "event_name"]) {
+    assert.ok(field in deliveryRow.properties, `DeliveryRow.${field}`);
+  }
 });

@@ -1,24 +1,40 @@
+import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
 import { sha256Hex } from "../../core/digest.ts";
 import { randomBase62 } from "../crypto.ts";
 import { apiKeyKey, workspaceApiKeyKey, workspaceApiKeyPrefix } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
 
-/** What a key may do: `ingest` sends events, `read` reads, `admin` does everything. */
-export type Scope = "ingest" | "read" | "admin";
-
 /** Every scope, for validation. */
 export const SCOPES = ["ingest", "read", "admin"] as const;
 
-/** An API key as stored and listed: never the secret. */
-export interface ApiKeyRecord {
-  id: string;
-  workspace_id: string;
-  name: string;
-  scopes: Scope[];
-  /** The first characters of the secret, to tell keys apart. */
-  prefix: string;
-  created_at: string;
+/** What a key may do: `ingest` sends events, `read` reads, `admin` does everything. */
+export type Scope = typeof SCOPES[number];
+
+/** An API key as stored: never the secret. */
+export const apiKeyRecordSchema = z.object({
+  id: z.string(),
+  workspace_id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  prefix: z.string().openapi({ description: "The first characters of the secret" }),
+  created_at: z.string(),
+});
+
+/** An API key as stored: never the secret. */
+export type ApiKeyRecord = z.output<typeof apiKeyRecordSchema>;
+
+/** An API key as the API lists it: the stored record without its workspace. */
+export const apiKeySchema = apiKeyRecordSchema.omit({ workspace_id: true }).openapi("ApiKey");
+
+/** Thrown when revoking a key would leave its workspace without an admin key. */
+export class LastAdminKeyError extends Error {
+  constructor(readonly keyId: string) {
+    super(
+      `API key "${keyId}" is the workspace's last admin key; create another admin key before revoking it`,
+    );
+    this.name = "LastAdminKeyError";
+  }
 }
 
 /** A new key: the record and the secret, shown once. */
@@ -109,16 +125,37 @@ export class ApiKeyStore {
     return records;
   }
 
-  /** Revokes a key; false when the workspace has no such key. */
+  /**
+   * Revokes a key; false when the workspace has no such key. Throws LastAdminKeyError when
+   * it is the workspace's last admin key: the commit checks that another admin key still
+   * exists unchanged, so two concurrent revokes cannot remove the last two together.
+   */
   async revoke(wsId: string, keyId: string): Promise<boolean> {
     if (keyId.length > 64) return false;
-    const index = await this.#kv.get<string>(workspaceApiKeyKey(wsId, keyId));
-    if (!index.value) return false;
-    await this.#kv.atomic().check(index)
-      .delete(workspaceApiKeyKey(wsId, keyId))
-      .delete(apiKeyKey(index.value))
-      .commit();
-    this.#cache.delete(index.value);
-    return true;
+    for (;;) {
+      const index = await this.#kv.get<string>(workspaceApiKeyKey(wsId, keyId));
+      if (!index.value) return false;
+      const op = this.#kv.atomic().check(index)
+        .delete(workspaceApiKeyKey(wsId, keyId))
+        .delete(apiKeyKey(index.value));
+      const record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(index.value))).value;
+      if (record && hasScope(record, "admin")) {
+        op.check(await this.#otherAdminKey(wsId, keyId));
+      }
+      if ((await op.commit()).ok) {
+        this.#cache.delete(index.value);
+        return true;
+      }
+    }
+  }
+
+  /** The index entry of an admin key other than `keyId`; throws when there is none. */
+  async #otherAdminKey(wsId: string, keyId: string): Promise<Deno.KvEntry<string>> {
+    for await (const entry of this.#kv.list<string>({ prefix: workspaceApiKeyPrefix(wsId) })) {
+      if (entry.key.at(-1) === keyId) continue;
+      const other = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(entry.value))).value;
+      if (other && hasScope(other, "admin")) return entry;
+    }
+    throw new LastAdminKeyError(keyId);
   }
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { type ApiKeyRecord, ApiKeyStore, hasScope, prepareApiKey } from "./api_keys.ts";
+import {
+  type ApiKeyRecord,
+  ApiKeyStore,
+  hasScope,
+  LastAdminKeyError,
+  prepareApiKey,
+} from "./api_keys.ts";
 import { sha256Hex } from "../../core/digest.ts";
 import { apiKeyKey, workspaceApiKeyKey } from "../kv/keys.ts";
 
@@ -109,6 +115,45 @@ Deno.test("ApiKeyStore.revoke() returns false for a key of another workspace", a
     const { record, secret } = await store.create("ws_1", { name: "Mine", scopes: ["admin"] });
     assert.equal(await store.revoke("ws_2", record.id), false);
     assert.deepEqual(await new ApiKeyStore(kv).authenticate(secret), record);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("ApiKeyStore.revoke() refuses the workspace's last admin key", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new ApiKeyStore(kv);
+    const admin = await store.create("ws_1", { name: "Admin", scopes: ["admin"] });
+    const ingest = await store.create("ws_1", { name: "Ingest", scopes: ["ingest"] });
+    await assert.rejects(store.revoke("ws_1", admin.record.id), LastAdminKeyError);
+    assert.deepEqual(await store.authenticate(admin.secret), admin.record);
+    assert.equal(await store.revoke("ws_1", ingest.record.id), true);
+    const second = await store.create("ws_1", { name: "Second admin", scopes: ["read", "admin"] });
+    assert.equal(await store.revoke("ws_1", admin.record.id), true);
+    await assert.rejects(store.revoke("ws_1", second.record.id), LastAdminKeyError);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("ApiKeyStore.revoke() lets only one of two concurrent revokes of the last two admin keys pass", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    // Two stores, as two instances on one KV would be.
+    const [one, two] = [new ApiKeyStore(kv), new ApiKeyStore(kv)];
+    for (const wsId of ["ws_1", "ws_2", "ws_3", "ws_4", "ws_5"]) {
+      const a = await one.create(wsId, { name: "A", scopes: ["admin"] });
+      const b = await one.create(wsId, { name: "B", scopes: ["admin"] });
+      const results = await Promise.allSettled([
+        one.revoke(wsId, a.record.id),
+        two.revoke(wsId, b.record.id),
+      ]);
+      const refused = results.filter((r) => r.status === "rejected");
+      assert.equal(refused.length, 1, JSON.stringify(results));
+      assert.ok(refused[0]!.reason instanceof LastAdminKeyError);
+      assert.equal((await one.list(wsId)).length, 1);
+    }
   } finally {
     kv.close();
   }

@@ -1,15 +1,19 @@
+import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
-import type { PlatformType } from "../../connectors/mod.ts";
+import { PLATFORM_TYPES, type PlatformType } from "../../connectors/mod.ts";
 import { Sealer } from "../crypto.ts";
 import { destinationKey, destinationPrefix } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
 
 /** Whether a destination may be sent to; auth failures mark it unhealthy until fixed. */
-export interface DestinationHealth {
-  status: "healthy" | "unhealthy";
-  reason?: string;
-  since?: string;
-}
+export const destinationHealthSchema = z.object({
+  status: z.enum(["healthy", "unhealthy"]),
+  reason: z.string().optional(),
+  since: z.string().optional(),
+}).openapi("PlatformHealth");
+
+/** Whether a destination may be sent to; auth failures mark it unhealthy until fixed. */
+export type DestinationHealth = z.output<typeof destinationHealthSchema>;
 
 /** A workspace's connection to one platform. Secret settings are stored sealed. */
 export interface Destination {
@@ -29,20 +33,27 @@ export interface Destination {
   updated_at: string;
 }
 
-/** What a destination looks like in API answers: secrets masked. */
-export interface PublicDestination {
-  id: string;
-  type: PlatformType;
-  name: string;
-  enabled: boolean;
-  config: Record<string, unknown>;
-  health: DestinationHealth;
-  created_at: string;
-  updated_at: string;
-}
-
 /** The mask shown in place of a secret setting. */
 export const SECRET_MASK = "********";
+
+/** What a destination looks like in API answers: secrets masked. */
+export const publicDestinationSchema = z.object({
+  id: z.string(),
+  type: z.enum(PLATFORM_TYPES),
+  name: z.string(),
+  enabled: z.boolean(),
+  config: z.record(z.string(), z.unknown()).openapi({
+    description:
+      `The platform's settings, whose names depend on \`type\` (see the settings per type in the API guide; every type takes \`endpoint\`). Secret settings are shown as "${SECRET_MASK}", never in clear.`,
+    example: { pixel_id: "1234567890", access_token: SECRET_MASK, api_version: "v25.0" },
+  }),
+  health: destinationHealthSchema,
+  created_at: z.string(),
+  updated_at: z.string(),
+}).openapi("Platform");
+
+/** What a destination looks like in API answers: secrets masked. */
+export type PublicDestination = z.output<typeof publicDestinationSchema>;
 
 const newId = monotonicFactory();
 const LIST_CACHE_MS = 2_000;

@@ -1,40 +1,53 @@
-import type { PlatformType } from "../../connectors/mod.ts";
+import { z } from "@hono/zod-openapi";
+import { PLATFORM_TYPES, type PlatformType } from "../../connectors/mod.ts";
 import type { HandoffRecord } from "../event_store.ts";
 import { eventDeliveriesPrefix, handoffKey } from "../kv/keys.ts";
+
+/** Every delivery status. */
+export const DELIVERY_STATUSES = [
+  "pending",
+  "delivered",
+  "accepted",
+  "retrying",
+  "failed",
+  "skipped",
+] as const;
 
 /**
  * Where one event stands with one destination; `accepted`: the platform took it in and is
  * still processing it (Google Data Manager), to be settled by a follow-up check.
  */
-export type DeliveryStatus =
-  | "pending"
-  | "delivered"
-  | "accepted"
-  | "retrying"
-  | "failed"
-  | "skipped";
+export type DeliveryStatus = typeof DELIVERY_STATUSES[number];
 
 /** One event's delivery to one destination: the answer to "did it reach Meta, and what did Meta say?". */
-export interface DeliveryRow {
-  platform_id: string;
-  type: PlatformType;
-  status: DeliveryStatus;
-  /** The name sent (after routing-rule renames). */
-  event_name: string;
-  attempts: number;
-  /** HTTP status of the last answer. */
-  last_status?: number;
-  /** Why the last attempt did not deliver, or why the event was skipped. */
-  last_error?: string;
-  /** The first 2 KiB of the platform's last answer. */
-  response?: string;
-  /** What the platform said on success (Meta's events_received and fbtrace_id, a request id). */
-  detail?: string;
-  latency_ms?: number;
-  /** Epoch ms of the next attempt, while retrying. */
-  next_attempt_at?: number;
-  updated_at: string;
-}
+export const deliveryRowSchema = z.object({
+  platform_id: z.string(),
+  type: z.enum(PLATFORM_TYPES),
+  status: z.enum(DELIVERY_STATUSES),
+  event_name: z.string().openapi({ description: "The name sent (after routing-rule renames)" }),
+  attempts: z.number().int(),
+  last_status: z.number().int().optional().openapi({
+    description: "HTTP status of the last answer",
+  }),
+  last_error: z.string().optional().openapi({
+    description: "Why the last attempt did not deliver, or why the event was skipped",
+  }),
+  response: z.string().optional().openapi({
+    description: "The first 2 KiB of the platform's last answer",
+  }),
+  detail: z.string().optional().openapi({
+    description:
+      "What the platform said on success (Meta's events_received and fbtrace_id, a request id)",
+  }),
+  latency_ms: z.number().optional(),
+  next_attempt_at: z.number().optional().openapi({
+    description: "Epoch ms of the next attempt, while retrying",
+  }),
+  updated_at: z.string(),
+}).openapi("DeliveryRow");
+
+/** One event's delivery to one destination. */
+export type DeliveryRow = z.output<typeof deliveryRowSchema>;
 
 /** How long delivery rows are kept, ms (with the events they describe). */
 export const DELIVERY_ROW_TTL_MS = 30 * 86_400_000;

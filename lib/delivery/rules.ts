@@ -1,5 +1,5 @@
 import { monotonicFactory } from "ulid";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import { connectorFor } from "../../connectors/mod.ts";
 import type { Connector, ConsentCategory } from "../../connectors/types.ts";
 import type { SluiceEvent } from "../../core/event.ts";
@@ -41,11 +41,14 @@ export const ruleInputSchema = z.object({
   action: ruleActionSchema,
 }).strict();
 
+/** A routing rule as stored and as the API answers it. */
+export const routingRuleSchema = ruleInputSchema.extend({
+  id: z.string(),
+  created_at: z.string(),
+}).openapi("Rule");
+
 /** A routing rule as stored. */
-export type RoutingRule = z.output<typeof ruleInputSchema> & {
-  id: string;
-  created_at: string;
-};
+export type RoutingRule = z.output<typeof routingRuleSchema>;
 
 /** Where one event goes for one destination. */
 export type RouteDecision =

@@ -1,7 +1,8 @@
+import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
 import { listPage } from "../kv/page.ts";
 import { webhookDeliveryKey, webhookDeliveryPrefix } from "../kv/keys.ts";
-import type { WebhookMessageType } from "./catalogue.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookMessageType } from "./catalogue.ts";
 
 /** One notice, sent alike to every webhook subscribed to its type. */
 export interface WebhookMessage {
@@ -16,50 +17,67 @@ export interface WebhookMessage {
   event?: string;
 }
 
+/** Attempts kept in one delivery's log; older ones are dropped first. */
+export const MAX_LOGGED_ATTEMPTS = 20;
+
+/** Every status of a webhook delivery. */
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "delivered", "retrying", "failed"] as const;
+
 /** Where one message stands with one webhook. */
-export type WebhookDeliveryStatus = "pending" | "delivered" | "retrying" | "failed";
+export type WebhookDeliveryStatus = typeof WEBHOOK_DELIVERY_STATUSES[number];
 
 /** One attempt to send a message to a webhook. */
-export interface WebhookAttempt {
-  attempt: number;
-  at: string;
-  /** HTTP status of the answer; absent when none came. */
-  status?: number;
-  latency_ms: number;
-  /** The first 2 KiB of the answer body. */
-  response: string;
-  /** Why it did not deliver: a network error, a timeout, a refused URL, a non-2xx answer. */
-  error?: string;
-}
+export const webhookAttemptSchema = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  status: z.number().int().optional().openapi({
+    description: "HTTP status of the answer; absent when none came",
+  }),
+  latency_ms: z.number(),
+  response: z.string().openapi({ description: "The first 2 KiB of the answer body" }),
+  error: z.string().optional().openapi({
+    description:
+      "Why it did not deliver: a network error, a timeout, a refused URL, a non-2xx answer",
+  }),
+}).openapi("WebhookAttempt");
+
+/** One attempt to send a message to a webhook. */
+export type WebhookAttempt = z.output<typeof webhookAttemptSchema>;
+
+/** One message's delivery to one webhook, with every attempt, as stored. */
+export const webhookDeliverySchema = z.object({
+  id: z.string().openapi({ description: "ULID: the log reads in time order" }),
+  webhook_id: z.string(),
+  message_id: z.string().openapi({ description: "The webhook-id header" }),
+  event_type: z.enum([...WEBHOOK_EVENT_TYPES, "webhook.test"]),
+  status: z.enum(WEBHOOK_DELIVERY_STATUSES),
+  attempts: z.number().int().openapi({ description: "Attempts made, over every round" }),
+  /** 0, then one more per manual redelivery. */
+  round: z.number().int(),
+  /** `attempts` when the current round began: the retry schedule counts from there. */
+  round_start: z.number().int(),
+  next_attempt_at: z.number().optional().openapi({
+    description: "Epoch ms of the next attempt, while retrying",
+  }),
+  last_status: z.number().int().optional(),
+  last_error: z.string().optional(),
+  attempt_log: z.array(webhookAttemptSchema).openapi({
+    description: `The most recent attempts, oldest first (at most ${MAX_LOGGED_ATTEMPTS})`,
+  }),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
 
 /** One message's delivery to one webhook, with every attempt. */
-export interface WebhookDelivery {
-  /** ULID: the log reads in time order. */
-  id: string;
-  webhook_id: string;
-  message_id: string;
-  event_type: WebhookMessageType;
-  status: WebhookDeliveryStatus;
-  /** Attempts made, over every round. */
-  attempts: number;
-  /** 0, then one more per manual redelivery. */
-  round: number;
-  /** `attempts` when the current round began: the retry schedule counts from there. */
-  round_start: number;
-  /** Epoch ms of the next attempt, while retrying. */
-  next_attempt_at?: number;
-  last_status?: number;
-  last_error?: string;
-  /** The most recent attempts, oldest first (at most {@linkcode MAX_LOGGED_ATTEMPTS}). */
-  attempt_log: WebhookAttempt[];
-  created_at: string;
-  updated_at: string;
-}
+export type WebhookDelivery = z.output<typeof webhookDeliverySchema>;
+
+/** A delivery as the API shows it: the round bookkeeping left out. */
+export const shownWebhookDeliverySchema = webhookDeliverySchema
+  .omit({ round: true, round_start: true })
+  .openapi("WebhookDelivery");
 
 /** How long messages and delivery records are kept, ms. */
 export const WEBHOOK_LOG_TTL_MS = 30 * 86_400_000;
-/** Attempts kept in one delivery's log; older ones are dropped first. */
-export const MAX_LOGGED_ATTEMPTS = 20;
 
 const newUlid = monotonicFactory();
 

@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import { signWebhook } from "../../connectors/webhook.ts";
 import type { Sender, SendResult } from "../delivery/send.ts";
 import type { EventStore } from "../event_store.ts";
@@ -39,15 +40,18 @@ export interface WebhookSenderDeps {
 }
 
 /** What one test ping gave. */
-export interface TestPingResult {
-  delivered: boolean;
-  status: number | null;
-  latency_ms: number;
-  response: string;
-  error?: string;
-  delivery_id: string;
-  message_id: string;
-}
+export const testPingResultSchema = z.object({
+  delivered: z.boolean().openapi({ description: "A 2xx answer within the time limit" }),
+  status: z.number().int().nullable(),
+  latency_ms: z.number(),
+  response: z.string().openapi({ description: "The first 2 KiB of the answer body" }),
+  error: z.string().optional(),
+  delivery_id: z.string(),
+  message_id: z.string(),
+}).openapi("WebhookTestResult");
+
+/** What one test ping gave. */
+export type TestPingResult = z.output<typeof testPingResultSchema>;
 
 /** Thrown when a delivery cannot be redelivered now. */
 export class RedeliverError extends Error {}

@@ -1,9 +1,10 @@
+import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
 import { generateWebhookSecret } from "../../connectors/webhook.ts";
 import { Sealer } from "../crypto.ts";
 import { webhookCreateGuardKey, webhookHealthKey, webhookKey, webhookPrefix } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
-import type { WebhookEventType } from "./catalogue.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./catalogue.ts";
 
 /** A customer endpoint that receives signed webhook messages. */
 export interface Webhook {
@@ -38,21 +39,29 @@ export interface WebhookHealth {
 }
 
 /** A webhook as API answers show it: no secrets. */
-export interface PublicWebhook {
-  id: string;
-  url: string;
-  events: WebhookEventType[];
-  description: string;
-  enabled: boolean;
-  /** `failing` while every recent send failed; `disabled` when off. */
-  status: "active" | "failing" | "disabled";
-  failing_since?: string;
-  disabled_reason?: string;
-  disabled_at?: string;
-  previous_secret_expires_at?: string;
-  created_at: string;
-  updated_at: string;
-}
+export const publicWebhookSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+  description: z.string(),
+  enabled: z.boolean(),
+  status: z.enum(["active", "failing", "disabled"]).openapi({
+    description: "`failing` while every recent send failed; `disabled` when off",
+  }),
+  failing_since: z.string().optional(),
+  disabled_reason: z.string().optional().openapi({
+    description: "Why it was disabled automatically (absent when a user disabled it)",
+  }),
+  disabled_at: z.string().optional(),
+  previous_secret_expires_at: z.string().optional().openapi({
+    description: "Until when the secret replaced by the last rotation still signs",
+  }),
+  created_at: z.string(),
+  updated_at: z.string(),
+}).openapi("Webhook");
+
+/** A webhook as API answers show it: no secrets. */
+export type PublicWebhook = z.output<typeof publicWebhookSchema>;
 
 /** How long a rotated-out secret keeps signing, ms. */
 export const SECRET_OVERLAP_MS = 24 * 3_600_000;

@@ -1,76 +1,98 @@
-import { z } from "@hono/zod-openapi";
-import { SCOPES } from "../../lib/auth/api_keys.ts";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import {
+  type ApiKeyRecord,
+  apiKeySchema,
+  LastAdminKeyError,
+  SCOPES,
+} from "../../lib/auth/api_keys.ts";
+import type { Runtime } from "../../lib/runtime.ts";
+import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
-import { requireKey } from "../_auth.ts";
-import type { RouteDeps } from "../_env.ts";
-import { parseJsonBody } from "../_request.ts";
-import { jsonBody, jsonResponse, problems } from "../_schemas.ts";
-
-const apiKeySchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  scopes: z.array(z.enum(SCOPES)),
-  prefix: z.string().openapi({ description: "First characters of the secret" }),
-  created_at: z.string(),
-}).openapi("ApiKey");
+import { apiRoute } from "../_route.ts";
+import { jsonBody, jsonResponse, pathId, problems } from "../_schemas.ts";
 
 const createApiKeySchema = z.object({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(z.enum(SCOPES)).min(1),
 }).strict().openapi("CreateApiKey", { example: { name: "Checkout server", scopes: ["ingest"] } });
 
+const createdApiKeySchema = apiKeySchema.extend({
+  secret: z.string().openapi({ description: "The key itself (sk_…), shown only here" }),
+}).openapi("ApiKeyCreated");
+
+const tags: [string] = ["API keys"];
+
+/** A key as the API shows it: its workspace left out. */
+function shownKey({ workspace_id: _, ...key }: ApiKeyRecord): z.output<typeof apiKeySchema> {
+  return key;
+}
+
+/** Revoking the last admin key is well-formed but cannot be done: 422. */
+function lastAdminIs422(error: unknown): never {
+  if (error instanceof LastAdminKeyError) throw new HttpError(422, error.message);
+  throw error;
+}
+
 /** `/v1/api-keys`: list (no secrets), create (secret once), revoke. */
-export function apiKeyRoutes({ app, rt }: RouteDeps): void {
-  const admin = requireKey(rt, "admin");
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/v1/api-keys",
-    tags: ["API keys"],
-    summary: "List the workspace's keys (never their secrets)",
-    security: [{ bearer: [] }],
-    responses: {
-      200: jsonResponse("Keys", z.object({ data: z.array(apiKeySchema) })),
-      ...problems(401, 403),
-    },
-  });
-  app.get("/v1/api-keys", admin, async (c) => {
-    const keys = await rt.apiKeys.list(c.get("workspace").id);
-    return c.json({ data: keys.map(({ workspace_id: _, ...key }) => key) });
-  });
+export function apiKeyRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
 
-  app.openAPIRegistry.registerPath({
-    method: "post",
-    path: "/v1/api-keys",
-    tags: ["API keys"],
-    summary: "Create a key; its secret is shown only in this answer",
-    security: [{ bearer: [] }],
-    request: { body: jsonBody(createApiKeySchema) },
-    responses: {
-      201: jsonResponse("Created", apiKeySchema.extend({ secret: z.string() })),
-      ...problems(400, 401, 403),
+  app.openapi(
+    apiRoute(rt, {
+      method: "get",
+      path: "/v1/api-keys",
+      operationId: "listApiKeys",
+      scope: "admin",
+      tags,
+      summary: "List the workspace's keys (never their secrets)",
+      request: {},
+      responses: { 200: jsonResponse("Keys", z.object({ data: z.array(apiKeySchema) })) },
+    }),
+    async (c) => {
+      const keys = await rt.apiKeys.list(c.get("workspace").id);
+      return c.json({ data: keys.map(shownKey) }, 200);
     },
-  });
-  app.post("/v1/api-keys", admin, async (c) => {
-    const input = await parseJsonBody(c, createApiKeySchema);
-    const { record, secret } = await rt.apiKeys.create(c.get("workspace").id, input);
-    const { workspace_id: _, ...key } = record;
-    return c.json({ ...key, secret }, 201);
-  });
+  );
 
-  app.openAPIRegistry.registerPath({
-    method: "delete",
-    path: "/v1/api-keys/{id}",
-    tags: ["API keys"],
-    summary: "Revoke a key; it stops working within seconds",
-    security: [{ bearer: [] }],
-    request: { params: z.object({ id: z.string() }) },
-    responses: { 204: { description: "Revoked" }, ...problems(401, 403, 404) },
-  });
-  app.delete("/v1/api-keys/:id", admin, async (c) => {
-    const revoked = await rt.apiKeys.revoke(c.get("workspace").id, c.req.param("id"));
-    if (!revoked) {
-      throw new HttpError(404, `No API key "${c.req.param("id").slice(0, 64)}" in this workspace`);
-    }
-    return c.body(null, 204);
-  });
+  app.openapi(
+    apiRoute(rt, {
+      method: "post",
+      path: "/v1/api-keys",
+      operationId: "createApiKey",
+      scope: "admin",
+      tags,
+      summary: "Create a key; its secret is shown only in this answer",
+      request: { body: jsonBody(createApiKeySchema) },
+      responses: { 201: jsonResponse("Created", createdApiKeySchema), ...problems(400, 413, 415) },
+    }),
+    async (c) => {
+      const { record, secret } = await rt.apiKeys.create(
+        c.get("workspace").id,
+        c.req.valid("json"),
+      );
+      return c.json({ ...shownKey(record), secret }, 201);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "delete",
+      path: "/v1/api-keys/{id}",
+      operationId: "revokeApiKey",
+      scope: "admin",
+      tags,
+      summary: "Revoke a key; it stops working within seconds",
+      description:
+        "The workspace's last admin key cannot be revoked (422): create another admin key first.",
+      request: { params: z.object({ id: pathId() }) },
+      responses: { 204: { description: "Revoked" }, ...problems(404, 422) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const revoked = await rt.apiKeys.revoke(c.get("workspace").id, id).catch(lastAdminIs422);
+      if (!revoked) throw new HttpError(404, `No API key "${id}" in this workspace`);
+      return c.body(null, 204);
+    },
+  );
+  return app;
 }

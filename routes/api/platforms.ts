@@ -1,18 +1,18 @@
-import { z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { connectorFor, PLATFORM_TYPES, type PlatformType } from "../../connectors/mod.ts";
 import type { Connector } from "../../connectors/types.ts";
 import {
   type Destination,
   publicDestination,
+  publicDestinationSchema,
   SECRET_MASK,
 } from "../../lib/delivery/destinations.ts";
 import { HttpError } from "../_http_error.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import { checkSettings } from "../../lib/delivery/destination_settings.ts";
-import { requireKey } from "../_auth.ts";
-import type { RouteDeps } from "../_env.ts";
-import { parseJsonBody } from "../_request.ts";
-import { jsonBody, jsonResponse, problems } from "../_schemas.ts";
+import type { AppEnv } from "../_env.ts";
+import { apiRoute } from "../_route.ts";
+import { jsonBody, jsonResponse, pathId, problems } from "../_schemas.ts";
 
 const createSchema = z.object({
   type: z.enum(PLATFORM_TYPES),
@@ -34,16 +34,38 @@ const updateSchema = z.object({
   enabled: z.boolean().optional(),
 }).strict().openapi("UpdatePlatform");
 
-const platformSchema = z.object({
-  id: z.string(),
-  type: z.enum(PLATFORM_TYPES),
-  name: z.string(),
-  enabled: z.boolean(),
-  config: z.record(z.string(), z.unknown()).openapi({ description: "Secrets masked" }),
-  health: z.object({ status: z.enum(["healthy", "unhealthy"]), reason: z.string().optional() }),
-  created_at: z.string(),
-  updated_at: z.string(),
-}).openapi("Platform");
+const createdSchema = publicDestinationSchema.extend({
+  generated_secrets: z.record(z.string(), z.unknown()).optional().openapi({
+    description: "Secrets Sluice generated (a webhook's signing secret), shown only here",
+    example: { secret: "whsec_…" },
+  }),
+}).openapi("PlatformCreated");
+
+const outcomeSchema = z.looseObject({
+  kind: z.enum(["delivered", "accepted", "retry", "failed", "auth_failed"]),
+  reason: z.string().optional(),
+  detail: z.string().optional(),
+  token: z.string().optional(),
+  afterMs: z.number().optional(),
+}).openapi({ description: "How Sluice reads the answer: what a real delivery would do" });
+
+const testAnswerSchema = z.object({
+  ok: z.boolean().openapi({
+    description: "The platform accepted the test event (or, without a test mode, the credentials)",
+  }),
+  sent: z.boolean().openapi({ description: "Whether a request went to the platform" }),
+  test_mode: z.string().nullable().openapi({
+    description: "How the platform's test mode works; null when it has none (then nothing is sent)",
+  }),
+  outcome: outcomeSchema,
+  classification: outcomeSchema,
+  status: z.number().int().nullable().openapi({ description: "HTTP status; null when none came" }),
+  response: z.string().openapi({ description: "The first 2 KiB of the answer body" }),
+  latency_ms: z.number(),
+}).openapi("PlatformTestResult");
+
+const platformParams = z.object({ id: pathId() });
+const tags: [string] = ["Platforms"];
 
 function connectorOf(type: PlatformType): Connector {
   const connector = connectorFor(type);
@@ -75,164 +97,174 @@ async function destinationOr404(rt: Runtime, wsId: string, id: string): Promise<
 }
 
 /** `/v1/platforms`: destinations CRUD and a live test send. */
-export function platformRoutes({ app, rt }: RouteDeps): void {
-  const admin = requireKey(rt, "admin");
-  const read = requireKey(rt, "read");
-  const tags = ["Platforms"];
-  const security = [{ bearer: [] }];
+export function platformRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
 
-  app.openAPIRegistry.registerPath({
-    method: "post",
-    path: "/v1/platforms",
-    tags,
-    security,
-    summary: "Connect a platform; secrets are encrypted at rest and never returned",
-    request: { body: jsonBody(createSchema) },
-    responses: {
-      201: jsonResponse(
-        "Created; `generated_secrets` (e.g. a webhook's signing secret) appears only here",
-        platformSchema.extend({ generated_secrets: z.record(z.string(), z.string()).optional() }),
-      ),
-      ...problems(400, 401, 403, 422),
-    },
-  });
-  app.post("/v1/platforms", admin, async (c) => {
-    const input = await parseJsonBody(c, createSchema);
-    const connector = connectorOf(input.type);
-    const settings = await validSettings(rt, connector, input.config);
-    const destination = await rt.destinations.create(c.get("workspace").id, {
-      type: input.type,
-      name: input.name,
-      enabled: input.enabled,
-      settings,
-      secretFields: connector.secretFields,
-    });
-    // Secrets Sluice generated (a webhook's signing secret) are shown here, once.
-    const generated = Object.fromEntries(
-      connector.secretFields.filter((f) =>
-        input.config[f] === undefined && settings[f] !== undefined
-      )
-        .map((f) => [f, settings[f]]),
-    );
-    return c.json({
-      ...publicDestination(destination),
-      ...(Object.keys(generated).length ? { generated_secrets: generated } : {}),
-    }, 201);
-  });
-
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/v1/platforms",
-    tags,
-    security,
-    summary: "List connected platforms (secrets masked)",
-    responses: {
-      200: jsonResponse("Platforms", z.object({ data: z.array(platformSchema) })),
-      ...problems(401, 403),
-    },
-  });
-  app.get("/v1/platforms", read, async (c) => {
-    const list = await rt.destinations.list(c.get("workspace").id);
-    return c.json({ data: list.map(publicDestination) });
-  });
-
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/v1/platforms/{id}",
-    tags,
-    security,
-    summary: "One platform (secrets masked)",
-    request: { params: z.object({ id: z.string() }) },
-    responses: { 200: jsonResponse("Platform", platformSchema), ...problems(401, 403, 404) },
-  });
-  app.get("/v1/platforms/:id", read, async (c) => {
-    const destination = await destinationOr404(rt, c.get("workspace").id, c.req.param("id"));
-    return c.json(publicDestination(destination));
-  });
-
-  app.openAPIRegistry.registerPath({
-    method: "patch",
-    path: "/v1/platforms/{id}",
-    tags,
-    security,
-    summary:
-      `Change name, enabled or config; a secret left out or sent as "${SECRET_MASK}" is kept`,
-    request: { params: z.object({ id: z.string() }), body: jsonBody(updateSchema) },
-    responses: { 200: jsonResponse("Updated", platformSchema), ...problems(400, 401, 403, 404) },
-  });
-  app.patch("/v1/platforms/:id", admin, async (c) => {
-    const wsId = c.get("workspace").id;
-    const destination = await destinationOr404(rt, wsId, c.req.param("id"));
-    const patch = await parseJsonBody(c, updateSchema);
-    const connector = connectorOf(destination.type);
-    let settings: Record<string, unknown> | undefined;
-    if (patch.config) {
-      const current = rt.destinations.settingsOf(destination);
-      const given = Object.fromEntries(
-        Object.entries(patch.config).filter(([, v]) => v !== SECRET_MASK),
+  app.openapi(
+    apiRoute(rt, {
+      method: "post",
+      path: "/v1/platforms",
+      operationId: "createPlatform",
+      scope: "admin",
+      tags,
+      summary: "Connect a platform; secrets are encrypted at rest and never returned",
+      request: { body: jsonBody(createSchema) },
+      responses: {
+        201: jsonResponse(
+          "Created; `generated_secrets` (e.g. a webhook's signing secret) appears only here",
+          createdSchema,
+        ),
+        ...problems(400, 413, 415, 422),
+      },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const connector = connectorOf(input.type);
+      const settings = await validSettings(rt, connector, input.config);
+      const destination = await rt.destinations.create(c.get("workspace").id, {
+        type: input.type,
+        name: input.name,
+        enabled: input.enabled,
+        settings,
+        secretFields: connector.secretFields,
+      });
+      // Secrets Sluice generated (a webhook's signing secret) are shown here, once.
+      const generated = Object.fromEntries(
+        connector.secretFields.filter((f) =>
+          input.config[f] === undefined && settings[f] !== undefined
+        )
+          .map((f) => [f, settings[f]]),
       );
-      settings = await validSettings(rt, connector, { ...current, ...given });
-    }
-    const updated = await rt.destinations.update(wsId, destination.id, {
-      name: patch.name,
-      enabled: patch.enabled,
-      settings,
-      secretFields: connector.secretFields,
-    });
-    return c.json(publicDestination(updated!));
-  });
-
-  app.openAPIRegistry.registerPath({
-    method: "delete",
-    path: "/v1/platforms/{id}",
-    tags,
-    security,
-    summary: "Disconnect a platform",
-    request: { params: z.object({ id: z.string() }) },
-    responses: { 204: { description: "Deleted" }, ...problems(401, 403, 404) },
-  });
-  app.delete("/v1/platforms/:id", admin, async (c) => {
-    const deleted = await rt.destinations.delete(c.get("workspace").id, c.req.param("id"));
-    if (!deleted) throw new HttpError(404, `No platform "${c.req.param("id").slice(0, 64)}"`);
-    return c.body(null, 204);
-  });
-
-  app.openAPIRegistry.registerPath({
-    method: "post",
-    path: "/v1/platforms/{id}/test",
-    tags,
-    security,
-    summary: "Send a synthetic event in the platform's test mode and answer with what it said",
-    request: { params: z.object({ id: z.string() }) },
-    responses: {
-      200: jsonResponse(
-        "The platform's answer",
-        z.object({
-          ok: z.boolean(),
-          sent: z.boolean().openapi({ description: "Whether a request went to the platform" }),
-          test_mode: z.string().nullable().openapi({
-            description:
-              "How the platform's test mode works; null when it has none (then nothing is sent)",
-          }),
-          classification: z.record(z.string(), z.unknown()),
-          status: z.number().nullable(),
-          response: z.string(),
-          latency_ms: z.number(),
-        }),
-      ),
-      ...problems(401, 403, 404, 422),
+      return c.json({
+        ...publicDestination(destination),
+        ...(Object.keys(generated).length ? { generated_secrets: generated } : {}),
+      }, 201);
     },
-  });
-  app.post("/v1/platforms/:id/test", admin, async (c) => {
-    const workspace = c.get("workspace");
-    const destination = await destinationOr404(rt, workspace.id, c.req.param("id"));
-    const connector = connectorOf(destination.type);
-    const settings = connector.settings.safeParse(rt.destinations.settingsOf(destination));
-    if (!settings.success) throw new HttpError(422, "The platform's stored settings are invalid");
-    const result = await rt.engine.testDestination(destination);
-    if (!result) {
-      throw new HttpError(422, `Destination type "${destination.type}" has no connector`);
-    }
-    return c.json({ ...result, classification: result.outcome });
-  });
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "get",
+      path: "/v1/platforms",
+      operationId: "listPlatforms",
+      scope: "read",
+      tags,
+      summary: "List connected platforms (secrets masked)",
+      request: {},
+      responses: {
+        200: jsonResponse("Platforms", z.object({ data: z.array(publicDestinationSchema) })),
+      },
+    }),
+    async (c) => {
+      const list = await rt.destinations.list(c.get("workspace").id);
+      return c.json({ data: list.map(publicDestination) }, 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "get",
+      path: "/v1/platforms/{id}",
+      operationId: "getPlatform",
+      scope: "read",
+      tags,
+      summary: "One platform (secrets masked)",
+      request: { params: platformParams },
+      responses: { 200: jsonResponse("Platform", publicDestinationSchema), ...problems(404) },
+    }),
+    async (c) => {
+      const destination = await destinationOr404(
+        rt,
+        c.get("workspace").id,
+        c.req.valid("param").id,
+      );
+      return c.json(publicDestination(destination), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "patch",
+      path: "/v1/platforms/{id}",
+      operationId: "updatePlatform",
+      scope: "admin",
+      tags,
+      summary:
+        `Change name, enabled or config; a secret left out or sent as "${SECRET_MASK}" is kept`,
+      request: { params: platformParams, body: jsonBody(updateSchema) },
+      responses: {
+        200: jsonResponse("Updated", publicDestinationSchema),
+        ...problems(400, 404, 413, 415),
+      },
+    }),
+    async (c) => {
+      const wsId = c.get("workspace").id;
+      const destination = await destinationOr404(rt, wsId, c.req.valid("param").id);
+      const patch = c.req.valid("json");
+      const connector = connectorOf(destination.type);
+      let settings: Record<string, unknown> | undefined;
+      if (patch.config) {
+        const current = rt.destinations.settingsOf(destination);
+        const given = Object.fromEntries(
+          Object.entries(patch.config).filter(([, v]) => v !== SECRET_MASK),
+        );
+        settings = await validSettings(rt, connector, { ...current, ...given });
+      }
+      const updated = await rt.destinations.update(wsId, destination.id, {
+        name: patch.name,
+        enabled: patch.enabled,
+        settings,
+        secretFields: connector.secretFields,
+      });
+      return c.json(publicDestination(updated!), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "delete",
+      path: "/v1/platforms/{id}",
+      operationId: "deletePlatform",
+      scope: "admin",
+      tags,
+      summary: "Disconnect a platform",
+      request: { params: platformParams },
+      responses: { 204: { description: "Deleted" }, ...problems(404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const deleted = await rt.destinations.delete(c.get("workspace").id, id);
+      if (!deleted) throw new HttpError(404, `No platform "${id}"`);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "post",
+      path: "/v1/platforms/{id}/test",
+      operationId: "testPlatform",
+      scope: "admin",
+      tags,
+      summary: "Send a synthetic event in the platform's test mode and answer with what it said",
+      request: { params: platformParams },
+      responses: {
+        200: jsonResponse("The platform's answer", testAnswerSchema),
+        ...problems(404, 422),
+      },
+    }),
+    async (c) => {
+      const workspace = c.get("workspace");
+      const destination = await destinationOr404(rt, workspace.id, c.req.valid("param").id);
+      const connector = connectorOf(destination.type);
+      const settings = connector.settings.safeParse(rt.destinations.settingsOf(destination));
+      if (!settings.success) throw new HttpError(422, "The platform's stored settings are invalid");
+      const result = await rt.engine.testDestination(destination);
+      if (!result) {
+        throw new HttpError(422, `Destination type "${destination.type}" has no connector`);
+      }
+      return c.json({ ...result, classification: result.outcome }, 200);
+    },
+  );
+  return app;
 }

@@ -1,8 +1,14 @@
-import { z } from "@hono/zod-openapi";
-import { normalizeOrigin, type WorkspaceCreated } from "../../lib/workspaces.ts";
-import { requireKey, requireRootToken } from "../_auth.ts";
-import type { RouteDeps } from "../_env.ts";
-import { parseJsonBody } from "../_request.ts";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Runtime } from "../../lib/runtime.ts";
+import {
+  normalizeOrigin,
+  type WorkspaceCreated,
+  workspaceSchema,
+  workspaceSettingsSchema,
+} from "../../lib/workspaces.ts";
+import type { AppEnv } from "../_env.ts";
+import { HttpError } from "../_http_error.ts";
+import { apiRoute } from "../_route.ts";
 import { jsonBody, jsonResponse, problems } from "../_schemas.ts";
 
 const originSchema = z.string().max(256).refine((v) => {
@@ -14,18 +20,15 @@ const originSchema = z.string().max(256).refine((v) => {
   }
 }, "must be an http(s) origin such as https://shop.example");
 
-const settingsSchema = z.object({
-  dedup_window_seconds: z.number().int().min(60).max(30 * 86_400),
-  retention_days: z.number().int().min(1).max(3650),
-  rate_limit_per_minute: z.number().int().min(1).max(100_000_000),
-  browser_rate_limit_per_minute: z.number().int().min(1).max(10_000_000),
-}).partial().strict().openapi("WorkspaceSettings");
+/** Settings a create or a change may give: any of them, each within its bounds. */
+const settingsInputSchema = workspaceSettingsSchema.partial().strict()
+  .openapi("WorkspaceSettingsInput");
 
 /** Body of `POST /v1/workspaces`. */
 export const createWorkspaceSchema = z.object({
   name: z.string().trim().min(1).max(100),
   allowed_origins: z.array(originSchema).max(50).optional(),
-  settings: settingsSchema.optional(),
+  settings: settingsInputSchema.optional(),
 }).strict().openapi("CreateWorkspace", {
   example: { name: "Shop", allowed_origins: ["https://shop.example"] },
 });
@@ -33,17 +36,8 @@ export const createWorkspaceSchema = z.object({
 const updateWorkspaceSchema = z.object({
   name: z.string().trim().min(1).max(100).optional(),
   allowed_origins: z.array(originSchema).max(50).optional(),
-  settings: settingsSchema.optional(),
+  settings: settingsInputSchema.optional(),
 }).strict().openapi("UpdateWorkspace");
-
-const workspaceSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  public_id: z.string(),
-  allowed_origins: z.array(z.string()),
-  settings: settingsSchema,
-  created_at: z.string(),
-}).openapi("Workspace");
 
 const createdSchema = z.object({
   id: z.string(),
@@ -55,7 +49,9 @@ const createdSchema = z.object({
 }).openapi("WorkspaceCreated");
 
 /** The answer to a created workspace (API.md), also printed by the CLI. */
-export function workspaceCreatedJson({ workspace, ingestKey, adminKey }: WorkspaceCreated) {
+export function workspaceCreatedJson(
+  { workspace, ingestKey, adminKey }: WorkspaceCreated,
+): z.output<typeof createdSchema> {
   return {
     id: workspace.id,
     name: workspace.name,
@@ -66,48 +62,63 @@ export function workspaceCreatedJson({ workspace, ingestKey, adminKey }: Workspa
   };
 }
 
+const tags: [string] = ["Workspaces"];
+
 /** `POST /v1/workspaces`, `GET` and `PATCH /v1/workspace`. */
-export function workspaceRoutes({ app, rt }: RouteDeps): void {
-  app.openAPIRegistry.registerPath({
-    method: "post",
-    path: "/v1/workspaces",
-    tags: ["Workspaces"],
-    summary: "Create a workspace (root token); its keys are shown only in this answer",
-    security: [{ bearer: [] }],
-    request: { body: jsonBody(createWorkspaceSchema) },
-    responses: {
-      201: jsonResponse("Created", createdSchema),
-      ...problems(400, 401, 403, 413, 415),
+export function workspaceRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "post",
+      path: "/v1/workspaces",
+      operationId: "createWorkspace",
+      scope: "root",
+      tags,
+      summary: "Create a workspace (root token); its keys are shown only in this answer",
+      request: { body: jsonBody(createWorkspaceSchema) },
+      responses: { 201: jsonResponse("Created", createdSchema), ...problems(400, 413, 415) },
+    }),
+    async (c) => {
+      const created = await rt.workspaces.create(c.req.valid("json"));
+      return c.json(workspaceCreatedJson(created), 201);
     },
-  });
-  app.post("/v1/workspaces", requireRootToken(rt), async (c) => {
-    const input = await parseJsonBody(c, createWorkspaceSchema);
-    const created = await rt.workspaces.create(input);
-    return c.json(workspaceCreatedJson(created), 201);
-  });
+  );
 
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/v1/workspace",
-    tags: ["Workspaces"],
-    summary: "The workspace of the calling key",
-    security: [{ bearer: [] }],
-    responses: { 200: jsonResponse("The workspace", workspaceSchema), ...problems(401, 403) },
-  });
-  app.get("/v1/workspace", requireKey(rt, "read"), (c) => c.json(c.get("workspace")));
+  app.openapi(
+    apiRoute(rt, {
+      method: "get",
+      path: "/v1/workspace",
+      operationId: "getWorkspace",
+      scope: "read",
+      tags,
+      summary: "The workspace of the calling key",
+      request: {},
+      responses: { 200: jsonResponse("The workspace", workspaceSchema) },
+    }),
+    (c) => c.json(c.get("workspace"), 200),
+  );
 
-  app.openAPIRegistry.registerPath({
-    method: "patch",
-    path: "/v1/workspace",
-    tags: ["Workspaces"],
-    summary: "Change the name, allowed origins or settings (dedup window, retention, rate limits)",
-    security: [{ bearer: [] }],
-    request: { body: jsonBody(updateWorkspaceSchema) },
-    responses: { 200: jsonResponse("Updated", workspaceSchema), ...problems(400, 401, 403) },
-  });
-  app.patch("/v1/workspace", requireKey(rt, "admin"), async (c) => {
-    const patch = await parseJsonBody(c, updateWorkspaceSchema);
-    const updated = await rt.workspaces.update(c.get("workspace").id, patch);
-    return c.json(updated!);
-  });
+  app.openapi(
+    apiRoute(rt, {
+      method: "patch",
+      path: "/v1/workspace",
+      operationId: "updateWorkspace",
+      scope: "admin",
+      tags,
+      summary:
+        "Change the name, allowed origins or settings (dedup window, retention, rate limits)",
+      request: { body: jsonBody(updateWorkspaceSchema) },
+      responses: {
+        200: jsonResponse("Updated", workspaceSchema),
+        ...problems(400, 404, 413, 415),
+      },
+    }),
+    async (c) => {
+      const updated = await rt.workspaces.update(c.get("workspace").id, c.req.valid("json"));
+      if (!updated) throw new HttpError(404, "The calling key's workspace no longer exists");
+      return c.json(updated, 200);
+    },
+  );
+  return app;
 }

@@ -43,6 +43,7 @@ export function browserRoutes({ app, rt }: RouteDeps): void {
     app.openAPIRegistry.registerPath({
       method: "post",
       path,
+      operationId: path === "/collect" ? "ingestCollect" : "ingestBrowserEvents",
       tags: ["Ingestion"],
       summary,
       description:
@@ -55,6 +56,7 @@ export function browserRoutes({ app, rt }: RouteDeps): void {
     app.openAPIRegistry.registerPath({
       method: "options",
       path,
+      operationId: path === "/collect" ? "preflightCollect" : "preflightBrowserEvents",
       tags: ["Ingestion"],
       summary: "CORS preflight: allowed only for origins on some workspace's allowlist",
       responses: { 204: { description: "Allowed" }, ...problems(403) },

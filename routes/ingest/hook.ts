@@ -20,6 +20,7 @@ export function hookRoutes({ app, rt }: RouteDeps): void {
     app.openAPIRegistry.registerPath({
       method,
       path: "/collect/hook",
+      operationId: method === "get" ? "ingestHookQuery" : "ingestHookBody",
       tags: ["Ingestion"],
       summary: method === "get"
         ? "Send one flat conversion as query parameters"

@@ -15,6 +15,7 @@ export function nativeIngestRoutes({ app, rt }: RouteDeps): void {
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/v1/events",
+    operationId: "ingestEvents",
     tags: ["Ingestion"],
     summary: "Send one event, or a batch of up to 500 (512 KiB)",
     description:

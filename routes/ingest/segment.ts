@@ -25,6 +25,7 @@ export function segmentRoutes({ app, rt }: RouteDeps): void {
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/v1/batch",
+    operationId: "segmentBatch",
     tags: ["Segment"],
     summary: "Segment batch (write key as Basic user name)",
     security: [{ basic: [] }],
@@ -38,6 +39,7 @@ export function segmentRoutes({ app, rt }: RouteDeps): void {
     app.openAPIRegistry.registerPath({
       method: "post",
       path: `/v1/${call}`,
+      operationId: `segment${call[0]!.toUpperCase()}${call.slice(1)}`,
       tags: ["Segment"],
       summary: `Segment ${call} call`,
       security: [{ basic: [] }],
