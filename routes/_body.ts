@@ -67,10 +67,11 @@ export function contentCoding(header: string | null): ContentCoding | undefined 
   const codings = header.split(",").map((c) => c.trim().toLowerCase())
     .filter((c) => c !== "" && c !== "identity");
   if (codings.length === 0) return undefined;
-  // RFC 9110 §8.4.1.3: x-gzip is gzip.
-  const coding = codings.length === 1 && codings[0] === "x-gzip" ? "gzip" : codings[0];
-  if (codings.length === 1 && CONTENT_CODINGS.some((known) => known === coding)) {
-    return coding as ContentCoding;
+  if (codings.length === 1) {
+    // RFC 9110 §8.4.1.3: x-gzip is gzip.
+    const coding = codings[0] === "x-gzip" ? "gzip" : codings[0];
+    const known = CONTENT_CODINGS.find((c) => c === coding);
+    if (known) return known;
   }
   throw new HttpError(
     415,

@@ -234,7 +234,7 @@ export function eventTimeMs(value: number | string | undefined, now: number): nu
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-/** The widest UTC offsets in use: UTC−12:00 to UTC+14:00 (RFC 3339 allows nothing wider in practice). */
+/** Offsets in use run from UTC−12:00 to UTC+14:00; ±14:00 bounds both sides. */
 const MAX_OFFSET_MINUTES = 14 * 60;
 
 /**
