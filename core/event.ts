@@ -152,10 +152,33 @@ const consentValue = z.union([z.boolean(), z.enum(["granted", "denied", "GRANTED
   .transform((v): ConsentState =>
     v === true || String(v).toLowerCase() === "granted" ? "granted" : "denied"
   );
-const numeric = z.union([
-  z.number().finite(),
-  z.string().trim().regex(/^-?\d+(\.\d+)?$/, "must be a number").transform(Number),
-]);
+/** A sent value cut to `max` characters, for quoting in an error message. */
+export function clipped(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+const NUMERIC_TEXT = /^-?\d+(\.\d+)?$/;
+
+/** A number, or a decimal string; a string too long for a double (it would be stored as null) is refused. */
+const numeric = z.union([z.number(), z.string()], {
+  error: (issue) =>
+    typeof issue.input === "number"
+      ? "must be a finite number"
+      : `must be a number, not ${clipped(JSON.stringify(issue.input) ?? "undefined")}`,
+}).transform((given, ctx) => {
+  if (typeof given === "number") return given;
+  const text = given.trim();
+  const n = NUMERIC_TEXT.test(text) ? Number(text) : NaN;
+  if (Number.isFinite(n)) return n;
+  ctx.issues.push({
+    code: "custom",
+    input: given,
+    message: Number.isNaN(n)
+      ? `must be a number; "${clipped(given)}" is not one`
+      : `must be a number a double can hold; "${clipped(text)}" is too large`,
+  });
+  return z.NEVER;
+});
 
 const clickIdsSchema = z.object(
   Object.fromEntries(CLICK_ID_PARAMS.map((k) => [k, shortText.optional()])) as Record<

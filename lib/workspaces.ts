@@ -37,7 +37,8 @@ export const workspaceSchema = z.object({
     description: "Public id (`pk_…`) that browsers send; not a secret",
   }),
   allowed_origins: z.array(z.string()).openapi({
-    description: "Origins (`https://shop.example`) allowed to send browser events",
+    description:
+      "Origins (`https://shop.example`) allowed to send browser events; `https://*.shop.example` allows every subdomain",
   }),
   settings: workspaceSettingsSchema,
   created_at: z.string(),
@@ -64,9 +65,14 @@ export interface WorkspaceCreated {
 const CACHE_TTL_MS = 5_000;
 const newId = monotonicFactory();
 
+/** Most labels after a wildcard's `*.` (preflights look up that many suffixes at most). */
+const MAX_WILDCARD_LABELS = 10;
+
 /**
  * Normalises an origin to `scheme://host[:port]`; throws a TypeError naming the
- * value when it is not an http(s) origin.
+ * value when it is not an http(s) origin. One leading wildcard label is allowed
+ * (`https://*.shop.example`, see {@link isOriginAllowed}), followed by 2 to 10 labels;
+ * a `*` anywhere else is refused.
  */
 export function normalizeOrigin(origin: string): string {
   let url: URL;
@@ -81,7 +87,57 @@ export function normalizeOrigin(origin: string): string {
   if (url.pathname !== "/" || url.search || url.hash || url.username) {
     throw new TypeError(`"${origin}" must be an origin only, like https://shop.example`);
   }
+  if (url.hostname.includes("*") && !isWildcardHost(url.hostname)) {
+    throw new TypeError(
+      `"${origin}" may hold a wildcard only as its whole first label, before 2 to ${MAX_WILDCARD_LABELS} more, like https://*.shop.example`,
+    );
+  }
   return url.origin;
+}
+
+function isWildcardHost(hostname: string): boolean {
+  const [first, ...rest] = hostname.split(".");
+  return first === "*" && rest.length >= 2 && rest.length <= MAX_WILDCARD_LABELS &&
+    rest.every((label) => label !== "" && !label.includes("*"));
+}
+
+// What a browser's Origin header holds before a wildcard's suffix: one or more DNS labels.
+const SUBDOMAIN_LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+
+/**
+ * Whether an Origin header is on an allowlist. `https://*.shop.example` matches any
+ * subdomain at any depth (`https://a.shop.example`, `https://a.b.shop.example`) with the
+ * same scheme and port, never the bare `https://shop.example` (list it too).
+ */
+export function isOriginAllowed(allowed: readonly string[], origin: string): boolean {
+  return allowed.some((entry) => entry === origin || wildcardMatches(entry, origin));
+}
+
+function wildcardMatches(pattern: string, origin: string): boolean {
+  const star = pattern.indexOf("://*.");
+  if (star < 0) return false;
+  const scheme = pattern.slice(0, star + 3);
+  const suffix = pattern.slice(star + 4);
+  if (!origin.startsWith(scheme) || !origin.endsWith(suffix)) return false;
+  return SUBDOMAIN_LABELS.test(origin.slice(scheme.length, origin.length - suffix.length));
+}
+
+/**
+ * The allowlist entries that could allow an origin: itself, and every wildcard over one of
+ * its parent domains (`https://a.b.shop.example` → `https://*.b.shop.example`,
+ * `https://*.shop.example`).
+ */
+function allowlistEntriesFor(origin: string): string[] {
+  const match = /^(https?:\/\/)([^/:]+)(:\d+)?$/.exec(origin);
+  if (!match) return [origin];
+  const [, scheme, host, port = ""] = match;
+  const labels = host!.split(".");
+  const entries = [origin];
+  const shortest = Math.max(1, labels.length - MAX_WILDCARD_LABELS);
+  for (let i = shortest; i <= labels.length - 2; i++) {
+    entries.push(`${scheme}*.${labels.slice(i).join(".")}${port}`);
+  }
+  return entries;
 }
 
 /** Workspaces in KV, with a short-lived cache for the request path. */
@@ -89,7 +145,7 @@ export class WorkspaceStore {
   readonly #kv: Deno.Kv;
   readonly #byId = new TtlCache<Workspace | null>(CACHE_TTL_MS);
   readonly #byPublicId = new TtlCache<string | null>(CACHE_TTL_MS);
-  readonly #originAllowed = new TtlCache<boolean>(CACHE_TTL_MS);
+  #originAllowed = new TtlCache<boolean>(CACHE_TTL_MS);
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -120,6 +176,7 @@ export class WorkspaceStore {
     adminKey.addTo(op);
     const result = await op.commit();
     if (!result.ok) throw new Error(`Cannot create workspace "${input.name}": id collision`);
+    this.#forgetOrigins(workspace.allowed_origins);
     return { workspace, ingestKey: ingestKey.created, adminKey: adminKey.created };
   }
 
@@ -143,17 +200,24 @@ export class WorkspaceStore {
     return wsId ? await this.get(wsId) : null;
   }
 
-  /** Whether any workspace allows the origin; answers CORS preflights. */
+  /** Whether any workspace allows the origin, itself or by a wildcard; answers CORS preflights. */
   async isOriginAllowedAnywhere(origin: string): Promise<boolean> {
     if (origin.length > 256) return false;
     const cached = this.#originAllowed.get(origin);
     if (cached !== undefined) return cached;
-    let allowed = false;
-    for await (const _ of this.#kv.list({ prefix: workspaceOriginPrefix(origin) }, { limit: 1 })) {
-      allowed = true;
-    }
+    const found = await Promise.all(
+      allowlistEntriesFor(origin).map((entry) => this.#anyWorkspaceLists(entry)),
+    );
+    const allowed = found.includes(true);
     this.#originAllowed.set(origin, allowed);
     return allowed;
+  }
+
+  async #anyWorkspaceLists(entry: string): Promise<boolean> {
+    for await (const _ of this.#kv.list({ prefix: workspaceOriginPrefix(entry) }, { limit: 1 })) {
+      return true;
+    }
+    return false;
   }
 
   /** Changes a workspace's name, origins or settings; null when it does not exist. */
@@ -178,11 +242,19 @@ export class WorkspaceStore {
       for (const origin of next.allowed_origins) op.set(workspaceOriginKey(origin, wsId), true);
       if ((await op.commit()).ok) {
         this.#byId.delete(wsId);
-        for (const origin of [...before.allowed_origins, ...next.allowed_origins]) {
-          this.#originAllowed.delete(origin);
-        }
+        this.#forgetOrigins([...before.allowed_origins, ...next.allowed_origins]);
         return next;
       }
     }
+  }
+
+  /** Drops cached preflight answers these allowlist entries may have changed. */
+  #forgetOrigins(entries: readonly string[]): void {
+    if (entries.some((entry) => entry.includes("*"))) {
+      // A wildcard decides for origins never listed: start the cache afresh.
+      this.#originAllowed = new TtlCache(CACHE_TTL_MS);
+      return;
+    }
+    for (const entry of entries) this.#originAllowed.delete(entry);
   }
 }

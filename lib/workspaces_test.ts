@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../core/digest.ts";
 import { apiKeyKey, workspaceKey, workspaceOriginKey, workspacePublicKey } from "./kv/keys.ts";
-import { DEFAULT_SETTINGS, normalizeOrigin, type Workspace, WorkspaceStore } from "./workspaces.ts";
+import {
+  DEFAULT_SETTINGS,
+  isOriginAllowed,
+  normalizeOrigin,
+  type Workspace,
+  WorkspaceStore,
+} from "./workspaces.ts";
 
 async function allEntries(kv: Deno.Kv): Promise<Deno.KvEntry<unknown>[]> {
   return await Array.fromAsync(kv.list({ prefix: [] }));
@@ -189,6 +195,83 @@ Deno.test("WorkspaceStore.isOriginAllowedAnywhere() stays true while another wor
     await store.create({ name: "Two", allowed_origins: ["https://shared.example"] });
     await store.update(one.workspace.id, { allowed_origins: [] });
     assert.equal(await store.isOriginAllowedAnywhere("https://shared.example"), true);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("normalizeOrigin() keeps one leading wildcard label and refuses * anywhere else", () => {
+  assert.equal(normalizeOrigin("https://*.Shop.Example:443/"), "https://*.shop.example");
+  assert.equal(normalizeOrigin("http://*.dev.shop.example:8080"), "http://*.dev.shop.example:8080");
+  for (
+    const value of [
+      "https://*.example",
+      "https://*",
+      "https://a.*.shop.example",
+      "https://*.*.shop.example",
+      "https://*shop.example",
+      "https://shop*.example",
+      "https://shop.example.*",
+      "https://*.a.b.c.d.e.f.g.h.i.j.k",
+    ]
+  ) {
+    assert.throws(() => normalizeOrigin(value), {
+      name: "TypeError",
+      message:
+        `"${value}" may hold a wildcard only as its whole first label, before 2 to 10 more, like https://*.shop.example`,
+    }, value);
+  }
+});
+
+Deno.test("isOriginAllowed() matches exact origins and subdomains of a wildcard, never its bare domain", () => {
+  const allowed = ["https://*.shop.example", "http://localhost:3000", "https://*.dev.example:8443"];
+  for (
+    const origin of [
+      "https://a.shop.example",
+      "https://a.b.shop.example",
+      "https://xn--bcher-kva.shop.example",
+      "http://localhost:3000",
+      "https://preview-1.dev.example:8443",
+    ]
+  ) assert.equal(isOriginAllowed(allowed, origin), true, origin);
+  for (
+    const origin of [
+      "https://shop.example",
+      "http://a.shop.example",
+      "https://a.shop.example:8443",
+      "https://evilshop.example",
+      "https://a.shop.example.evil",
+      "https://a/b.shop.example",
+      "https://.shop.example",
+      "https://preview-1.dev.example",
+      "null",
+    ]
+  ) assert.equal(isOriginAllowed(allowed, origin), false, origin);
+});
+
+Deno.test("WorkspaceStore.isOriginAllowedAnywhere() finds wildcard entries for subdomains", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new WorkspaceStore(kv);
+    assert.equal(await store.isOriginAllowedAnywhere("https://a.b.shop.example"), false);
+    const { workspace } = await store.create({
+      name: "Shop",
+      allowed_origins: ["https://*.shop.example"],
+    });
+    assert.deepEqual(workspace.allowed_origins, ["https://*.shop.example"]);
+    assert.equal(
+      (await kv.get(workspaceOriginKey("https://*.shop.example", workspace.id))).value,
+      true,
+    );
+    // The cached "no" from before the workspace existed is gone.
+    assert.equal(await store.isOriginAllowedAnywhere("https://a.b.shop.example"), true);
+    assert.equal(await store.isOriginAllowedAnywhere("https://a.shop.example"), true);
+    assert.equal(await store.isOriginAllowedAnywhere("https://shop.example"), false);
+    assert.equal(await store.isOriginAllowedAnywhere("http://a.shop.example"), false);
+    assert.equal(await store.isOriginAllowedAnywhere("https://a.shop.example:8443"), false);
+    await store.update(workspace.id, { allowed_origins: ["https://shop.example"] });
+    assert.equal(await store.isOriginAllowedAnywhere("https://a.shop.example"), false);
+    assert.equal(await store.isOriginAllowedAnywhere("https://shop.example"), true);
   } finally {
     kv.close();
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readBody } from "./_body.ts";
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
+import { contentCoding, readBody } from "./_body.ts";
 import { HttpError } from "./_http_error.ts";
 
 function post(body: BodyInit | null, headers: Record<string, string> = {}): Request {
@@ -145,4 +146,147 @@ Deno.test("readBody() answers 400 for malformed JSON", async () => {
   const error = await httpError(readBody(post('{"a":', JSON_TYPE), { limit: 1024 }));
   assert.equal(error.status, 400);
   assert.match(error.message, /^The request body is not valid JSON: /);
+});
+
+function encoded(body: Uint8Array | ReadableStream<Uint8Array>, coding: string): Request {
+  return new Request("https://sluice.test/v1/batch", {
+    method: "POST",
+    body: body instanceof ReadableStream ? body : new Uint8Array(body),
+    headers: { ...JSON_TYPE, "content-encoding": coding },
+  });
+}
+
+const EVENT_JSON = new TextEncoder().encode(JSON.stringify({ event_name: "purchase", a: "é" }));
+
+Deno.test("readBody() decodes gzip, x-gzip, deflate and br bodies", async () => {
+  const cases: [string, Uint8Array][] = [
+    ["gzip", gzipSync(EVENT_JSON)],
+    ["x-gzip", gzipSync(EVENT_JSON)],
+    ["deflate", deflateSync(EVENT_JSON)],
+    ["br", brotliCompressSync(EVENT_JSON)],
+    ["GZIP, identity", gzipSync(EVENT_JSON)],
+    ["identity", EVENT_JSON],
+  ];
+  for (const [coding, body] of cases) {
+    assert.deepEqual(
+      await readBody(encoded(body, coding), { limit: 1024 }),
+      { event_name: "purchase", a: "é" },
+      coding,
+    );
+  }
+});
+
+Deno.test("readBody() decodes a compressed body that arrives in small chunks", async () => {
+  const big = new TextEncoder().encode(JSON.stringify({ a: "x".repeat(200_000) }));
+  const compressed = gzipSync(big);
+  const pieces = Array.from(
+    { length: Math.ceil(compressed.byteLength / 7) },
+    (_, i) => compressed.subarray(i * 7, i * 7 + 7),
+  );
+  const body = await readBody(encoded(streamOf(pieces), "gzip"), { limit: 256 * 1024 });
+  assert.deepEqual(body, { a: "x".repeat(200_000) });
+});
+
+Deno.test("readBody() answers 413 once the decoded bytes pass the limit, reading no further", async () => {
+  const zeros = new Uint8Array(10 * 1024 * 1024);
+  for (
+    const [coding, bomb] of [
+      ["gzip", gzipSync(zeros)],
+      ["deflate", deflateSync(zeros)],
+      ["br", brotliCompressSync(zeros)],
+    ] as const
+  ) {
+    let pulled = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = bomb.subarray(pulled, pulled + 1024);
+        pulled += chunk.byteLength;
+        if (chunk.byteLength === 0) controller.close();
+        else controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    const error = await httpError(readBody(encoded(source, coding), { limit: 64 * 1024 }));
+    assert.equal(error.status, 413, coding);
+    assert.equal(error.message, `The request body exceeds 65536 bytes once decoded from ${coding}`);
+    // The first KiB decodes past the limit: nothing after it is read.
+    assert.ok(pulled <= 1024, `${coding} read ${pulled} of ${bomb.byteLength} bytes`);
+  }
+});
+
+Deno.test("readBody() answers 413 when the compressed bytes alone pass the limit", async () => {
+  // Empty gzip members decode to nothing: only the cap on what is sent stops them.
+  const empty = gzipSync(new Uint8Array());
+  const members = new Uint8Array(empty.byteLength * 100);
+  for (let i = 0; i < 100; i++) members.set(empty, i * empty.byteLength);
+  const error = await httpError(readBody(encoded(members, "gzip"), { limit: 1024 }));
+  assert.equal(error.status, 413);
+  assert.equal(error.message, "The request body exceeds 1024 bytes");
+});
+
+Deno.test("readBody() answers 400 for corrupt or truncated compressed data", async () => {
+  const gz = gzipSync(EVENT_JSON);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["gzip", EVENT_JSON, /^The request body is not valid gzip data: /],
+    ["gzip", gz.subarray(0, gz.byteLength - 6), /^The request body is not valid gzip data: /],
+    ["deflate", deflateRawSync(EVENT_JSON), /^The request body is not valid deflate data: /],
+    ["br", new Uint8Array([0xff, 0xff, 0xff, 0xff]), /^The request body is not valid br data: /],
+  ];
+  for (const [coding, body, message] of cases) {
+    const error = await httpError(readBody(encoded(body, coding), { limit: 1024 }));
+    assert.equal(error.status, 400, coding);
+    assert.match(error.message, message);
+  }
+});
+
+Deno.test("readBody() answers 415 naming an unsupported Content-Encoding", async () => {
+  for (const coding of ["compress", "zstd", "gzip, br", "gzip;q=1"]) {
+    const error = await httpError(readBody(encoded(EVENT_JSON, coding), { limit: 1024 }));
+    assert.equal(error.status, 415, coding);
+    assert.equal(
+      error.message,
+      `Content-Encoding "${coding}" is not supported; send one of gzip, deflate, br or identity`,
+    );
+    assert.deepEqual(error.headers, { "accept-encoding": "gzip, deflate, br" });
+  }
+});
+
+Deno.test("contentCoding() reads the one coding of a Content-Encoding header", () => {
+  assert.equal(contentCoding(null), undefined);
+  assert.equal(contentCoding(""), undefined);
+  assert.equal(contentCoding(" identity "), undefined);
+  assert.equal(contentCoding("Gzip"), "gzip");
+  assert.equal(contentCoding("x-gzip"), "gzip");
+  assert.equal(contentCoding("identity, br"), "br");
+  assert.equal(contentCoding("deflate"), "deflate");
+});
+
+Deno.test("readBody() answers 400 when the client stops sending mid-body, logging one debug line", async () => {
+  const debug = console.debug;
+  const lines: unknown[][] = [];
+  console.debug = (...args: unknown[]) => lines.push(args);
+  try {
+    for (const coding of [undefined, "gzip"]) {
+      const half = coding ? gzipSync(EVENT_JSON).subarray(0, 10) : EVENT_JSON.subarray(0, 10);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(half);
+          controller.error(new Error("connection closed before message completed"));
+        },
+      });
+      const request = new Request("https://sluice.test/v1/events", {
+        method: "POST",
+        body,
+        headers: { ...JSON_TYPE, ...(coding ? { "content-encoding": coding } : {}) },
+      });
+      const error = await httpError(readBody(request, { limit: 1024 }));
+      assert.equal(error.status, 400);
+      assert.equal(error.message, "The request body ended before it was complete");
+    }
+    assert.deepEqual(lines, [
+      ["Request body cut off: POST /v1/events: connection closed before message completed"],
+      ["Request body cut off: POST /v1/events: connection closed before message completed"],
+    ]);
+  } finally {
+    console.debug = debug;
+  }
 });

@@ -1,5 +1,5 @@
 import type { FieldError } from "../core/field_error.ts";
-import { RateLimitedError } from "../lib/ingest/ingestor.ts";
+import { BatchOverLimitError, RateLimitedError } from "../lib/ingest/ingestor.ts";
 
 /** The RFC 7807 problem document Sluice answers errors with. */
 export interface Problem {
@@ -71,10 +71,20 @@ export function problemResponse(
 
 /**
  * The one mapping from errors to HTTP: an HttpError as it is, a domain error to its status
- * (a rate limit to 429 with Retry-After); undefined for anything unexpected.
+ * (a rate limit to 429 with Retry-After, a batch no wait would admit to 413); undefined
+ * for anything unexpected.
  */
 export function httpErrorOf(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
+  if (error instanceof BatchOverLimitError) {
+    return new HttpError(413, error.message, {
+      errors: [{
+        path: error.field,
+        message:
+          `holds ${error.size} events; the workspace accepts at most ${error.limitPerMinute} per minute`,
+      }],
+    });
+  }
   if (error instanceof RateLimitedError) {
     return new HttpError(429, error.message, {
       headers: { "retry-after": String(error.retryAfterSeconds) },

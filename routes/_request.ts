@@ -93,21 +93,41 @@ export function eventsOf(
   return { batch: true, events: list };
 }
 
+/** How an ingest endpoint answers (see {@link ingestResponse}). */
+export interface IngestAnswerOptions {
+  /** The body was a batch: 202 with per-event results. */
+  batch?: boolean;
+  /** Extra response headers (CORS). */
+  headers?: Record<string, string>;
+  /**
+   * How one duplicate event is answered: 409 (the native API), or 200 with
+   * `"duplicate": true` for senders that retry until they see a 2xx (Segment, shop hooks).
+   */
+  duplicateStatus?: 409 | 200;
+}
+
 /**
- * Answers an ingest request: one event → 202, 409 (duplicate) or 400; a batch → 202 with
- * per-event results, or 400 when no event could be accepted.
+ * Answers an ingest request: one event → 202, 409 or 200 (duplicate, per
+ * `duplicateStatus`) or 400; a batch → 202 with per-event results, or 400 when no event
+ * could be accepted.
  */
 export function ingestResponse(
   c: Context<AppEnv>,
   results: IngestResult[],
-  batch: boolean,
-  headers: Record<string, string> = {},
+  { batch = false, headers = {}, duplicateStatus = 409 }: IngestAnswerOptions = {},
 ): Response {
   const traceId = c.get("traceId");
   if (!batch) {
     const [result] = results;
     if (result?.status === "accepted") {
       return c.json({ success: true, event_id: result.event_id, trace_id: traceId }, 202, headers);
+    }
+    if (result?.status === "duplicate" && duplicateStatus === 200) {
+      return c.json(
+        { success: true, duplicate: true, event_id: result.event_id, trace_id: traceId },
+        200,
+        headers,
+      );
     }
     if (result?.status === "duplicate") {
       return problemResponse({

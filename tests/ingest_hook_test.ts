@@ -8,6 +8,7 @@ import {
   jsonWith,
   storedEvent,
 } from "./_http.ts";
+import { expectDuplicate } from "./_ingest.ts";
 
 Deno.test("GET /collect/hook answers 202 and stores the flat conversion", async () => {
   const s = await openTestSluice();
@@ -109,13 +110,12 @@ Deno.test("POST /collect/hook accepts a form-urlencoded body", async () => {
   }
 });
 
-Deno.test("/collect/hook answers 409 when the event_id repeats", async () => {
+Deno.test("/collect/hook answers 200 with duplicate: true when the event_id repeats", async () => {
   const s = await openTestSluice();
   try {
     const url = `/collect/hook?k=${s.workspace.ingest_key}&event=lead&event_id=hook-dup`;
     await expectJson(await s.request(url), 202);
-    const problem = await expectProblem(await s.request(url), 409);
-    assert.equal(problem.event_id, "hook-dup");
+    await expectDuplicate(await s.request(url), "hook-dup");
     assert.equal(await countStored(s), 1);
   } finally {
     await s.close();
@@ -179,6 +179,38 @@ Deno.test("/collect/hook answers 400 without an event and for invalid fields", a
       415,
     );
     assert.equal(await countStored(s), 0);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("/collect/hook dedups on order_id when no event_id is sent: a retried shop webhook is one purchase", async () => {
+  const s = await openTestSluice();
+  try {
+    const url = `/collect/hook?k=${s.workspace.ingest_key}`;
+    const order = {
+      event: "Purchase",
+      order_id: "wc-1001",
+      value: "49.90",
+      currency: "EUR",
+      email: "ada@example.com",
+    };
+    const first = await expectJson<AcceptedJson>(await s.request(url, jsonWith(order, {})), 202);
+    assert.equal(first.event_id, "wc-1001");
+    await expectDuplicate(await s.request(url, jsonWith(order, {})), "wc-1001");
+    // The same order as a form post, and as a GET, is the same purchase.
+    const form = await s.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ event: "Purchase", orderId: "wc-1001" }).toString(),
+    });
+    await expectDuplicate(form, "wc-1001");
+    await expectDuplicate(await s.request(`${url}&event=Purchase&order_id=wc-1001`), "wc-1001");
+    assert.equal(await countStored(s), 1);
+    const event = await storedEvent(s, "wc-1001");
+    assert.equal(event.event_name, "purchase");
+    assert.equal(event.order_id, "wc-1001");
+    assert.equal(event.value, 49.9);
   } finally {
     await s.close();
   }

@@ -20,7 +20,14 @@ export interface UrlCheckOptions {
 }
 
 /** Why a URL was refused, for callers that act on it (never branch on `reason`). */
-export type UrlRefusalCode = "invalid_url" | "scheme" | "credentials" | "host" | "address" | "dns";
+export type UrlRefusalCode =
+  | "invalid_url"
+  | "scheme"
+  | "credentials"
+  | "port"
+  | "host"
+  | "address"
+  | "dns";
 
 /** The outcome of {@linkcode checkUrl}. */
 export type UrlCheck =
@@ -201,7 +208,7 @@ function refused(code: UrlRefusalCode, reason: string): UrlCheck {
 
 /**
  * Checks that a URL is safe to send a request to: https (plain http only with
- * `allowPrivate`), no credentials, and a host whose every address is public unicast. Names
+ * `allowPrivate`), no credentials, a port other than 0, and a host whose every address is public unicast. Names
  * are resolved (A and AAAA) through `options.resolve`; one non-public address is enough to
  * refuse, which defeats records mixing a public and a private address. Local-only names
  * (`localhost`, `*.localhost`, `*.internal`, …) are refused without a lookup.
@@ -232,6 +239,13 @@ export async function checkUrl(
   }
   if (parsed.username !== "" || parsed.password !== "") {
     return refused("credentials", `Refused URL "${shown}": credentials in a URL are not allowed`);
+  }
+  // Port 0 is "any port" to a listener and no port to connect to (RFC 6335 §6: reserved).
+  if (parsed.port === "0") {
+    return refused(
+      "port",
+      `Refused URL "${shown}": port 0 is reserved; use a port from 1 to 65535`,
+    );
   }
 
   const host = parsed.hostname;

@@ -55,6 +55,8 @@ const REFUSED: readonly [url: string, code: string, quoted: string][] = [
   ["ftp://api.example.com/", "scheme", "https"],
   ["file:///etc/passwd", "scheme", "https"],
   ["https://user:secret@api.example.com/", "credentials", "credentials"],
+  ["https://api.example.com:0/hook", "port", "port 0"],
+  ["https://8.8.8.8:0/", "port", "port 0"],
   ["https://localhost/", "host", '"localhost"'],
   ["https://LOCALHOST./", "host", '"localhost"'],
   ["https://app.localhost/", "host", '"app.localhost"'],
@@ -203,6 +205,7 @@ Deno.test("checkUrl() still refuses metadata, credentials and other schemes when
     ["http://metadata.google.internal/", "host"],
     ["http://user:pw@127.0.0.1/", "credentials"],
     ["ftp://127.0.0.1/", "scheme"],
+    ["http://127.0.0.1:0/", "port"],
   ];
   for (const [url, code] of cases) {
     const check = await checkUrl(url, { allowPrivate: true });
@@ -232,4 +235,18 @@ Deno.test("addressRefusal() returns undefined only for public unicast addresses"
   assert.equal(addressRefusal("::ffff:8.8.8.8"), undefined);
   assert.equal(addressRefusal("fe80::1%eth0"), "link-local (fe80::/10)");
   assert.equal(addressRefusal("example.com"), "not an IP address");
+});
+
+Deno.test("checkUrl() refuses port 0 with a reason naming the port, before any lookup", async () => {
+  const dns = fakeResolver({ "api.example.com": { A: ["8.8.8.8"] } });
+  const check = await checkUrl("https://api.example.com:0/hook?token=secret", {
+    resolve: dns.resolve,
+  });
+  assert.deepEqual(check, {
+    kind: "refused",
+    code: "port",
+    reason:
+      'Refused URL "https://api.example.com:0": port 0 is reserved; use a port from 1 to 65535',
+  });
+  assert.deepEqual(dns.lookups, []);
 });

@@ -4,6 +4,7 @@ import {
   type BrowserIdName,
   CLICK_ID_PARAMS,
   type ClickIdName,
+  clipped,
   type Dialect,
   EVENT_LIMITS,
   type EventInput,
@@ -30,7 +31,11 @@ export interface RequestContext {
   traceId: string;
   /** `source` for events that name none. */
   defaultSource: string;
-  /** The browser's IP and user agent: set only for requests made by the user's own browser. */
+  /**
+   * The browser's IP and user agent, for requests made by the user's own browser (the
+   * browser dialects): they replace whatever the body claims. Server keys' events keep
+   * the body's values.
+   */
   clientIp?: string;
   userAgent?: string;
   /** The browser's first-party cookies, for browser requests. */
@@ -42,6 +47,28 @@ export type ParseResult =
   | { ok: true; event: SluiceEvent; /** The event as JSON, ready to seal. */ json: string }
   | { ok: false; event_id?: string; errors: FieldError[] };
 
+/**
+ * An input a dialect's mapping already found invalid (a Segment message of an unknown
+ * type): it is answered rejected with these errors, like an event that fails validation.
+ * Error paths are relative to the input; the ingestor prefixes where it sat in the body.
+ */
+export class RejectedInput {
+  readonly errors: readonly FieldError[];
+  readonly event_id?: string;
+
+  constructor(errors: readonly FieldError[], eventId?: string) {
+    this.errors = errors;
+    this.event_id = eventId;
+  }
+}
+
+/** Where input `index` sat in the body: `events.3` under the prefix `events`, "" without one. */
+export function inputPath(pathPrefix: string | undefined, index: number): string {
+  return pathPrefix === undefined ? "" : `${pathPrefix}.${index}`;
+}
+
+/** Dialects whose requests come from the user's own browser. */
+const BROWSER_DIALECTS: ReadonlySet<Dialect> = new Set(["browser", "collect"]);
 const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
 const CLICK_ID_SET = new Set<string>(CLICK_ID_PARAMS);
 const BROWSER_ID_ALIASES = new Map<string, BrowserIdName>([["fbp", "fbp"], ["fbc", "fbc"]]);
@@ -163,6 +190,11 @@ function enrichUserData(
   if (clickIds.fbclid && !browserIds.fbc) {
     browserIds.fbc = fbcFromFbclid(clickIds.fbclid, ctx.receivedAt);
   }
+  if (BROWSER_DIALECTS.has(ctx.dialect)) {
+    // A page can claim any IP or agent; only the connection (through trusted proxies) says.
+    delete userData.client_ip;
+    delete userData.user_agent;
+  }
   if (ctx.clientIp && !userData.client_ip) userData.client_ip = ctx.clientIp;
   if (ctx.userAgent && !userData.user_agent) userData.user_agent = ctx.userAgent.slice(0, 1024);
   if (Object.keys(clickIds).length) userData.click_ids = clickIds;
@@ -180,11 +212,10 @@ export function eventTimeMs(value: number | string | undefined, now: number): nu
   if (typeof value === "number" || /^\d+(\.\d+)?$/.test(value)) {
     const n = Number(value);
     ms = Math.round(n > 1e11 ? n : n * 1000);
+    if (!Number.isFinite(ms)) return `"${clipped(String(value))}" is too large for a time`;
   } else {
     const parsed = parseIsoDateTime(value);
-    if (parsed === undefined) {
-      return `"${value}" is neither unix seconds nor a valid ISO 8601 date-time`;
-    }
+    if (typeof parsed === "string") return parsed;
     ms = parsed;
   }
   if (ms > now + EVENT_LIMITS.futureSkewMs) {
@@ -203,26 +234,41 @@ export function eventTimeMs(value: number | string | undefined, now: number): nu
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
+/** Offsets in use run from UTC−12:00 to UTC+14:00; ±14:00 bounds both sides. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
 /**
  * Reads an ISO 8601 date or date-time; a time without a zone is UTC (never the host's
- * zone). Impossible dates such as 2026-09-31 are refused rather than rolled over.
+ * zone). Impossible dates such as 2026-09-31 and offsets such as +99:99 are refused
+ * rather than rolled over; returns the reason as a string.
  */
-function parseIsoDateTime(text: string): number | undefined {
+function parseIsoDateTime(text: string): number | string {
   const m = ISO_DATE_TIME.exec(text);
-  if (!m) return undefined;
+  const invalid = `"${clipped(text, 64)}" is neither unix seconds nor a valid ISO 8601 date-time`;
+  if (!m) return invalid;
   const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
   const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth) return undefined;
-  if (hour! > 23 || minute! > 59 || second! > 59) return undefined;
-  const fraction = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
-  let ms = Date.UTC(year!, month! - 1, day!, hour, minute, second, fraction);
-  const zone = m[8];
-  if (zone && zone.toUpperCase() !== "Z") {
-    const sign = zone[0] === "-" ? -1 : 1;
-    const digits = zone.slice(1).replace(":", "");
-    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth) return invalid;
+  if (hour! > 23 || minute! > 59 || second! > 59) return invalid;
+  const offset = offsetMinutes(m[8]);
+  if (offset === undefined) {
+    return `"${clipped(text, 64)}" has the UTC offset "${
+      m[8]
+    }"; offsets run from -14:00 to +14:00 with minutes below 60`;
   }
-  return ms;
+  const fraction = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
+  return Date.UTC(year!, month! - 1, day!, hour, minute, second, fraction) - offset * 60_000;
+}
+
+/** Minutes east of UTC of a zone (`Z`, `+01:00`, `-0530`, none → 0); undefined when impossible. */
+function offsetMinutes(zone: string | undefined): number | undefined {
+  if (!zone || zone.toUpperCase() === "Z") return 0;
+  const digits = zone.slice(1).replace(":", "");
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2));
+  const total = hours * 60 + minutes;
+  if (minutes >= 60 || total > MAX_OFFSET_MINUTES) return undefined;
+  return zone[0] === "-" ? -total : total;
 }
 
 /** Path of the first value nested deeper than `limit`, or undefined. */

@@ -180,6 +180,28 @@ Deno.test("parseEvent() rejects an event_time that is not a time", () => {
   assert.deepEqual(typed.errors.map((e) => e.path), ["event_time"]);
 });
 
+Deno.test("parseEvent() refuses an event_time with an impossible UTC offset", () => {
+  for (const zone of ["+99:99", "+14:01", "-15:00", "+05:60", "+0099"]) {
+    const text = `2026-11-23T12:00:00${zone}`;
+    assert.deepEqual(rejected(parseEvent({ event_name: "x", event_time: text }, ctx())).errors, [{
+      path: "event_time",
+      message:
+        `"${text}" has the UTC offset "${zone}"; offsets run from -14:00 to +14:00 with minutes below 60`,
+    }], zone);
+  }
+  for (const [zone, hours] of [["+14:00", 14], ["-12:00", -12], ["+0545", 5.75]] as const) {
+    const event = accepted(parseEvent({
+      event_name: "x",
+      event_time: `2026-11-22T11:00:00${zone}`,
+    }, ctx()));
+    assert.equal(event.event_time, Date.UTC(2026, 10, 22, 11) - hours * 3_600_000, zone);
+  }
+});
+
+Deno.test("eventTimeMs() refuses a numeric string too large for a time", () => {
+  assert.equal(eventTimeMs("9".repeat(400), NOW), `"${"9".repeat(40)}…" is too large for a time`);
+});
+
 // Regression (fixed): lib/event_input.ts eventTimeMs() accepts impossible calendar dates because
 // V8's Date.parse rolls them over: "2026-09-31" is read as 2026-10-01 instead of rejected.
 Deno.test({
@@ -293,6 +315,26 @@ Deno.test("parseEvent() fills client_ip and user_agent from the request only whe
   assert.equal(long.user_data.user_agent, "u".repeat(1024));
 });
 
+Deno.test("parseEvent() takes client_ip and user_agent only from the connection for browser dialects", () => {
+  const sent = { client_ip: "198.51.100.1", user_agent: "Forged UA", email: "ada@example.com" };
+  for (const dialect of ["browser", "collect"] as const) {
+    const connection = ctx({ dialect, clientIp: "203.0.113.9", userAgent: "Mozilla/5.0 Test" });
+    const event = accepted(parseEvent({ event_name: "x", user_data: sent }, connection));
+    assert.deepEqual(event.user_data, {
+      email: "ada@example.com",
+      client_ip: "203.0.113.9",
+      user_agent: "Mozilla/5.0 Test",
+    }, dialect);
+    // Without a known peer, the body's claim is still dropped.
+    const unknown = accepted(parseEvent({ event_name: "x", user_data: sent }, ctx({ dialect })));
+    assert.deepEqual(unknown.user_data, { email: "ada@example.com" }, dialect);
+  }
+  for (const dialect of ["native", "segment", "hook"] as const) {
+    const event = accepted(parseEvent({ event_name: "x", user_data: sent }, ctx({ dialect })));
+    assert.deepEqual(event.user_data, sent, dialect);
+  }
+});
+
 Deno.test("parseEvent() keeps unknown top-level fields in properties, explicit ones winning", () => {
   const event = accepted(parseEvent({
     event_name: "x",
@@ -356,6 +398,34 @@ Deno.test("parseEvent() coerces numeric-string values and rejects other strings"
   assert.deepEqual(bad.errors.map((e) => e.path), ["events.3.value"]);
 });
 
+Deno.test("parseEvent() refuses a numeric string too large for a double in every numeric field", () => {
+  const huge = "9".repeat(400);
+  const message = `must be a number a double can hold; "${"9".repeat(40)}…" is too large`;
+  const result = rejected(parseEvent(
+    {
+      event_name: "purchase",
+      value: huge,
+      items: [{ id: "sku-1", price: huge, quantity: `-${huge}` }],
+    },
+    ctx(),
+    "events.0",
+  ));
+  assert.deepEqual(result.errors, [
+    { path: "events.0.value", message },
+    {
+      path: "events.0.items.0.quantity",
+      message: `must be a number a double can hold; "-${"9".repeat(39)}…" is too large`,
+    },
+    { path: "events.0.items.0.price", message },
+  ]);
+  // 1e400 in JSON parses to Infinity.
+  assert.deepEqual(rejected(parseEvent({ event_name: "x", value: Infinity }, ctx())).errors, [
+    { path: "value", message: "must be a finite number" },
+  ]);
+  const longButFinite = accepted(parseEvent({ event_name: "x", value: "9".repeat(300) }, ctx()));
+  assert.equal(longButFinite.value, Number("9".repeat(300)));
+});
+
 Deno.test("parseEvent() validates currency as a 3-letter code", () => {
   for (const currency of ["EURO", "E1R", "", "€"]) {
     const result = rejected(parseEvent({ event_name: "x", currency }, ctx()));
@@ -386,7 +456,7 @@ Deno.test("parseEvent() reports wrong types with dotted paths under the path pre
       message: "Invalid input: expected string, received number",
     },
     { path: "events.3.user_data.click_ids", message: 'Unrecognized key: "foo"' },
-    { path: "events.3.value", message: "Invalid input" },
+    { path: "events.3.value", message: "must be a number, not true" },
     { path: "events.3.items.0.id", message: "Invalid input" },
   ]);
 });

@@ -2,8 +2,8 @@ import type { Sealer } from "../crypto.ts";
 import type { EventLoader } from "../delivery/event_loader.ts";
 import type { CommitItem, GroupCommitter } from "./group_commit.ts";
 import type { FieldError } from "../../core/field_error.ts";
-import type { RequestContext } from "./event_input.ts";
-import { type IngestWorkers, prepareEvents } from "./workers.ts";
+import { inputPath, RejectedInput, type RequestContext } from "./event_input.ts";
+import { type IngestWorkers, type PreparedEvent, prepareEvents } from "./workers.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { Workspace } from "../workspaces.ts";
 
@@ -23,6 +23,28 @@ export class RateLimitedError extends Error {
     super(`Workspace rate limit of ${limitPerMinute} events per minute reached`);
     this.name = "RateLimitedError";
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * A batch holds more events than the workspace accepts in a minute: no wait would let it
+ * through, so it is refused as too large rather than rate limited. Nothing was stored.
+ */
+export class BatchOverLimitError extends Error {
+  /** Where the batch sat in the body (`events`, `batch`). */
+  readonly field: string;
+  /** Events in the batch. */
+  readonly size: number;
+  readonly limitPerMinute: number;
+
+  constructor(field: string, size: number, limitPerMinute: number) {
+    super(
+      `The batch holds ${size} events, more than the workspace's rate limit of ${limitPerMinute} events per minute (settings.rate_limit_per_minute); send smaller batches`,
+    );
+    this.name = "BatchOverLimitError";
+    this.field = field;
+    this.size = size;
+    this.limitPerMinute = limitPerMinute;
   }
 }
 
@@ -52,8 +74,10 @@ export class Ingestor {
   }
 
   /**
-   * Ingests native-shaped inputs. `pathPrefix` names where each input sat in the body
-   * (`events` → `events.0.event_name`). Throws RateLimitedError when over the workspace limit.
+   * Ingests native-shaped inputs (or {@link RejectedInput}s, answered rejected).
+   * `pathPrefix` names where each input sat in the body (`events` → `events.0.event_name`).
+   * Throws RateLimitedError when over the workspace limit, BatchOverLimitError when the
+   * batch could never fit in it.
    */
   async ingest(
     workspace: Workspace,
@@ -61,30 +85,20 @@ export class Ingestor {
     ctx: RequestContext,
     pathPrefix?: string,
   ): Promise<IngestResult[]> {
-    const decision = this.#d.limiter.take(
-      `ws:${workspace.id}`,
-      inputs.length,
-      workspace.settings.rate_limit_per_minute,
-    );
-    if (!decision.ok) {
-      throw new RateLimitedError(
-        workspace.settings.rate_limit_per_minute,
-        decision.retryAfterSeconds,
-      );
-    }
-    const { workers, committer, stored } = this.#d;
-    const offloaded = inputs.length >= WORKER_BATCH_MIN
-      ? workers?.prepare(inputs, ctx, pathPrefix)
-      : undefined;
-    // A worker that fails (it crashed, or workers closed) leaves the batch to this thread.
-    const prepared = (offloaded && await offloaded.catch(() => undefined)) ??
-      prepareEvents(inputs, ctx, this.#d.sealer, pathPrefix);
+    this.#admit(workspace, inputs.length, pathPrefix);
+    const prepared = await this.#prepare(inputs, ctx, pathPrefix);
     const results: IngestResult[] = new Array(inputs.length);
     const items: CommitItem[] = [];
     const positions: number[] = [];
     const dedupWindowMs = workspace.settings.dedup_window_seconds * 1000;
     const retentionMs = workspace.settings.retention_days * 86_400_000;
+    const { committer, stored } = this.#d;
     prepared.forEach((one, i) => {
+      const input = inputs[i];
+      if (input instanceof RejectedInput) {
+        results[i] = rejectedResult(input, inputPath(pathPrefix, i));
+        return;
+      }
       if (!one.ok) {
         results[i] = { event_id: one.event_id, status: "rejected", errors: one.errors };
         return;
@@ -103,4 +117,36 @@ export class Ingestor {
     });
     return results;
   }
+
+  /** Takes `count` events from the workspace's per-minute budget, or throws. */
+  #admit(workspace: Workspace, count: number, pathPrefix: string | undefined): void {
+    const limit = workspace.settings.rate_limit_per_minute;
+    if (count > limit) throw new BatchOverLimitError(pathPrefix ?? "events", count, limit);
+    const decision = this.#d.limiter.take(`ws:${workspace.id}`, count, limit);
+    if (!decision.ok) throw new RateLimitedError(limit, decision.retryAfterSeconds);
+  }
+
+  /** Parses, enriches and seals the inputs, on a worker for large batches. */
+  async #prepare(
+    inputs: readonly unknown[],
+    ctx: RequestContext,
+    pathPrefix: string | undefined,
+  ): Promise<PreparedEvent[]> {
+    // Rejected inputs are answered from the original list; a null stands in for each.
+    const parseable = inputs.map((input) => input instanceof RejectedInput ? null : input);
+    const offloaded = parseable.length >= WORKER_BATCH_MIN
+      ? this.#d.workers?.prepare(parseable, ctx, pathPrefix)
+      : undefined;
+    // A worker that fails (it crashed, or workers closed) leaves the batch to this thread.
+    return (offloaded && await offloaded.catch(() => undefined)) ??
+      prepareEvents(parseable, ctx, this.#d.sealer, pathPrefix);
+  }
+}
+
+function rejectedResult(input: RejectedInput, path: string): IngestResult {
+  return {
+    event_id: input.event_id,
+    status: "rejected",
+    errors: input.errors.map((e) => ({ ...e, path: [path, e.path].filter(Boolean).join(".") })),
+  };
 }

@@ -1,6 +1,6 @@
 import type { Sealer } from "../crypto.ts";
 import type { SluiceEvent } from "../../core/event.ts";
-import { parseEvent, type RequestContext } from "./event_input.ts";
+import { inputPath, parseEvent, type RequestContext } from "./event_input.ts";
 import { type SealedEvent, sealEvent } from "../event_store.ts";
 import type { FieldError } from "../../core/field_error.ts";
 
@@ -20,7 +20,7 @@ export function prepareEvents(
   pathPrefix?: string,
 ): PreparedEvent[] {
   return inputs.map((input, i) => {
-    const parsed = parseEvent(input, ctx, pathPrefix === undefined ? "" : `${pathPrefix}.${i}`);
+    const parsed = parseEvent(input, ctx, inputPath(pathPrefix, i));
     if (!parsed.ok) return parsed;
     return { ok: true, event: parsed.event, sealed: sealEvent(parsed.json, sealer) };
   });

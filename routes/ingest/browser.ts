@@ -6,11 +6,12 @@ import { collectToNative } from "../../lib/ingest/dialects/collect.ts";
 import { nativeEventSchema } from "../../core/event.ts";
 import { HttpError, httpErrorOf } from "../_http_error.ts";
 import type { Runtime } from "../../lib/runtime.ts";
-import type { Workspace } from "../../lib/workspaces.ts";
+import { isOriginAllowed, type Workspace } from "../../lib/workspaces.ts";
 import { browserContext, clientIpOf } from "../_context.ts";
 import type { AppEnv, RouteDeps } from "../_env.ts";
 import { eventsOf, INGEST_BODY_LIMIT, ingestResponse } from "../_request.ts";
 import { ingestResponses, problems } from "../_schemas.ts";
+import { contentEncodingHeader } from "./_openapi.ts";
 
 const PREFLIGHT_MAX_AGE_S = "600";
 
@@ -47,8 +48,9 @@ export function browserRoutes({ app, rt }: RouteDeps): void {
       tags: ["Ingestion"],
       summary,
       description:
-        "Accepts application/json and text/plain (sendBeacon). Events from bots are dropped quietly (202). Rate limited per workspace and per client IP.",
+        "Accepts application/json and text/plain (sendBeacon), compressed or not (Content-Encoding gzip, deflate or br; 512 KiB decoded). Events from bots are dropped quietly (202). Rate limited per workspace and per client IP. The client IP and user agent come from the connection (X-Forwarded-For only from trusted proxies); `client_ip` and `user_agent` in the body are ignored.",
       request: {
+        headers: contentEncodingHeader,
         body: { required: true, content: { "application/json": { schema } } },
       },
       responses: ingestResponses,
@@ -129,7 +131,7 @@ async function ingestBrowser(
       browserContext(c, rt, workspace, dialect),
       batch ? "events" : undefined,
     );
-    return ingestResponse(c, results, batch, cors);
+    return ingestResponse(c, results, { batch, headers: cors });
   } catch (error) {
     const known = httpErrorOf(error);
     if (!known) throw error;
@@ -143,7 +145,7 @@ async function ingestBrowser(
 function requireAllowedOrigin(c: Context<AppEnv>, workspace: Workspace): string {
   const origin = c.req.header("origin");
   if (!origin) throw new HttpError(403, "Browser endpoints need an Origin header");
-  if (!workspace.allowed_origins.includes(origin)) {
+  if (!isOriginAllowed(workspace.allowed_origins, origin)) {
     throw new HttpError(403, `Origin "${origin.slice(0, 256)}" is not allowed for this workspace`);
   }
   return origin;

@@ -8,13 +8,16 @@ import { authenticateSecret } from "../_auth.ts";
 import { serverContext } from "../_context.ts";
 import type { AppEnv, RouteDeps } from "../_env.ts";
 import { ingestResponse, MANAGEMENT_BODY_LIMIT } from "../_request.ts";
-import { ingestResponses } from "../_schemas.ts";
+import { contentEncodingHeader, retryingSenderResponses } from "./_openapi.ts";
 
 const hookKeyQuery = z.object({
   k: z.string().openapi({ description: "The ingest key (sk_…)", example: "sk_…" }),
 });
 
-/** `GET|POST /collect/hook?k=KEY`: one flat conversion from a CRM, form tool or no-code hook. */
+/**
+ * `GET|POST /collect/hook?k=KEY`: one flat conversion from a CRM, form tool, shop or no-code
+ * hook. The dedup key is `event_id`, else `order_id`; a repeat answers 200 `duplicate: true`.
+ */
 export function hookRoutes({ app, rt }: RouteDeps): void {
   for (const method of ["get", "post"] as const) {
     app.openAPIRegistry.registerPath({
@@ -26,9 +29,10 @@ export function hookRoutes({ app, rt }: RouteDeps): void {
         ? "Send one flat conversion as query parameters"
         : "Send one flat conversion as JSON or a form",
       description:
-        "The ingest key goes in `k`. Known fields (event, value, currency, email, phoneNumber, firstName, lastName, order_id, …) are mapped; the rest is kept in properties.",
+        "The ingest key goes in `k`. Known fields (event, value, currency, email, phoneNumber, firstName, lastName, order_id, …) are mapped; the rest is kept in properties. The dedup key is `event_id` or, without one, `order_id`, so a retried shop webhook is one purchase: a repeat within the dedup window answers 200 with `duplicate: true`.",
       request: method === "get" ? { query: hookSchema.partial().extend(hookKeyQuery.shape) } : {
         query: hookKeyQuery,
+        headers: contentEncodingHeader,
         body: {
           required: true,
           content: {
@@ -37,7 +41,7 @@ export function hookRoutes({ app, rt }: RouteDeps): void {
           },
         },
       },
-      responses: ingestResponses,
+      responses: retryingSenderResponses,
     });
   }
   app.get("/collect/hook", (c) => ingestHook(c, rt, { ...c.req.query() }));
@@ -61,5 +65,5 @@ async function ingestHook(
     [hookToNative(flat)],
     serverContext(c, workspace, "hook", "crm"),
   );
-  return ingestResponse(c, results, false);
+  return ingestResponse(c, results, { duplicateStatus: 200 });
 }

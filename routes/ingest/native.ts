@@ -6,6 +6,7 @@ import { serverContext } from "../_context.ts";
 import type { RouteDeps } from "../_env.ts";
 import { eventsOf, INGEST_BODY_LIMIT, ingestResponse } from "../_request.ts";
 import { ingestResponses } from "../_schemas.ts";
+import { contentEncodingHeader } from "./_openapi.ts";
 
 const batchSchema = z.object({ events: z.array(nativeEventSchema).min(1).max(500) })
   .openapi("EventBatch");
@@ -19,9 +20,10 @@ export function nativeIngestRoutes({ app, rt }: RouteDeps): void {
     tags: ["Ingestion"],
     summary: "Send one event, or a batch of up to 500 (512 KiB)",
     description:
-      "Authenticate with an ingest key. The same event_id within the dedup window answers 409 (single) or `duplicate` (batch item). 202 means stored durably and queued.",
+      "Authenticate with an ingest key. The same event_id within the dedup window answers 409 (single) or `duplicate` (batch item). 202 means stored durably and queued. The body may be compressed (Content-Encoding gzip, deflate or br); the 512 KiB limit applies to the decoded body.",
     security: [{ bearer: [] }],
     request: {
+      headers: contentEncodingHeader,
       body: {
         required: true,
         content: {
@@ -41,6 +43,6 @@ export function nativeIngestRoutes({ app, rt }: RouteDeps): void {
       serverContext(c, workspace, "native"),
       batch ? "events" : undefined,
     );
-    return ingestResponse(c, results, batch);
+    return ingestResponse(c, results, { batch });
   });
 }

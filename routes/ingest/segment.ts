@@ -2,9 +2,10 @@ import type { Context } from "hono";
 import { z } from "@hono/zod-openapi";
 import { readBody } from "../_body.ts";
 import {
+  SEGMENT_CALLS,
   segmentBatchSchema,
+  segmentInput,
   segmentMessageSchema,
-  segmentToNative,
 } from "../../lib/ingest/dialects/segment.ts";
 import { HttpError } from "../_http_error.ts";
 import type { Runtime } from "../../lib/runtime.ts";
@@ -12,44 +13,54 @@ import { authenticateSecret, basicUser, bearerToken } from "../_auth.ts";
 import { serverContext } from "../_context.ts";
 import type { AppEnv, RouteDeps } from "../_env.ts";
 import { eventsOf, INGEST_BODY_LIMIT, ingestResponse } from "../_request.ts";
-import { ingestResponses } from "../_schemas.ts";
+import { contentEncodingHeader, retryingSenderResponses } from "./_openapi.ts";
 
-const CALLS = ["track", "identify", "page", "screen", "group", "alias"] as const;
+const DUPLICATES =
+  "A `messageId` already received within the dedup window answers 200 with `duplicate: true` (single call) or `status: duplicate` (batch item), as Segment does, so a retrying library stops.";
 
 /**
- * The Segment HTTP Tracking API: `/v1/batch` and one endpoint per call. The write key is
- * the HTTP Basic user name, a Bearer token, or `writeKey` in the body; `messageId`
- * becomes the event id, so Segment's retries are deduplicated.
+ * The Segment HTTP Tracking API: `/v1/batch` (and its alias `/v1/import`, where Segment's
+ * mobile libraries post) and one endpoint per call. The write key is the HTTP Basic user
+ * name, a Bearer token, or `writeKey` in the body; `messageId` becomes the event id, so
+ * Segment's retries are deduplicated. Bodies may be compressed (gzip, deflate, br).
  */
 export function segmentRoutes({ app, rt }: RouteDeps): void {
-  app.openAPIRegistry.registerPath({
-    method: "post",
-    path: "/v1/batch",
-    operationId: "segmentBatch",
-    tags: ["Segment"],
-    summary: "Segment batch (write key as Basic user name)",
-    security: [{ basic: [] }],
-    request: {
-      body: { required: true, content: { "application/json": { schema: segmentBatchSchema } } },
-    },
-    responses: ingestResponses,
-  });
-  app.post("/v1/batch", (c) => ingestSegment(c, rt));
-  for (const call of CALLS) {
+  for (const path of ["/v1/batch", "/v1/import"]) {
+    app.openAPIRegistry.registerPath({
+      method: "post",
+      path,
+      operationId: path === "/v1/batch" ? "segmentBatch" : "segmentImport",
+      tags: ["Segment"],
+      summary: path === "/v1/batch"
+        ? "Segment batch (write key as Basic user name)"
+        : "Segment batch: alias of /v1/batch, where Segment's mobile libraries post",
+      description: `Up to 500 messages (512 KiB decoded). ${DUPLICATES}`,
+      security: [{ basic: [] }],
+      request: {
+        headers: contentEncodingHeader,
+        body: { required: true, content: { "application/json": { schema: segmentBatchSchema } } },
+      },
+      responses: retryingSenderResponses,
+    });
+    app.post(path, (c) => ingestSegment(c, rt));
+  }
+  for (const call of SEGMENT_CALLS) {
     app.openAPIRegistry.registerPath({
       method: "post",
       path: `/v1/${call}`,
       operationId: `segment${call[0]!.toUpperCase()}${call.slice(1)}`,
       tags: ["Segment"],
       summary: `Segment ${call} call`,
+      description: DUPLICATES,
       security: [{ basic: [] }],
       request: {
+        headers: contentEncodingHeader,
         body: {
           required: true,
           content: { "application/json": { schema: segmentMessageSchema } },
         },
       },
-      responses: ingestResponses,
+      responses: retryingSenderResponses,
     });
     app.post(`/v1/${call}`, (c) => ingestSegment(c, rt, call));
   }
@@ -79,7 +90,7 @@ async function ingestSegment(c: Context<AppEnv>, rt: Runtime, call?: string): Pr
     const merged = batchContext && typeof batchContext === "object"
       ? { ...m, context: { ...batchContext, ...(m.context as object | undefined) } }
       : m;
-    return segmentToNative(merged, call);
+    return segmentInput(merged, call);
   });
   const results = await rt.ingestor.ingest(
     workspace,
@@ -87,5 +98,5 @@ async function ingestSegment(c: Context<AppEnv>, rt: Runtime, call?: string): Pr
     serverContext(c, workspace, "segment"),
     batch ? "batch" : undefined,
   );
-  return ingestResponse(c, results, batch);
+  return ingestResponse(c, results, { batch, duplicateStatus: 200 });
 }

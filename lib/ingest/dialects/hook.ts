@@ -87,6 +87,8 @@ const NUMERIC_TEXT = /^-?\d+(\.\d+)?$/;
 /**
  * Maps a flat hook conversion onto a native event. Known fields land where the native
  * model keeps them; every other field is kept in `properties`. The `k` credential is dropped.
+ * Without an `event_id`, the `order_id` is the dedup key, so a shop that retries its webhook
+ * records one purchase.
  */
 export function hookToNative(flat: Record<string, unknown>): Record<string, unknown> {
   const event: Record<string, unknown> = { source: "crm" };
@@ -105,6 +107,9 @@ export function hookToNative(flat: Record<string, unknown>): Record<string, unkn
     else if (target.startsWith("user_data.")) userData[target.slice(10)] = value;
     else if (target.startsWith("page.")) page[target.slice(5)] = value;
     else event[target] = value;
+  }
+  if (event.event_id === undefined && event.order_id !== undefined) {
+    event.event_id = event.order_id;
   }
   if (Object.keys(userData).length) event.user_data = userData;
   if (Object.keys(page).length) event.page = page;

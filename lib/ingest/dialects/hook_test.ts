@@ -131,3 +131,16 @@ Deno.test("hookToNative() output passes parseEvent with click and browser ids pl
   });
   assert.deepEqual(event.properties, { coupon: "BF" });
 });
+
+Deno.test("hookToNative() makes order_id the dedup key when no event_id is sent", () => {
+  assert.deepEqual(hookToNative({ event: "Purchase", orderId: "1001", value: 5 }), {
+    source: "crm",
+    event_name: "Purchase",
+    order_id: "1001",
+    event_id: "1001",
+    value: 5,
+  });
+  const explicit = hookToNative({ event: "Purchase", eventId: "e-9", order_id: "1001" });
+  assert.equal(explicit.event_id, "e-9");
+  assert.equal("event_id" in hookToNative({ event: "Lead" }), false);
+});

@@ -1,8 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import { clipped } from "../../../core/event.ts";
+import { RejectedInput } from "../event_input.ts";
+
+/** The calls of the Segment HTTP Tracking API, each a message `type` and an endpoint. */
+export const SEGMENT_CALLS = ["track", "identify", "page", "screen", "group", "alias"] as const;
 
 /** One message of the Segment HTTP Tracking API (track, identify, page, screen, group, alias). */
 export const segmentMessageSchema = z.object({
-  type: z.enum(["track", "identify", "page", "screen", "group", "alias"]).optional(),
+  type: z.enum(SEGMENT_CALLS).optional(),
   messageId: z.union([z.string(), z.number()]).optional(),
   event: z.string().optional(),
   name: z.string().optional(),
@@ -86,6 +91,30 @@ function record(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? value as Record<string, unknown>
     : {};
+}
+
+const CALL_SET = new Set<unknown>(SEGMENT_CALLS);
+
+/**
+ * One Segment message as an ingest input: its native event ({@link segmentToNative}), or a
+ * {@link RejectedInput} naming `type` when that is not one of Segment's calls. `type` is
+ * the call the endpoint names (`/v1/track`), for messages that carry none.
+ */
+export function segmentInput(message: unknown, type?: string): unknown {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return message;
+  const m = message as Record<string, unknown>;
+  if (m.type !== undefined && !CALL_SET.has(m.type)) {
+    const id = typeof m.messageId === "string" || typeof m.messageId === "number"
+      ? String(m.messageId)
+      : undefined;
+    return new RejectedInput([{
+      path: "type",
+      message: `must be one of ${SEGMENT_CALLS.join(", ")}, not ${
+        clipped(JSON.stringify(m.type) ?? "")
+      }`,
+    }], id);
+  }
+  return segmentToNative(m, type);
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseEvent, type RequestContext } from "../event_input.ts";
-import { segmentToNative } from "./segment.ts";
+import { parseEvent, RejectedInput, type RequestContext } from "../event_input.ts";
+import { segmentInput, segmentToNative } from "./segment.ts";
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const CTX: RequestContext = {
@@ -284,4 +284,30 @@ Deno.test("segmentToNative() labels analytics.js events as web", () => {
   const native = segmentToNative({ event: "x", context: { library: { name: "analytics.js" } } });
   assert.equal(native.source, "web");
   assert.equal(segmentToNative({ event: "x" }).source, "server");
+});
+
+Deno.test("segmentInput() rejects a message whose type is not a Segment call, naming type", () => {
+  for (
+    const [type, shown] of [["nuke", '"nuke"'], ["Track", '"Track"'], [5, "5"], [null, "null"]]
+  ) {
+    const input = segmentInput({ type, messageId: "m-1", event: "x" });
+    assert.ok(input instanceof RejectedInput, `type ${shown}`);
+    assert.equal(input.event_id, "m-1");
+    assert.deepEqual(input.errors, [{
+      path: "type",
+      message: `must be one of track, identify, page, screen, group, alias, not ${shown}`,
+    }]);
+  }
+});
+
+Deno.test("segmentInput() maps every Segment call, and messages without a type, like segmentToNative()", () => {
+  for (const type of ["track", "identify", "page", "screen", "group", "alias"]) {
+    const message = { type, messageId: `m-${type}`, event: "Clicked" };
+    assert.deepEqual(segmentInput(message), segmentToNative(message), type);
+  }
+  assert.deepEqual(
+    segmentInput({ name: "Home" }, "screen"),
+    segmentToNative({ name: "Home" }, "screen"),
+  );
+  for (const notAnObject of [null, "x", [1]]) assert.equal(segmentInput(notAnObject), notAnObject);
 });
