@@ -10,7 +10,7 @@ import { apiKeyRoutes } from "./api/api_keys.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
-import { hookRoutes } from "./ingest/hook.ts";
+import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
 import { nativeIngestRoutes } from "./ingest/native.ts";
 import { segmentRoutes } from "./ingest/segment.ts";
 import { platformRoutes } from "./api/platforms.ts";
@@ -39,7 +39,7 @@ export function createApp(rt: Runtime): App {
   const deps = { app, rt };
   nativeIngestRoutes(deps);
   browserRoutes(deps);
-  hookRoutes(deps);
+  conversionHookRoutes(deps);
   segmentRoutes(deps);
   // Management sub-apps inherit the validation hook and onError; mounting merges their
   // OpenAPI entries into this app's document.

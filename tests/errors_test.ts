@@ -185,7 +185,7 @@ Deno.test({
   },
 });
 
-// Regression (fixed): lib/dialects/hook.ts hookToNative() reads `FIELD_MAP[key]` on a plain object
+// Regression (fixed): lib/dialects/hook.ts conversionHookToNative() reads `FIELD_MAP[key]` on a plain object
 // literal; a flat field named like an Object.prototype member (toString, valueOf,
 // constructor, hasOwnProperty) yields a function and `target.startsWith` throws →
 // 503 "target.startsWith is not a function". Expected: 202, the field kept in properties.

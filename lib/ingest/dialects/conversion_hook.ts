@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 
 /** A flat conversion as no-code tools and CRMs send it to `/collect/hook?k=`. */
-export const hookSchema = z.object({
+export const conversionHookSchema = z.object({
   event: z.string().openapi({ example: "Purchase" }),
   event_id: z.string().optional(),
   value: z.union([z.number(), z.string()]).optional(),
@@ -90,7 +90,7 @@ const NUMERIC_TEXT = /^-?\d+(\.\d+)?$/;
  * Without an `event_id`, the `order_id` is the dedup key, so a shop that retries its webhook
  * records one purchase.
  */
-export function hookToNative(flat: Record<string, unknown>): Record<string, unknown> {
+export function conversionHookToNative(flat: Record<string, unknown>): Record<string, unknown> {
   const event: Record<string, unknown> = { source: "crm" };
   const userData: Record<string, unknown> = {};
   const page: Record<string, unknown> = {};

@@ -1,7 +1,10 @@
 import type { Context } from "hono";
 import { z } from "@hono/zod-openapi";
 import { readBody } from "../_body.ts";
-import { hookSchema, hookToNative } from "../../lib/ingest/dialects/hook.ts";
+import {
+  conversionHookSchema,
+  conversionHookToNative,
+} from "../../lib/ingest/dialects/conversion_hook.ts";
 import { HttpError } from "../_http_error.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import { authenticateSecret } from "../_auth.ts";
@@ -18,7 +21,7 @@ const hookKeyQuery = z.object({
  * `GET|POST /collect/hook?k=KEY`: one flat conversion from a CRM, form tool, shop or no-code
  * hook. The dedup key is `event_id`, else `order_id`; a repeat answers 200 `duplicate: true`.
  */
-export function hookRoutes({ app, rt }: RouteDeps): void {
+export function conversionHookRoutes({ app, rt }: RouteDeps): void {
   for (const method of ["get", "post"] as const) {
     app.openAPIRegistry.registerPath({
       method,
@@ -30,31 +33,33 @@ export function hookRoutes({ app, rt }: RouteDeps): void {
         : "Send one flat conversion as JSON or a form",
       description:
         "The ingest key goes in `k`. Known fields (event, value, currency, email, phoneNumber, firstName, lastName, order_id, …) are mapped; the rest is kept in properties. The dedup key is `event_id` or, without one, `order_id`, so a retried shop webhook is one purchase: a repeat within the dedup window answers 200 with `duplicate: true`.",
-      request: method === "get" ? { query: hookSchema.partial().extend(hookKeyQuery.shape) } : {
-        query: hookKeyQuery,
-        headers: contentEncodingHeader,
-        body: {
-          required: true,
-          content: {
-            "application/json": { schema: hookSchema },
-            "application/x-www-form-urlencoded": { schema: hookSchema },
+      request: method === "get"
+        ? { query: conversionHookSchema.partial().extend(hookKeyQuery.shape) }
+        : {
+          query: hookKeyQuery,
+          headers: contentEncodingHeader,
+          body: {
+            required: true,
+            content: {
+              "application/json": { schema: conversionHookSchema },
+              "application/x-www-form-urlencoded": { schema: conversionHookSchema },
+            },
           },
         },
-      },
       responses: retryingSenderResponses,
     });
   }
-  app.get("/collect/hook", (c) => ingestHook(c, rt, { ...c.req.query() }));
+  app.get("/collect/hook", (c) => ingestConversionHook(c, rt, { ...c.req.query() }));
   app.post("/collect/hook", async (c) => {
     const body = await readBody(c.req.raw, { limit: MANAGEMENT_BODY_LIMIT, allowForm: true });
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new HttpError(400, "The request body must be one flat JSON object");
     }
-    return ingestHook(c, rt, { ...c.req.query(), ...body as Record<string, unknown> });
+    return ingestConversionHook(c, rt, { ...c.req.query(), ...body as Record<string, unknown> });
   });
 }
 
-async function ingestHook(
+async function ingestConversionHook(
   c: Context<AppEnv>,
   rt: Runtime,
   flat: Record<string, unknown>,
@@ -62,7 +67,7 @@ async function ingestHook(
   const { workspace } = await authenticateSecret(rt, c.req.query("k"), "ingest");
   const results = await rt.ingestor.ingest(
     workspace,
-    [hookToNative(flat)],
+    [conversionHookToNative(flat)],
     serverContext(c, workspace, "hook", "crm"),
   );
   return ingestResponse(c, results, { duplicateStatus: 200 });

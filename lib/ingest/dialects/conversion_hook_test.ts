@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { parseEvent } from "../event_input.ts";
-import { hookToNative } from "./hook.ts";
+import { conversionHookToNative } from "./conversion_hook.ts";
 
-Deno.test("hookToNative() maps a flat conversion onto native fields", () => {
+Deno.test("conversionHookToNative() maps a flat conversion onto native fields", () => {
   assert.deepEqual(
-    hookToNative({
+    conversionHookToNative({
       k: "sk_secret",
       event: "Purchase",
       event_id: "h-1",
@@ -54,9 +54,9 @@ Deno.test("hookToNative() maps a flat conversion onto native fields", () => {
   );
 });
 
-Deno.test("hookToNative() drops k, empty strings and nulls", () => {
+Deno.test("conversionHookToNative() drops k, empty strings and nulls", () => {
   assert.deepEqual(
-    hookToNative({
+    conversionHookToNative({
       k: "sk_x",
       event: "Lead",
       email: "",
@@ -68,17 +68,20 @@ Deno.test("hookToNative() drops k, empty strings and nulls", () => {
   );
 });
 
-Deno.test("hookToNative() keeps unknown fields in properties", () => {
-  assert.deepEqual(hookToNative({ event: "Lead", plan: "pro", score: 7, utm: { a: 1 } }), {
-    source: "crm",
-    event_name: "Lead",
-    properties: { plan: "pro", score: 7, utm: { a: 1 } },
-  });
+Deno.test("conversionHookToNative() keeps unknown fields in properties", () => {
+  assert.deepEqual(
+    conversionHookToNative({ event: "Lead", plan: "pro", score: 7, utm: { a: 1 } }),
+    {
+      source: "crm",
+      event_name: "Lead",
+      properties: { plan: "pro", score: 7, utm: { a: 1 } },
+    },
+  );
 });
 
-Deno.test("hookToNative() keeps prototype-named fields in properties and drops __proto__", () => {
+Deno.test("conversionHookToNative() keeps prototype-named fields in properties and drops __proto__", () => {
   const flat = JSON.parse('{"event":"x","constructor":"c","toString":"t","__proto__":{"a":1}}');
-  const native = hookToNative(flat);
+  const native = conversionHookToNative(flat);
   assert.deepEqual(native, {
     source: "crm",
     event_name: "x",
@@ -87,23 +90,26 @@ Deno.test("hookToNative() keeps prototype-named fields in properties and drops _
   assert.equal(Object.getPrototypeOf(native.properties), Object.prototype);
 });
 
-Deno.test("hookToNative() turns a numeric-string timestamp into a number", () => {
-  assert.equal(hookToNative({ event: "x", timestamp: "1795435000" }).event_time, 1_795_435_000);
+Deno.test("conversionHookToNative() turns a numeric-string timestamp into a number", () => {
   assert.equal(
-    hookToNative({ event: "x", event_time: "1795435000.5" }).event_time,
+    conversionHookToNative({ event: "x", timestamp: "1795435000" }).event_time,
+    1_795_435_000,
+  );
+  assert.equal(
+    conversionHookToNative({ event: "x", event_time: "1795435000.5" }).event_time,
     1_795_435_000.5,
   );
   assert.equal(
-    hookToNative({ event: "x", event_time: "2026-11-23T11:00:00Z" }).event_time,
+    conversionHookToNative({ event: "x", event_time: "2026-11-23T11:00:00Z" }).event_time,
     "2026-11-23T11:00:00Z",
   );
-  assert.equal(hookToNative({ event: "x", value: "12" }).value, "12");
+  assert.equal(conversionHookToNative({ event: "x", value: "12" }).value, "12");
 });
 
-Deno.test("hookToNative() output passes parseEvent with click and browser ids placed", () => {
+Deno.test("conversionHookToNative() output passes parseEvent with click and browser ids placed", () => {
   const now = Date.UTC(2026, 10, 23, 12, 0, 0);
   const result = parseEvent(
-    hookToNative({
+    conversionHookToNative({
       k: "sk_x",
       event: "Purchase",
       value: "49.90",
@@ -132,15 +138,15 @@ Deno.test("hookToNative() output passes parseEvent with click and browser ids pl
   assert.deepEqual(event.properties, { coupon: "BF" });
 });
 
-Deno.test("hookToNative() makes order_id the dedup key when no event_id is sent", () => {
-  assert.deepEqual(hookToNative({ event: "Purchase", orderId: "1001", value: 5 }), {
+Deno.test("conversionHookToNative() makes order_id the dedup key when no event_id is sent", () => {
+  assert.deepEqual(conversionHookToNative({ event: "Purchase", orderId: "1001", value: 5 }), {
     source: "crm",
     event_name: "Purchase",
     order_id: "1001",
     event_id: "1001",
     value: 5,
   });
-  const explicit = hookToNative({ event: "Purchase", eventId: "e-9", order_id: "1001" });
+  const explicit = conversionHookToNative({ event: "Purchase", eventId: "e-9", order_id: "1001" });
   assert.equal(explicit.event_id, "e-9");
-  assert.equal("event_id" in hookToNative({ event: "Lead" }), false);
+  assert.equal("event_id" in conversionHookToNative({ event: "Lead" }), false);
 });
