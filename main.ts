@@ -1,8 +1,35 @@
-import { configFromEnv } from "./lib/config.ts";
+import { type Config, configFromEnv } from "./lib/config.ts";
 import { openRuntime } from "./lib/runtime.ts";
 import { createApp } from "./routes/app.ts";
 
-/** Starts Sluice: opens KV, serves HTTP and consumes the queue until SIGINT/SIGTERM. */
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_GRACE_MS = 30_000;
+
+/** What a new user needs to read at start: where it listens, where data is, what to do next. */
+function startupLines(config: Config, hostname: string, port: number): string[] {
+  const shown = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
+  const lines = [
+    `Sluice listening on http://${shown}:${port} (bound to ${hostname})`,
+    `Data: ${config.kvPath} (queue: ${config.queue})`,
+    config.rootToken
+      ? `Create a workspace: POST /v1/workspaces with "Authorization: Bearer $SLUICE_ROOT_TOKEN"`
+      : `Create a workspace: deno task sluice workspace create --name "My shop"`,
+    `API reference: http://${shown}:${port}/openapi.json`,
+  ];
+  if (config.allowPrivateUrls) {
+    lines.push(
+      "Warning: SLUICE_ALLOW_PRIVATE_URLS=1 lets destinations and webhooks reach private " +
+        "addresses and plain http. Use it only for local testing.",
+    );
+  }
+  return lines;
+}
+
+/**
+ * Starts Sluice: opens KV, serves HTTP and consumes the queue. SIGINT or SIGTERM stops it
+ * gracefully, once: no new connections, requests in flight answered, the pending group
+ * committed, queued work left in KV, exit 0. A repeated signal while stopping is ignored.
+ */
 export async function main(): Promise<void> {
   const config = configFromEnv();
   const rt = await openRuntime(config);
@@ -17,19 +44,32 @@ export async function main(): Promise<void> {
   const server = Deno.serve({
     port: config.port,
     hostname: config.hostname,
-    onListen: ({ hostname, port }) =>
-      console.log(`Sluice listening on http://${hostname}:${port} (KV: ${config.kvPath})`),
+    onListen: ({ hostname, port }) => {
+      for (const line of startupLines(config, hostname, port)) console.log(line);
+    },
   }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
 
-  const stop = async () => {
-    await server.shutdown();
-    await rt.close();
-    await workers.catch(() => {});
-    Deno.exit(0);
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: Deno.Signal) => {
+    if (stopping) return;
+    console.log(`${signal}: stopping (in-flight requests finish, queued work stays in KV)`);
+    const forced = setTimeout(() => {
+      console.error(`Still stopping after ${STOP_GRACE_MS / 1000} s: exiting`);
+      Deno.exit(1);
+    }, STOP_GRACE_MS);
+    stopping = (async () => {
+      await server.shutdown();
+      await rt.close();
+      await workers.catch(() => {});
+      clearTimeout(forced);
+      console.log("Stopped");
+      Deno.exit(0);
+    })();
   };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   await server.finished;
+  await stopping;
 }
 
 if (import.meta.main) await main();

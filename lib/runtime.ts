@@ -140,7 +140,9 @@ export async function openRuntime(
       workers ??= queue.listen(async (message) => {
         // Refused while closing: the queue retries it within seconds (after a restart, too),
         // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
-        if (closing) throw new Error("Cannot handle a queue message: shutting down");
+        if (closing) {
+          throw new Error("Shutting down: this queue message is left for the next start");
+        }
         const handling = message.type === "ingested"
           ? engine.fanOut(message)
           : message.type === "deliver"

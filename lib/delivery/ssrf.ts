@@ -202,6 +202,9 @@ function display(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
+/** Where a refusal could be lifted: only for local testing, never for metadata endpoints. */
+const LOCAL_HINT = " (for local testing against your own machine, set SLUICE_ALLOW_PRIVATE_URLS=1)";
+
 function refused(code: UrlRefusalCode, reason: string): UrlCheck {
   return { kind: "refused", code, reason };
 }
@@ -234,7 +237,7 @@ export async function checkUrl(
   }
   const shown = display(parsed);
   if (parsed.protocol !== "https:" && !(allowPrivate && parsed.protocol === "http:")) {
-    const wanted = allowPrivate ? "https or http" : "https";
+    const wanted = allowPrivate ? "https or http" : `https${LOCAL_HINT}`;
     return refused("scheme", `Refused URL "${shown}": scheme must be ${wanted}`);
   }
   if (parsed.username !== "" || parsed.password !== "") {
@@ -259,7 +262,7 @@ export async function checkUrl(
     }
     const refusal = addressRefusal(literal);
     return refusal
-      ? refused("address", `Refused URL "${shown}": address ${literal} is ${refusal}`)
+      ? refused("address", `Refused URL "${shown}": address ${literal} is ${refusal}${LOCAL_HINT}`)
       : { kind: "ok", url: parsed, addresses: [literal] };
   }
 
@@ -270,7 +273,7 @@ export async function checkUrl(
   if (allowPrivate) return { kind: "ok", url: parsed, addresses: [] };
   const nameProblem = nameRefusal(name);
   if (nameProblem) {
-    return refused("host", `Refused URL "${shown}": host "${name}" is ${nameProblem}`);
+    return refused("host", `Refused URL "${shown}": host "${name}" is ${nameProblem}${LOCAL_HINT}`);
   }
 
   const resolve = options.resolve ?? resolveWithDeno;
@@ -290,7 +293,8 @@ export async function checkUrl(
     if (refusal) {
       return refused(
         "address",
-        `Refused URL "${shown}": host "${name}" resolves to ${address}, which is ${refusal}`,
+        `Refused URL "${shown}": host "${name}" resolves to ${address}, which is ${refusal}` +
+          LOCAL_HINT,
       );
     }
   }

@@ -135,11 +135,19 @@ Deno.test("checkUrl() never quotes credentials, path or query in its reason", as
   if (check.kind === "refused") {
     assert.equal(
       check.reason,
-      'Refused URL "https://10.0.0.1": address 10.0.0.1 is private (10.0.0.0/8)',
+      'Refused URL "https://10.0.0.1": address 10.0.0.1 is private (10.0.0.0/8) ' +
+        "(for local testing against your own machine, set SLUICE_ALLOW_PRIVATE_URLS=1)",
     );
   }
   const withCredentials = await checkUrl("https://user:pa55@api.example.com/");
   assert.ok(withCredentials.kind === "refused" && !withCredentials.reason.includes("pa55"));
+});
+
+Deno.test("checkUrl() names SLUICE_ALLOW_PRIVATE_URLS for local addresses, never for metadata", async () => {
+  const local = await checkUrl("http://127.0.0.1:9000/hook");
+  assert.ok(local.kind === "refused" && local.reason.includes("SLUICE_ALLOW_PRIVATE_URLS=1"));
+  const metadata = await checkUrl("https://169.254.169.254/latest", { allowPrivate: true });
+  assert.ok(metadata.kind === "refused" && !metadata.reason.includes("SLUICE_ALLOW_PRIVATE_URLS"));
 });
 
 Deno.test("checkUrl() does not resolve IP literals or local-only names", async () => {
