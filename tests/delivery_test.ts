@@ -1,31 +1,13 @@
 import assert from "node:assert/strict";
+import { type MockPlatform, mockPlatform } from "./_mock_platform.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
 
-/** A mock platform on 127.0.0.1 answering from a script of responses, then 200. */
-interface MockPlatform {
-  url: string;
-  /** Every request received: its path and parsed JSON body. */
-  received: { path: string; body: Record<string, unknown> }[];
-  close(): Promise<void>;
-}
-
-function mockPlatform(script: (n: number) => Response | Promise<Response> | undefined) {
-  const received: MockPlatform["received"] = [];
-  const pending = new Set<(r: Response) => void>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const body = await req.json().catch(() => ({}));
-    received.push({ path: new URL(req.url).pathname + new URL(req.url).search, body });
-    const scripted = await script(received.length);
-    return scripted ?? Response.json({ events_received: 1, fbtrace_id: "trace" });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    received,
-    async close() {
-      pending.clear();
-      await server.shutdown();
-    },
-  } satisfies MockPlatform;
+/** A mock Meta: answers from `script`, else 200 with events_received. */
+function mockMeta(script: (n: number) => Response | Promise<Response> | undefined) {
+  return mockPlatform(
+    (n) => script(n),
+    () => Response.json({ events_received: 1, fbtrace_id: "trace" }),
+  );
 }
 
 const ENV = {
@@ -100,12 +82,14 @@ async function waitFor(
 
 function eventIdsIn(mock: MockPlatform): string[] {
   return mock.received.flatMap((r) =>
-    ((r.body.data ?? []) as { event_id: string }[]).map((e) => e.event_id)
+    (((r.json as { data?: unknown[] })?.data ?? []) as { event_id: string }[]).map((e) =>
+      e.event_id
+    )
   );
 }
 
 Deno.test("delivery retries 429 (Retry-After) and 500, then delivers exactly once", async () => {
-  const mock = mockPlatform((n) =>
+  await using mock = mockMeta((n) =>
     n === 1
       ? new Response('{"error":{"code":4,"message":"throttled"}}', {
         status: 429,
@@ -115,76 +99,65 @@ Deno.test("delivery retries 429 (Retry-After) and 500, then delivers exactly onc
       ? new Response("oops", { status: 500 })
       : undefined
   );
-  const s = await openTestSluice(ENV);
-  try {
-    const destination = await connectMeta(s, mock.url);
-    await send(s, "order-1");
-    const [row] = await waitFor(s, "order-1", (r) => r[0]?.status === "delivered");
-    assert.equal(row?.platform_id, destination);
-    assert.equal(row?.attempts, 3);
-    assert.equal(row?.last_status, 200);
-    assert.deepEqual(eventIdsIn(mock), ["order-1", "order-1", "order-1"]);
-    assert.match(
-      mock.received[0]!.path,
-      /^\/v\d+\.\d+\/1234567890\/events\?access_token=EAAB-token-secret$/,
-    );
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(mock.received.length, 3, "no send after delivery");
-  } finally {
-    await s.close();
-    await mock.close();
-  }
+  await using s = await openTestSluice(ENV);
+  const destination = await connectMeta(s, mock.url);
+  await send(s, "order-1");
+  const [row] = await waitFor(s, "order-1", (r) => r[0]?.status === "delivered");
+  assert.equal(row?.platform_id, destination);
+  assert.equal(row?.attempts, 3);
+  assert.equal(row?.last_status, 200);
+  assert.deepEqual(eventIdsIn(mock), ["order-1", "order-1", "order-1"]);
+  assert.match(
+    mock.received[0]!.path,
+    /^\/v\d+\.\d+\/1234567890\/events\?access_token=EAAB-token-secret$/,
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(mock.received.length, 3, "no send after delivery");
 });
 
 Deno.test("delivery fails permanently on Meta code 100 and pauses the platform on code 190", async () => {
-  const invalid = mockPlatform(() =>
+  await using invalid = mockMeta(() =>
     Response.json({ error: { code: 100, message: "Invalid parameter", error_user_msg: "bad" } }, {
       status: 400,
     })
   );
-  const auth = mockPlatform(() =>
+  await using auth = mockMeta(() =>
     Response.json({ error: { code: 190, message: "token expired" } }, { status: 401 })
   );
-  const s = await openTestSluice(ENV);
-  try {
-    await connectMeta(s, invalid.url, "Meta invalid");
-    const authId = await connectMeta(s, auth.url, "Meta auth");
-    await send(s, "order-2");
-    const rows = await waitFor(
-      s,
-      "order-2",
-      (r) => r.length === 2 && r.every((x) => x.status === "failed"),
-    );
-    assert.ok(rows.every((r) => r.attempts === 1), JSON.stringify(rows));
-    assert.equal(invalid.received.length, 1);
-    assert.equal(auth.received.length, 1);
-    const platform = await (await s.request(`/v1/platforms/${authId}`, {
-      headers: { authorization: `Bearer ${s.workspace.admin_key}` },
-    })).json();
-    assert.equal(platform.health.status, "unhealthy");
-    await send(s, "order-3");
-    const paused = await waitFor(
-      s,
-      "order-3",
-      (r) => r.length === 2 && r.some((x) => x.status === "skipped"),
-    );
-    assert.match(paused.find((r) => r.platform_id === authId)?.last_error ?? "", /paused/);
-  } finally {
-    await s.close();
-    await invalid.close();
-    await auth.close();
-  }
+  await using s = await openTestSluice(ENV);
+  await connectMeta(s, invalid.url, "Meta invalid");
+  const authId = await connectMeta(s, auth.url, "Meta auth");
+  await send(s, "order-2");
+  const rows = await waitFor(
+    s,
+    "order-2",
+    (r) => r.length === 2 && r.every((x) => x.status === "failed"),
+  );
+  assert.ok(rows.every((r) => r.attempts === 1), JSON.stringify(rows));
+  assert.equal(invalid.received.length, 1);
+  assert.equal(auth.received.length, 1);
+  const platform = await (await s.request(`/v1/platforms/${authId}`, {
+    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
+  })).json();
+  assert.equal(platform.health.status, "unhealthy");
+  await send(s, "order-3");
+  const paused = await waitFor(
+    s,
+    "order-3",
+    (r) => r.length === 2 && r.some((x) => x.status === "skipped"),
+  );
+  assert.match(paused.find((r) => r.platform_id === authId)?.last_error ?? "", /paused/);
 });
 
 Deno.test("a platform that never answers does not delay another platform's deliveries", async () => {
   const hanging: ((r: Response) => void)[] = [];
   let hang = true;
-  const slow = mockPlatform(() =>
+  const slow = mockMeta(() =>
     hang
       ? new Promise<Response>((resolve) => hanging.push(resolve))
       : new Response("", { status: 500 })
   );
-  const fast = mockPlatform(() => undefined);
+  const fast = mockMeta(() => undefined);
   const s = await openTestSluice(ENV);
   try {
     await connectMeta(s, slow.url, "Slow");
@@ -211,81 +184,71 @@ Deno.test("a platform that never answers does not delay another platform's deliv
 
 Deno.test("replay, forward and retry-failed send an event again", async () => {
   let failing = true;
-  const mock = mockPlatform(() =>
+  await using mock = mockMeta(() =>
     failing
       ? Response.json({ error: { code: 100, message: "Invalid parameter" } }, { status: 400 })
       : undefined
   );
-  const other = mockPlatform(() => undefined);
-  const s = await openTestSluice(ENV);
+  await using other = mockMeta(() => undefined);
+  await using s = await openTestSluice(ENV);
   const admin = s.workspace.admin_key;
-  try {
-    const first = await connectMeta(s, mock.url);
-    await send(s, "order-9");
-    await waitFor(s, "order-9", (r) => r[0]?.status === "failed");
-    failing = false;
-    const retry = await s.request("/v1/events/order-9/retry-failed", jsonInit({}, admin));
-    assert.equal(retry.status, 202);
-    await retry.body?.cancel();
-    await waitFor(s, "order-9", (r) => r[0]?.status === "delivered");
-    assert.equal(mock.received.length, 2);
+  const first = await connectMeta(s, mock.url);
+  await send(s, "order-9");
+  await waitFor(s, "order-9", (r) => r[0]?.status === "failed");
+  failing = false;
+  const retry = await s.request("/v1/events/order-9/retry-failed", jsonInit({}, admin));
+  assert.equal(retry.status, 202);
+  await retry.body?.cancel();
+  await waitFor(s, "order-9", (r) => r[0]?.status === "delivered");
+  assert.equal(mock.received.length, 2);
 
-    const replay = await s.request("/v1/events/order-9/replay", jsonInit({}, admin));
-    assert.equal(replay.status, 202);
-    await replay.body?.cancel();
-    const until = Date.now() + 5000;
-    while (mock.received.length < 3 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(mock.received.length, 3);
-
-    const second = await connectMeta(s, other.url, "Other");
-    const forward = await s.request(
-      "/v1/events/order-9/forward",
-      jsonInit({ platforms: [second] }, admin),
-    );
-    assert.equal(forward.status, 202);
-    await forward.body?.cancel();
-    await waitFor(
-      s,
-      "order-9",
-      (r) => r.find((x) => x.platform_id === second)?.status === "delivered",
-    );
-    assert.deepEqual(eventIdsIn(other), ["order-9"]);
-    assert.equal(
-      (await deliveries(s, "order-9")).find((r) => r.platform_id === first)?.status,
-      "delivered",
-    );
-    const unknown = await s.request(
-      "/v1/events/order-9/forward",
-      jsonInit({ platforms: ["dst_nope"] }, admin),
-    );
-    assert.equal(unknown.status, 400);
-    await unknown.body?.cancel();
-  } finally {
-    await s.close();
-    await mock.close();
-    await other.close();
+  const replay = await s.request("/v1/events/order-9/replay", jsonInit({}, admin));
+  assert.equal(replay.status, 202);
+  await replay.body?.cancel();
+  const until = Date.now() + 5000;
+  while (mock.received.length < 3 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
   }
+  assert.equal(mock.received.length, 3);
+
+  const second = await connectMeta(s, other.url, "Other");
+  const forward = await s.request(
+    "/v1/events/order-9/forward",
+    jsonInit({ platforms: [second] }, admin),
+  );
+  assert.equal(forward.status, 202);
+  await forward.body?.cancel();
+  await waitFor(
+    s,
+    "order-9",
+    (r) => r.find((x) => x.platform_id === second)?.status === "delivered",
+  );
+  assert.deepEqual(eventIdsIn(other), ["order-9"]);
+  assert.equal(
+    (await deliveries(s, "order-9")).find((r) => r.platform_id === first)?.status,
+    "delivered",
+  );
+  const unknown = await s.request(
+    "/v1/events/order-9/forward",
+    jsonInit({ platforms: ["dst_nope"] }, admin),
+  );
+  assert.equal(unknown.status, 400);
+  await unknown.body?.cancel();
 });
 
 Deno.test("POST /v1/platforms refuses private endpoints unless SLUICE_ALLOW_PRIVATE_URLS=1", async () => {
-  const s = await openTestSluice();
-  try {
-    const res = await s.request(
-      "/v1/platforms",
-      jsonInit({
-        type: "meta",
-        name: "Meta",
-        config: { pixel_id: "1", access_token: "t", endpoint: "http://127.0.0.1:9" },
-      }, s.workspace.admin_key),
-    );
-    assert.equal(res.status, 400);
-    const body = await res.json();
-    assert.equal(body.errors[0].path, "config.endpoint");
-  } finally {
-    await s.close();
-  }
+  await using s = await openTestSluice();
+  const res = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "meta",
+      name: "Meta",
+      config: { pixel_id: "1", access_token: "t", endpoint: "http://127.0.0.1:9" },
+    }, s.workspace.admin_key),
+  );
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.errors[0].path, "config.endpoint");
 });
 
 Deno.test("a webhook destination receives the event signed with the secret shown once", async () => {
@@ -348,7 +311,7 @@ Deno.test("a webhook destination receives the event signed with the secret shown
 Deno.test("a send that times out is retried, and GET /v1/events filters by delivery status and platform", async () => {
   const stalled: ((r: Response) => void)[] = [];
   let first = true;
-  const mock = mockPlatform(() => {
+  const mock = mockMeta(() => {
     if (!first) return undefined;
     first = false;
     return new Promise<Response>((resolve) => stalled.push(resolve));
@@ -376,64 +339,53 @@ Deno.test("a send that times out is retried, and GET /v1/events filters by deliv
 });
 
 Deno.test("POST /v1/platforms/:id/test sends in test mode and answers with what the platform said", async () => {
-  const meta = mockPlatform(() => undefined);
-  const ga4 = mockPlatform(() => Response.json({ validationMessages: [] }));
-  const s = await openTestSluice(ENV);
+  await using meta = mockMeta(() => undefined);
+  await using ga4 = mockMeta(() => Response.json({ validationMessages: [] }));
+  await using s = await openTestSluice(ENV);
   const admin = s.workspace.admin_key;
-  try {
-    const metaRes = await s.request(
-      "/v1/platforms",
-      jsonInit({
-        type: "meta",
-        name: "Meta",
-        config: {
-          pixel_id: "42",
-          access_token: "tok",
-          test_event_code: "TEST123",
-          endpoint: meta.url,
-        },
-      }, admin),
-    );
-    const metaId = (await metaRes.json()).id;
-    const tested = await (await s.request(`/v1/platforms/${metaId}/test`, jsonInit({}, admin)))
-      .json();
-    assert.equal(tested.ok, true);
-    assert.equal(tested.status, 200);
-    assert.equal(meta.received[0]?.body.test_event_code, "TEST123");
+  const metaRes = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "meta",
+      name: "Meta",
+      config: {
+        pixel_id: "42",
+        access_token: "tok",
+        test_event_code: "TEST123",
+        endpoint: meta.url,
+      },
+    }, admin),
+  );
+  const metaId = (await metaRes.json()).id;
+  const tested = await (await s.request(`/v1/platforms/${metaId}/test`, jsonInit({}, admin)))
+    .json();
+  assert.equal(tested.ok, true);
+  assert.equal(tested.status, 200);
+  assert.equal((meta.received[0]?.json as Record<string, unknown>)?.test_event_code, "TEST123");
 
-    const ga4Res = await s.request(
-      "/v1/platforms",
-      jsonInit({
-        type: "ga4",
-        name: "GA4",
-        config: { measurement_id: "G-TEST", api_secret: "sec", endpoint: ga4.url },
-      }, admin),
-    );
-    assert.equal(ga4Res.status, 201);
-    const ga4Id = (await ga4Res.json()).id;
-    const ga4Tested = await (await s.request(`/v1/platforms/${ga4Id}/test`, jsonInit({}, admin)))
-      .json();
-    assert.equal(ga4Tested.ok, true, JSON.stringify(ga4Tested));
-    assert.match(ga4.received[0]?.path ?? "", /^\/debug\/mp\/collect\?/);
-  } finally {
-    await s.close();
-    await meta.close();
-    await ga4.close();
-  }
+  const ga4Res = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "ga4",
+      name: "GA4",
+      config: { measurement_id: "G-TEST", api_secret: "sec", endpoint: ga4.url },
+    }, admin),
+  );
+  assert.equal(ga4Res.status, 201);
+  const ga4Id = (await ga4Res.json()).id;
+  const ga4Tested = await (await s.request(`/v1/platforms/${ga4Id}/test`, jsonInit({}, admin)))
+    .json();
+  assert.equal(ga4Tested.ok, true, JSON.stringify(ga4Tested));
+  assert.match(ga4.received[0]?.path ?? "", /^\/debug\/mp\/collect\?/);
 });
 
 Deno.test("delivery works the same over the kv-outbox queue adapter", async () => {
-  const mock = mockPlatform((n) => n === 1 ? new Response("busy", { status: 503 }) : undefined);
-  const s = await openTestSluice({ ...ENV, SLUICE_QUEUE: "kv-outbox" });
-  try {
-    assert.equal(s.rt.queue.kind, "kv-outbox");
-    await connectMeta(s, mock.url);
-    await send(s, "outbox-1");
-    const [row] = await waitFor(s, "outbox-1", (r) => r[0]?.status === "delivered");
-    assert.equal(row?.attempts, 2);
-    assert.deepEqual(eventIdsIn(mock), ["outbox-1", "outbox-1"]);
-  } finally {
-    await s.close();
-    await mock.close();
-  }
+  await using mock = mockMeta((n) => n === 1 ? new Response("busy", { status: 503 }) : undefined);
+  await using s = await openTestSluice({ ...ENV, SLUICE_QUEUE: "kv-outbox" });
+  assert.equal(s.rt.queue.kind, "kv-outbox");
+  await connectMeta(s, mock.url);
+  await send(s, "outbox-1");
+  const [row] = await waitFor(s, "outbox-1", (r) => r[0]?.status === "delivered");
+  assert.equal(row?.attempts, 2);
+  assert.deepEqual(eventIdsIn(mock), ["outbox-1", "outbox-1"]);
 });

@@ -22,121 +22,105 @@ function page(s: TestSluice, query: string): Promise<EventPageJson> {
 }
 
 Deno.test("GET /v1/events pages newest first; next_cursor returns the rest", async () => {
-  const s = await openTestSluice();
-  try {
-    await sendEach(
-      s,
-      [1, 2, 3, 4, 5].map((i) => ({ event_id: `pg-${i}`, event_name: "lead" })),
-    );
-    const first = await page(s, "limit=3");
-    assert.deepEqual(first.data.map((e) => e.event_id), ["pg-5", "pg-4", "pg-3"]);
-    assert.equal(typeof first.next_cursor, "string");
-    const rest = await page(s, `limit=3&cursor=${encodeURIComponent(first.next_cursor ?? "")}`);
-    assert.deepEqual(rest.data.map((e) => e.event_id), ["pg-2", "pg-1"]);
-    assert.equal(rest.next_cursor, null);
+  await using s = await openTestSluice();
+  await sendEach(
+    s,
+    [1, 2, 3, 4, 5].map((i) => ({ event_id: `pg-${i}`, event_name: "lead" })),
+  );
+  const first = await page(s, "limit=3");
+  assert.deepEqual(first.data.map((e) => e.event_id), ["pg-5", "pg-4", "pg-3"]);
+  assert.equal(typeof first.next_cursor, "string");
+  const rest = await page(s, `limit=3&cursor=${encodeURIComponent(first.next_cursor ?? "")}`);
+  assert.deepEqual(rest.data.map((e) => e.event_id), ["pg-2", "pg-1"]);
+  assert.equal(rest.next_cursor, null);
 
-    const all = await page(s, "");
-    assert.equal(all.data.length, 5);
-    assert.equal(all.next_cursor, null);
-    // Listed events are opened: user data readable, nothing sealed leaks out.
-    for (const event of all.data) {
-      assert.equal(typeof event.user_data, "object");
-      assert.equal(event.user_data_sealed, undefined);
-    }
-  } finally {
-    await s.close();
+  const all = await page(s, "");
+  assert.equal(all.data.length, 5);
+  assert.equal(all.next_cursor, null);
+  // Listed events are opened: user data readable, nothing sealed leaks out.
+  for (const event of all.data) {
+    assert.equal(typeof event.user_data, "object");
+    assert.equal(event.user_data_sealed, undefined);
   }
 });
 
 Deno.test("GET /v1/events filters by event_name and source", async () => {
-  const s = await openTestSluice();
-  try {
-    await sendEach(s, [
-      { event_id: "f-1", event_name: "Purchase", source: "server" },
-      { event_id: "f-2", event_name: "lead", source: "crm" },
-      { event_id: "f-3", event_name: "purchase", source: "app" },
-      { event_id: "f-4", event_name: "lead" },
-    ]);
-    const browser = await s.request(
-      "/v1/browser/events",
-      jsonWith({ public_id: s.workspace.public_id, event_id: "f-5", event_name: "purchase" }, {
-        origin: "https://shop.example",
-      }),
-    );
-    await expectJson(browser, 202);
-    await expectJson(
-      await s.request(
-        "/v1/track",
-        jsonWith(
-          { messageId: "f-6", event: "Order Completed" },
-          segmentBasic(
-            s.workspace
-              .ingest_key,
-          ),
+  await using s = await openTestSluice();
+  await sendEach(s, [
+    { event_id: "f-1", event_name: "Purchase", source: "server" },
+    { event_id: "f-2", event_name: "lead", source: "crm" },
+    { event_id: "f-3", event_name: "purchase", source: "app" },
+    { event_id: "f-4", event_name: "lead" },
+  ]);
+  const browser = await s.request(
+    "/v1/browser/events",
+    jsonWith({ public_id: s.workspace.public_id, event_id: "f-5", event_name: "purchase" }, {
+      origin: "https://shop.example",
+    }),
+  );
+  await expectJson(browser, 202);
+  await expectJson(
+    await s.request(
+      "/v1/track",
+      jsonWith(
+        { messageId: "f-6", event: "Order Completed" },
+        segmentBasic(
+          s.workspace
+            .ingest_key,
         ),
       ),
-      202,
-    );
+    ),
+    202,
+  );
 
-    const ids = async (query: string) => (await page(s, query)).data.map((e) => e.event_id);
-    assert.deepEqual(await ids("event_name=purchase"), ["f-6", "f-5", "f-3", "f-1"]);
-    assert.deepEqual(await ids("event_name=lead"), ["f-4", "f-2"]);
-    assert.deepEqual(await ids("source=web"), ["f-5"]);
-    assert.deepEqual(await ids("source=server"), ["f-6", "f-4", "f-1"]);
-    assert.deepEqual(await ids("source=crm&event_name=lead"), ["f-2"]);
-    assert.deepEqual(await ids("event_name=refund"), []);
-    // Filters and paging together.
-    const first = await page(s, "event_name=purchase&limit=2");
-    assert.deepEqual(first.data.map((e) => e.event_id), ["f-6", "f-5"]);
-    assert.ok(first.next_cursor);
-    const second = await page(
-      s,
-      `event_name=purchase&limit=2&cursor=${encodeURIComponent(first.next_cursor)}`,
-    );
-    assert.deepEqual(second.data.map((e) => e.event_id), ["f-3", "f-1"]);
-  } finally {
-    await s.close();
-  }
+  const ids = async (query: string) => (await page(s, query)).data.map((e) => e.event_id);
+  assert.deepEqual(await ids("event_name=purchase"), ["f-6", "f-5", "f-3", "f-1"]);
+  assert.deepEqual(await ids("event_name=lead"), ["f-4", "f-2"]);
+  assert.deepEqual(await ids("source=web"), ["f-5"]);
+  assert.deepEqual(await ids("source=server"), ["f-6", "f-4", "f-1"]);
+  assert.deepEqual(await ids("source=crm&event_name=lead"), ["f-2"]);
+  assert.deepEqual(await ids("event_name=refund"), []);
+  // Filters and paging together.
+  const first = await page(s, "event_name=purchase&limit=2");
+  assert.deepEqual(first.data.map((e) => e.event_id), ["f-6", "f-5"]);
+  assert.ok(first.next_cursor);
+  const second = await page(
+    s,
+    `event_name=purchase&limit=2&cursor=${encodeURIComponent(first.next_cursor)}`,
+  );
+  assert.deepEqual(second.data.map((e) => e.event_id), ["f-3", "f-1"]);
 });
 
 Deno.test("GET /v1/events answers 400 for an invalid limit and 401/403 without a read key", async () => {
-  const s = await openTestSluice();
-  try {
-    const get = (query: string, key = s.workspace.admin_key) =>
-      s.request(`/v1/events?${query}`, { headers: bearer(key) });
-    await expectProblem(await get("limit=0"), 400, ["limit"]);
-    await expectProblem(await get("limit=abc"), 400, ["limit"]);
-    await expectProblem(await get("limit=1000"), 400, ["limit"]);
-    await expectProblem(await get("start=yesterday"), 400, ["start"]);
-    await expectProblem(await get("", s.workspace.ingest_key), 403);
-    await expectProblem(await s.request("/v1/events"), 401);
-  } finally {
-    await s.close();
-  }
+  await using s = await openTestSluice();
+  const get = (query: string, key = s.workspace.admin_key) =>
+    s.request(`/v1/events?${query}`, { headers: bearer(key) });
+  await expectProblem(await get("limit=0"), 400, ["limit"]);
+  await expectProblem(await get("limit=abc"), 400, ["limit"]);
+  await expectProblem(await get("limit=1000"), 400, ["limit"]);
+  await expectProblem(await get("start=yesterday"), 400, ["start"]);
+  await expectProblem(await get("", s.workspace.ingest_key), 403);
+  await expectProblem(await s.request("/v1/events"), 401);
 });
 
 Deno.test("GET /v1/events/:event_id returns the event and answers 404 for an unknown id", async () => {
-  const s = await openTestSluice();
-  try {
-    await sendEach(s, [{ event_id: "one/two?x", event_name: "lead" }]);
-    const view = await expectJson<EventViewJson>(
-      await s.request(`/v1/events/${encodeURIComponent("one/two?x")}`, {
-        headers: bearer(s.workspace.admin_key),
-      }),
-      200,
-    );
-    assert.equal(view.event.event_id, "one/two?x");
-    assert.ok(Array.isArray(view.deliveries));
-    assert.ok(view.handed_off_at === null || typeof view.handed_off_at === "string");
-    await expectProblem(
-      await s.request("/v1/events/unknown", { headers: bearer(s.workspace.admin_key) }),
-      404,
-    );
-    await expectProblem(
-      await s.request("/v1/events/one", { headers: bearer(s.workspace.ingest_key) }),
-      403,
-    );
-  } finally {
-    await s.close();
-  }
+  await using s = await openTestSluice();
+  await sendEach(s, [{ event_id: "one/two?x", event_name: "lead" }]);
+  const view = await expectJson<EventViewJson>(
+    await s.request(`/v1/events/${encodeURIComponent("one/two?x")}`, {
+      headers: bearer(s.workspace.admin_key),
+    }),
+    200,
+  );
+  assert.equal(view.event.event_id, "one/two?x");
+  assert.ok(Array.isArray(view.deliveries));
+  assert.ok(view.handed_off_at === null || typeof view.handed_off_at === "string");
+  await expectProblem(
+    await s.request("/v1/events/unknown", { headers: bearer(s.workspace.admin_key) }),
+    404,
+  );
+  await expectProblem(
+    await s.request("/v1/events/one", { headers: bearer(s.workspace.ingest_key) }),
+    403,
+  );
 });

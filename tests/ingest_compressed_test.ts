@@ -174,75 +174,67 @@ interface OperationJson {
 }
 
 Deno.test("GET /openapi.json documents Content-Encoding, /v1/import and 200 duplicates", async () => {
-  const s = await openTestSluice();
-  try {
-    const doc = await expectJson<{ paths: Record<string, Record<string, OperationJson>> }>(
-      await s.request("/openapi.json"),
-      200,
-    );
-    const segment = ["batch", "import", "track", "identify", "page", "screen", "group", "alias"];
-    const posts = ["/v1/events", "/v1/browser/events", "/collect", "/collect/hook"]
-      .concat(segment.map((call) => `/v1/${call}`));
-    for (const path of posts) {
-      const post = doc.paths[path]?.post;
-      assert.ok(post, `POST ${path} is documented`);
-      const header = post.parameters?.find((p) => p.in === "header");
-      assert.equal(header?.name, "content-encoding", path);
-      assert.deepEqual(header?.schema?.enum, ["gzip", "deflate", "br", "identity"], path);
-      assert.ok(post.responses["413"] && post.responses["415"], path);
-      const retried = path.startsWith("/collect/hook") || segment.some((c) => path === `/v1/${c}`);
-      assert.equal("200" in post.responses, retried, `${path} documents a 200 duplicate`);
-      assert.equal("409" in post.responses, !retried, `${path} documents a 409 duplicate`);
-    }
-  } finally {
-    await s.close();
+  await using s = await openTestSluice();
+  const doc = await expectJson<{ paths: Record<string, Record<string, OperationJson>> }>(
+    await s.request("/openapi.json"),
+    200,
+  );
+  const segment = ["batch", "import", "track", "identify", "page", "screen", "group", "alias"];
+  const posts = ["/v1/events", "/v1/browser/events", "/collect", "/collect/hook"]
+    .concat(segment.map((call) => `/v1/${call}`));
+  for (const path of posts) {
+    const post = doc.paths[path]?.post;
+    assert.ok(post, `POST ${path} is documented`);
+    const header = post.parameters?.find((p) => p.in === "header");
+    assert.equal(header?.name, "content-encoding", path);
+    assert.deepEqual(header?.schema?.enum, ["gzip", "deflate", "br", "identity"], path);
+    assert.ok(post.responses["413"] && post.responses["415"], path);
+    const retried = path.startsWith("/collect/hook") || segment.some((c) => path === `/v1/${c}`);
+    assert.equal("200" in post.responses, retried, `${path} documents a 200 duplicate`);
+    assert.equal("409" in post.responses, !retried, `${path} documents a 409 duplicate`);
   }
 });
 
 Deno.test("Every ingest endpoint takes a gzip body", async () => {
-  const s = await openTestSluice();
-  try {
-    const key = s.workspace.ingest_key;
-    const browser = { origin: "https://shop.example", "user-agent": CHROME };
-    const cases: [path: string, body: unknown, headers: Record<string, string>, id: string][] = [
-      [
-        "/v1/events",
-        { event_id: "e-1", event_name: "lead" },
-        { authorization: `Bearer ${key}` },
-        "e-1",
-      ],
-      [
-        "/v1/browser/events",
-        { public_id: s.workspace.public_id, event_id: "b-1", event_name: "lead" },
-        browser,
-        "b-1",
-      ],
-      [
-        "/collect",
-        { public_id: s.workspace.public_id, events: [{ event: "Lead", eventId: "c-1" }] },
-        browser,
-        "c-1",
-      ],
-      [`/collect/hook?k=${key}`, { event: "Lead", event_id: "h-1" }, {}, "h-1"],
-      ["/v1/track", { messageId: "t-1", event: "Lead" }, segmentBasic(key), "t-1"],
-      ["/v1/identify", { messageId: "i-1", userId: "u-1" }, segmentBasic(key), "i-1"],
-      ["/v1/batch", { batch: [{ type: "page", messageId: "p-1" }] }, segmentBasic(key), "p-1"],
-      ["/v1/import", { batch: [{ type: "screen", messageId: "s-1" }] }, segmentBasic(key), "s-1"],
-    ];
-    for (const [path, body, headers, id] of cases) {
-      const res = await s.request(path, {
-        method: "POST",
-        headers: { "content-type": "application/json", "content-encoding": "gzip", ...headers },
-        body: new Uint8Array(gzipSync(encoder.encode(JSON.stringify(body)))),
-      });
-      const answer = await expectJson<{ event_id?: string; results?: { event_id: string }[] }>(
-        res,
-        202,
-      );
-      assert.equal(answer.event_id ?? answer.results?.[0]?.event_id, id, path);
-    }
-    assert.equal(await countStored(s), cases.length);
-  } finally {
-    await s.close();
+  await using s = await openTestSluice();
+  const key = s.workspace.ingest_key;
+  const browser = { origin: "https://shop.example", "user-agent": CHROME };
+  const cases: [path: string, body: unknown, headers: Record<string, string>, id: string][] = [
+    [
+      "/v1/events",
+      { event_id: "e-1", event_name: "lead" },
+      { authorization: `Bearer ${key}` },
+      "e-1",
+    ],
+    [
+      "/v1/browser/events",
+      { public_id: s.workspace.public_id, event_id: "b-1", event_name: "lead" },
+      browser,
+      "b-1",
+    ],
+    [
+      "/collect",
+      { public_id: s.workspace.public_id, events: [{ event: "Lead", eventId: "c-1" }] },
+      browser,
+      "c-1",
+    ],
+    [`/collect/hook?k=${key}`, { event: "Lead", event_id: "h-1" }, {}, "h-1"],
+    ["/v1/track", { messageId: "t-1", event: "Lead" }, segmentBasic(key), "t-1"],
+    ["/v1/identify", { messageId: "i-1", userId: "u-1" }, segmentBasic(key), "i-1"],
+    ["/v1/batch", { batch: [{ type: "page", messageId: "p-1" }] }, segmentBasic(key), "p-1"],
+    ["/v1/import", { batch: [{ type: "screen", messageId: "s-1" }] }, segmentBasic(key), "s-1"],
+  ];
+  for (const [path, body, headers, id] of cases) {
+    const res = await s.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip", ...headers },
+      body: new Uint8Array(gzipSync(encoder.encode(JSON.stringify(body)))),
+    });
+    const answer = await expectJson<{ event_id?: string; results?: { event_id: string }[] }>(
+      res,
+      202,
+    );
+    assert.equal(answer.event_id ?? answer.results?.[0]?.event_id, id, path);
   }
+  assert.equal(await countStored(s), cases.length);
 });

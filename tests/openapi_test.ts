@@ -35,12 +35,8 @@ const INGEST_POSTS = [
 ];
 
 async function fetchDoc(): Promise<OpenApiJson> {
-  const s = await openTestSluice();
-  try {
-    return await expectJson<OpenApiJson>(await s.request("/openapi.json"), 200);
-  } finally {
-    await s.close();
-  }
+  await using s = await openTestSluice();
+  return await expectJson<OpenApiJson>(await s.request("/openapi.json"), 200);
 }
 
 /** Every documented operation as `[METHOD path, operation]`. */
@@ -205,19 +201,15 @@ Deno.test("GET /openapi.json gives every operation a unique camelCase operationI
 });
 
 Deno.test("GET /openapi.json documents every route the app serves, mounted sub-apps included", async () => {
-  const s = await openTestSluice();
-  try {
-    const doc = await expectJson<OpenApiJson>(await s.request("/openapi.json"), 200);
-    const served = s.app.routes
-      .filter((r) => r.method !== "ALL" && r.path !== "/openapi.json")
-      .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, "{$1}")}`);
-    const documented = new Set(operations(doc).map(([name]) => name));
-    for (const route of served) assert.ok(documented.has(route), `${route} is documented`);
-    // And the other way round: nothing documented that is not served.
-    assert.deepEqual([...documented].sort(), [...new Set(served)].sort());
-  } finally {
-    await s.close();
-  }
+  await using s = await openTestSluice();
+  const doc = await expectJson<OpenApiJson>(await s.request("/openapi.json"), 200);
+  const served = s.app.routes
+    .filter((r) => r.method !== "ALL" && r.path !== "/openapi.json")
+    .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, "{$1}")}`);
+  const documented = new Set(operations(doc).map(([name]) => name));
+  for (const route of served) assert.ok(documented.has(route), `${route} is documented`);
+  // And the other way round: nothing documented that is not served.
+  assert.deepEqual([...documented].sort(), [...new Set(served)].sort());
 });
 
 Deno.test("GET /openapi.json gives every authenticated operation its security and 401/403 problems", async () => {
