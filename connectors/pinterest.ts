@@ -236,13 +236,12 @@ function pinterestEvent(event: SluiceEvent): Record<string, unknown> | string {
       "or send the app's user agent";
   }
   const userData = pinterestUserData(event.user_data);
-  if (!userData.em && !userData.hashed_maids) {
-    if (!userData.client_ip_address || !userData.client_user_agent) {
-      return "Pinterest needs an email, a mobile ad id, or both the IP address and the " +
-        "user agent (user_data.email, madid, client_ip, user_agent)";
-    }
+  const matchable = userData.em || userData.hashed_maids ||
+    (userData.client_ip_address && userData.client_user_agent);
+  if (!matchable) {
+    return "Pinterest needs an email, a mobile ad id, or both the IP address and the " +
+      "user agent (user_data.email, madid, client_ip, user_agent)";
   }
-  const custom = customData(event);
   return compact({
     event_name: pinterestEventName(event.event_name),
     action_source: actionSource,
@@ -251,7 +250,7 @@ function pinterestEvent(event: SluiceEvent): Record<string, unknown> | string {
     event_source_url: event.page?.url,
     opt_out: event.consent?.ad_personalization === "denied" ? true : undefined,
     user_data: userData,
-    custom_data: custom,
+    custom_data: customData(event),
   });
 }
 
