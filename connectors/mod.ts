@@ -5,18 +5,24 @@
  * @module
  */
 import { ga4 } from "./ga4.ts";
+import { linkedin } from "./linkedin.ts";
 import { meta } from "./meta.ts";
+import { pinterest } from "./pinterest.ts";
 import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
 export { ga4 } from "./ga4.ts";
+export { linkedin } from "./linkedin.ts";
 export { meta } from "./meta.ts";
+export { pinterest } from "./pinterest.ts";
 export { webhook } from "./webhook.ts";
 
 /** Every connector by destination type. */
 export const connectors = {
   meta,
   ga4,
+  pinterest,
+  linkedin,
   webhook,
 } as const satisfies Record<string, Connector>;
 

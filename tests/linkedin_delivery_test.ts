@@ -1,0 +1,384 @@
+/**
+ * LinkedIn end to end: connect through the API (a static token, or an OAuth2 refresh token),
+ * ingest through /v1/events, deliver to a loopback mock of LinkedIn's token endpoint and
+ * `POST /rest/conversionEvents` (BATCH_CREATE), read the delivery rows.
+ */
+import assert from "node:assert/strict";
+import { sha256Hex } from "../core/digest.ts";
+import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
+import { mockPlatform, type ReceivedRequest } from "./_mock_platform.ts";
+import { eventually, pause } from "./_wait.ts";
+
+const ENV = {
+  SLUICE_ALLOW_PRIVATE_URLS: "1",
+  SLUICE_DELIVERY_RETRY_SCHEDULE: "100ms,200ms,300ms",
+  SLUICE_DELIVERY_TIMEOUT: "2s",
+};
+const TOKEN_PATH = "/oauth/v2/accessToken";
+const EVENTS_PATH = "/rest/conversionEvents";
+const RULE = "104012";
+
+interface DeliveryJson {
+  platform_id: string;
+  status: string;
+  attempts: number;
+  last_status?: number;
+  last_error?: string;
+}
+
+interface Element {
+  eventId: string;
+  [field: string]: unknown;
+}
+
+/** A LinkedIn double: issues `AQV-token-<n>` and takes only the tokens in `valid`. */
+interface FakeLinkedin {
+  url: string;
+  received: ReceivedRequest[];
+  valid: Set<string>;
+  tokensIssued: number;
+  /** Refuse every token, even those issued later (the member revoked the app). */
+  refuseAll: boolean;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const INVALID_TOKEN = {
+  status: 401,
+  serviceErrorCode: 65600,
+  code: "INVALID_ACCESS_TOKEN",
+  message: "Invalid access token",
+};
+
+function fakeLinkedin(
+  answers: {
+    token?: () => Response | undefined;
+    events?: (elements: Element[], n: number) => Response | undefined;
+  } = {},
+): FakeLinkedin {
+  let eventRequests = 0;
+  const fake = {
+    valid: new Set<string>(),
+    tokensIssued: 0,
+    refuseAll: false,
+  };
+  const mock = mockPlatform((_, request) => {
+    if (request.path === TOKEN_PATH) {
+      const scripted = answers.token?.();
+      if (scripted) return scripted;
+      const token = `AQV-token-${++fake.tokensIssued}`;
+      fake.valid.add(token);
+      return Response.json({ access_token: token, expires_in: 5_184_000 });
+    }
+    const bearer = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
+    if (fake.refuseAll || !fake.valid.has(bearer)) {
+      return Response.json(INVALID_TOKEN, { status: 401 });
+    }
+    const elements = (request.json as { elements: Element[] }).elements;
+    return answers.events?.(elements, ++eventRequests) ?? created(elements);
+  });
+  return Object.assign(fake, {
+    url: mock.url,
+    received: mock.received,
+    [Symbol.asyncDispose]: () => mock.close(),
+  });
+}
+
+/** LinkedIn's BATCH_CREATE answer with every element created. */
+function created(elements: Element[]): Response {
+  return Response.json({ elements: elements.map(() => ({ status: 201 })) });
+}
+
+const REFRESH_CONFIG = {
+  conversion_rule_id: RULE,
+  client_id: "86abc123",
+  client_secret: "WPL_AP1.client-secret",
+  refresh_token: "AQW-refresh-token",
+};
+
+async function connect(
+  s: TestSluice,
+  fake: FakeLinkedin,
+  config: Record<string, unknown> = REFRESH_CONFIG,
+): Promise<string> {
+  const res = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "linkedin",
+      name: "LinkedIn",
+      config: { ...config, endpoint: fake.url, token_endpoint: fake.url + TOKEN_PATH },
+    }, s.workspace.admin_key),
+  );
+  assert.equal(res.status, 201, await res.clone().text());
+  const body = await res.json();
+  for (const secret of ["client_secret", "refresh_token", "access_token"]) {
+    if (secret in config) assert.equal(body.config[secret], "********", secret);
+  }
+  return body.id;
+}
+
+function purchase(eventId: string, eventTime: number, email = "Ada@Example.com") {
+  return {
+    event_id: eventId,
+    event_name: "purchase",
+    event_time: eventTime,
+    value: 120,
+    currency: "USD",
+    page: { url: "https://shop.example/thanks?li_fat_id=li-fat-0123" },
+    user_data: { email, first_name: "Ada", last_name: "Lovelace", country: "GB" },
+  };
+}
+
+async function ingest(s: TestSluice, events: unknown[]): Promise<void> {
+  const res = await s.request("/v1/events", jsonInit({ events }, s.workspace.ingest_key));
+  assert.equal(res.status, 202, await res.clone().text());
+  assert.equal((await res.json()).accepted, events.length);
+}
+
+async function deliveries(s: TestSluice, eventId: string): Promise<DeliveryJson[]> {
+  const res = await s.request(`/v1/events/${eventId}`, {
+    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).deliveries;
+}
+
+function settled(s: TestSluice, eventId: string, status = /delivered|failed|skipped/) {
+  return eventually(`${eventId} settled`, async () => {
+    const [row] = await deliveries(s, eventId);
+    return row && status.test(row.status) ? row : undefined;
+  });
+}
+
+async function healthOf(s: TestSluice, id: string): Promise<string> {
+  const res = await s.request(`/v1/platforms/${id}`, {
+    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
+  });
+  return (await res.json()).health.status;
+}
+
+/** Each request as `path bearer-token [event ids]`, for the order of what LinkedIn saw. */
+function trace(fake: FakeLinkedin): string[] {
+  return fake.received.map((r) => {
+    if (r.path === TOKEN_PATH) return "token";
+    const bearer = r.headers.get("authorization")?.replace(/^Bearer /, "");
+    const ids = (r.json as { elements: Element[] }).elements.map((e) => e.eventId).sort();
+    return `events ${bearer} ${ids.join(",")}`;
+  });
+}
+
+function recentSeconds(): number {
+  return Math.floor(Date.now() / 1000) - 60;
+}
+
+Deno.test("LinkedIn: one refreshed token serves two batches; the mock sees the grant and BATCH_CREATE", async () => {
+  await using fake = fakeLinkedin();
+  await using s = await openTestSluice(ENV);
+  await connect(s, fake);
+  const time = recentSeconds();
+  await ingest(s, [purchase("order-1", time)]);
+  assert.equal((await settled(s, "order-1")).status, "delivered");
+  await ingest(s, [purchase("order-2", time, "grace@example.com")]);
+  const second = await settled(s, "order-2");
+  assert.deepEqual([second.status, second.attempts, second.last_status], ["delivered", 1, 200]);
+
+  assert.deepEqual(trace(fake), [
+    "token",
+    "events AQV-token-1 order-1",
+    "events AQV-token-1 order-2",
+  ]);
+  const [grant, sent] = fake.received;
+  assert.equal(grant?.method, "POST");
+  assert.equal(grant?.headers.get("content-type"), "application/x-www-form-urlencoded");
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(grant?.text)), {
+    grant_type: "refresh_token",
+    refresh_token: "AQW-refresh-token",
+    client_id: "86abc123",
+    client_secret: "WPL_AP1.client-secret",
+  });
+  assert.equal(sent?.method, "POST");
+  assert.equal(sent?.path, EVENTS_PATH);
+  assert.deepEqual(
+    ["authorization", "content-type", "linkedin-version", "x-restli-protocol-version"]
+      .concat("x-restli-method").map((name) => sent?.headers.get(name)),
+    ["Bearer AQV-token-1", "application/json", "202607", "2.0.0", "BATCH_CREATE"],
+  );
+  assert.deepEqual(sent?.json, {
+    elements: [{
+      conversion: `urn:lla:llaPartnerConversion:${RULE}`,
+      conversionHappenedAt: time * 1000,
+      conversionValue: { currencyCode: "USD", amount: "120.0" },
+      eventId: "order-1",
+      user: {
+        userIds: [
+          { idType: "SHA256_EMAIL", idValue: sha256Hex("ada@example.com") },
+          { idType: "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", idValue: "li-fat-0123" },
+        ],
+        userInfo: { firstName: "Ada", lastName: "Lovelace", countryCode: "GB" },
+      },
+    }],
+  });
+});
+
+Deno.test("LinkedIn: a 401 on the cached token is refreshed once and the batch resent", async () => {
+  await using fake = fakeLinkedin();
+  await using s = await openTestSluice(ENV);
+  const id = await connect(s, fake);
+  await ingest(s, [purchase("order-1", recentSeconds())]);
+  assert.equal((await settled(s, "order-1")).status, "delivered");
+  fake.valid.clear(); // LinkedIn revoked AQV-token-1.
+  await ingest(s, [purchase("order-2", recentSeconds())]);
+  const row = await settled(s, "order-2");
+  assert.deepEqual([row.status, row.attempts, row.last_status], ["delivered", 1, 200]);
+  assert.deepEqual(trace(fake), [
+    "token",
+    "events AQV-token-1 order-1",
+    "events AQV-token-1 order-2",
+    "token",
+    "events AQV-token-2 order-2",
+  ]);
+  assert.equal(await healthOf(s, id), "healthy");
+});
+
+Deno.test("LinkedIn: a 401 on the refreshed token fails without another refresh and pauses", async () => {
+  await using fake = fakeLinkedin();
+  await using s = await openTestSluice(ENV);
+  const id = await connect(s, fake);
+  await ingest(s, [purchase("order-1", recentSeconds())]);
+  assert.equal((await settled(s, "order-1")).status, "delivered");
+  fake.refuseAll = true;
+  await ingest(s, [purchase("order-2", recentSeconds())]);
+  const row = await settled(s, "order-2");
+  assert.equal(row.status, "failed");
+  assert.equal(
+    row.last_error,
+    "LinkedIn HTTP 401: INVALID_ACCESS_TOKEN 65600: Invalid access token",
+  );
+  assert.deepEqual(trace(fake), [
+    "token",
+    "events AQV-token-1 order-1",
+    "events AQV-token-1 order-2",
+    "token",
+    "events AQV-token-2 order-2",
+  ]);
+  assert.equal(await healthOf(s, id), "unhealthy");
+});
+
+Deno.test("LinkedIn: an element it refuses fails alone; its neighbours are delivered", async () => {
+  await using fake = fakeLinkedin({
+    events: (elements) =>
+      Response.json({
+        elements: elements.map((e) =>
+          e.eventId === "order-bad"
+            ? {
+              status: 400,
+              error: {
+                status: 400,
+                code: "INVALID_FIELD",
+                message: "conversionValue.currencyCode is not a valid currency",
+              },
+            }
+            : { status: 201 }
+        ),
+      }),
+  });
+  await using s = await openTestSluice(ENV);
+  await connect(s, fake);
+  const time = recentSeconds();
+  await ingest(s, [
+    purchase("order-1", time),
+    purchase("order-bad", time),
+    purchase("order-2", time),
+    { event_id: "pv-1", event_name: "page_view", user_data: { email: "ada@example.com" } },
+  ]);
+  for (const id of ["order-1", "order-2"]) {
+    assert.equal((await settled(s, id)).status, "delivered", id);
+  }
+  const bad = await settled(s, "order-bad");
+  assert.equal(bad.status, "failed");
+  assert.equal(
+    bad.last_error,
+    "LinkedIn refused the event (status 400): INVALID_FIELD: conversionValue.currencyCode is " +
+      "not a valid currency",
+  );
+  const pageView = await settled(s, "pv-1");
+  assert.equal(pageView.status, "skipped");
+  assert.match(pageView.last_error ?? "", /"page_view" is not a conversion/);
+  assert.deepEqual(trace(fake), ["token", "events AQV-token-1 order-1,order-2,order-bad"]);
+});
+
+Deno.test("LinkedIn: a 429 is retried, with a static access_token and no token endpoint", async () => {
+  await using fake = fakeLinkedin({
+    events: (elements, n) =>
+      n === 1
+        ? Response.json({ status: 429, message: "Resource level throttle limit reached" }, {
+          status: 429,
+          headers: { "retry-after": "0" },
+        })
+        : created(elements),
+  });
+  fake.valid.add("AQX-static-token");
+  await using s = await openTestSluice(ENV);
+  await connect(s, fake, { conversion_rule_id: RULE, access_token: "AQX-static-token" });
+  await ingest(s, [purchase("order-429", recentSeconds())]);
+  const row = await settled(s, "order-429", /delivered|failed/);
+  assert.deepEqual([row.status, row.attempts, row.last_status], ["delivered", 2, 200]);
+  await pause(300);
+  assert.deepEqual(trace(fake), [
+    "events AQX-static-token order-429",
+    "events AQX-static-token order-429",
+  ]);
+});
+
+Deno.test("LinkedIn: a refused refresh token fails the events and pauses the destination", async () => {
+  await using fake = fakeLinkedin({
+    token: () =>
+      Response.json({
+        error: "invalid_grant",
+        error_description: "The provided authorization grant or refresh token is invalid, " +
+          "expired or revoked",
+      }, { status: 400 }),
+  });
+  await using s = await openTestSluice(ENV);
+  const id = await connect(s, fake);
+  await ingest(s, [purchase("order-1", recentSeconds())]);
+  const row = await settled(s, "order-1");
+  assert.equal(row.status, "failed");
+  assert.equal(
+    row.last_error,
+    "LinkedIn token endpoint HTTP 400: invalid_grant: The provided authorization grant or " +
+      "refresh token is invalid, expired or revoked",
+  );
+  assert.equal(await healthOf(s, id), "unhealthy");
+  await ingest(s, [purchase("order-2", recentSeconds())]);
+  const paused = await settled(s, "order-2");
+  assert.equal(paused.status, "skipped");
+  assert.match(paused.last_error ?? "", /paused/);
+  assert.deepEqual(trace(fake), ["token"], "no conversion is sent without a token");
+});
+
+Deno.test("POST /v1/platforms refuses LinkedIn settings missing a credential, naming it", async () => {
+  await using s = await openTestSluice(ENV);
+  const res = await s.request(
+    "/v1/platforms",
+    jsonInit({
+      type: "linkedin",
+      name: "LinkedIn",
+      config: { conversion_rule_id: RULE, client_id: "86abc123", refresh_token: "AQW" },
+    }, s.workspace.admin_key),
+  );
+  assert.equal(res.status, 400);
+  assert.deepEqual((await res.json()).errors, [{
+    path: "config.client_secret",
+    message: "client_secret is required with refresh_token",
+  }]);
+});
+
+Deno.test("POST /v1/platforms/:id/test sends nothing to LinkedIn, which has no test mode", async () => {
+  await using fake = fakeLinkedin();
+  await using s = await openTestSluice(ENV);
+  const id = await connect(s, fake);
+  const res = await s.request(`/v1/platforms/${id}/test`, jsonInit({}, s.workspace.admin_key));
+  assert.equal(res.status, 422);
+  await res.body?.cancel();
+  assert.deepEqual(fake.received, [], "no token request, no conversion");
+});
