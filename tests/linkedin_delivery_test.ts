@@ -373,12 +373,21 @@ Deno.test("POST /v1/platforms refuses LinkedIn settings missing a credential, na
   }]);
 });
 
-Deno.test("POST /v1/platforms/:id/test sends nothing to LinkedIn, which has no test mode", async () => {
+Deno.test("POST /v1/platforms/:id/test sends no conversion to LinkedIn, which has no test mode, and checks the credentials", async () => {
   await using fake = fakeLinkedin();
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
   const res = await s.request(`/v1/platforms/${id}/test`, jsonInit({}, s.workspace.admin_key));
-  assert.equal(res.status, 422);
-  await res.body?.cancel();
-  assert.deepEqual(fake.received, [], "no token request, no conversion");
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.deepEqual([body.ok, body.sent, body.test_mode], [true, false, null]);
+  assert.match(
+    body.outcome.reason,
+    /has no test mode, so no event was sent; its credentials were accepted/,
+  );
+  assert.deepEqual(
+    fake.received.map((r) => r.path),
+    [TOKEN_PATH],
+    "a token request, no conversion",
+  );
 });
