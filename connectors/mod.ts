@@ -6,17 +6,23 @@
  */
 import { ga4 } from "./ga4.ts";
 import { meta } from "./meta.ts";
+import { microsoft } from "./microsoft.ts";
+import { reddit } from "./reddit.ts";
 import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
 export { ga4 } from "./ga4.ts";
 export { meta } from "./meta.ts";
+export { microsoft } from "./microsoft.ts";
+export { reddit } from "./reddit.ts";
 export { webhook } from "./webhook.ts";
 
 /** Every connector by destination type. */
 export const connectors = {
   meta,
   ga4,
+  reddit,
+  microsoft,
   webhook,
 } as const satisfies Record<string, Connector>;
 
