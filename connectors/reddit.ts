@@ -284,7 +284,10 @@ export function redditError(response: PlatformResponse): RedditError {
       byEvent.set(position, [...byEvent.get(position) ?? [], details[i]!]);
     }
   });
-  const label = `Reddit HTTP ${response.status}${code !== undefined ? ` ${code}` : ""}`;
+  const shownCode = code !== undefined && String(code) !== String(response.status)
+    ? ` ${code}`
+    : "";
+  const label = `Reddit HTTP ${response.status}${shownCode}`;
   const suffix = details.length ? ` (${details.join("; ")})` : "";
   return { reason: `${label}: ${message}${suffix}`.trim(), byEvent };
 }
