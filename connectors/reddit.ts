@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Item, SluiceEvent, UserData } from "../core/event.ts";
+import type { Item, SluiceEvent } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeState, phoneE164 } from "../core/pii/mod.ts";
 import { redditAdId, type RedditAdIdKind, redditEmail, redditIp } from "./_reddit_pii.ts";
 import { baseUrl, chunk, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
@@ -145,15 +145,15 @@ export function redditDataProcessing(event: SluiceEvent): Record<string, unknown
 }
 
 /**
- * Reddit `user`: email, phone, external id and IP normalised per Reddit and hashed; user
- * agent, `_rdt_uuid` and mobile ad id (hashed) only for online channels, since Reddit asks
- * physical-store events to carry no device identifiers.
+ * Reddit `user`: email, phone and external id normalised per Reddit and hashed; the IP
+ * (hashed), user agent, `_rdt_uuid` and mobile ad id (hashed) only for online channels,
+ * since Reddit asks physical-store events to carry no device identifiers.
  */
 export function redditUser(
   event: SluiceEvent,
   source: RedditActionSource,
 ): Record<string, unknown> {
-  const user: UserData = event.user_data;
+  const user = event.user_data;
   const device = source !== "PHYSICAL_STORE";
   const kind = device ? adIdKind(user.user_agent) : undefined;
   return compact({
