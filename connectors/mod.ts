@@ -8,6 +8,8 @@ import { ga4 } from "./ga4.ts";
 import { linkedin } from "./linkedin.ts";
 import { meta } from "./meta.ts";
 import { pinterest } from "./pinterest.ts";
+import { microsoft } from "./microsoft.ts";
+import { reddit } from "./reddit.ts";
 import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
@@ -15,6 +17,8 @@ export { ga4 } from "./ga4.ts";
 export { linkedin } from "./linkedin.ts";
 export { meta } from "./meta.ts";
 export { pinterest } from "./pinterest.ts";
+export { microsoft } from "./microsoft.ts";
+export { reddit } from "./reddit.ts";
 export { webhook } from "./webhook.ts";
 
 /** Every connector by destination type. */
@@ -23,6 +27,8 @@ export const connectors = {
   ga4,
   pinterest,
   linkedin,
+  reddit,
+  microsoft,
   webhook,
 } as const satisfies Record<string, Connector>;
 
