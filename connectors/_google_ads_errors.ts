@@ -117,15 +117,16 @@ export function readErrorBody(body: string): GoogleStatus {
 
 /**
  * `<label> <STATUS> <REASONS>: <message> (requestId …)`, naming Google's canonical code,
- * its error reasons and message for the delivery log; the HTTP status stands in for a
- * missing code, the body's start for a missing message.
+ * its error reasons (each once) and message for the delivery log; the HTTP status stands
+ * in for a missing code, the body's start for a missing message.
  */
 export function statusReason(
   label: string,
   response: PlatformResponse,
   status: GoogleStatus,
 ): string {
-  const code = [status.status ?? `HTTP ${response.status}`, ...new Set(status.reasons)].join(" ");
+  const canonical = status.status ?? `HTTP ${response.status}`;
+  const code = [...new Set([canonical, ...status.reasons])].join(" ");
   const message = status.message ?? (response.body.slice(0, 300) || "no message");
   const request = status.requestId ? ` (requestId ${status.requestId})` : "";
   return `${label} ${code}: ${message}${request}`;
