@@ -196,8 +196,9 @@ const uploadAnswer = z.object({
 
 /**
  * How `uploadClickConversions` answered. HTTP 200 is not success: `partialFailureError`
- * names each failed row by its `conversions[index]`; duplicates and `CLICK_NOT_FOUND`
- * count as delivered. Error answers fail, retry or refuse credentials as a whole.
+ * names each failed row by its `conversions[index]` (errors naming no row settle the whole
+ * request); duplicates and `CLICK_NOT_FOUND` count as delivered. Error answers fail, retry
+ * or refuse credentials as a whole; a token not allowlisted is told to use Data Manager.
  */
 export function classifyUpload(
   response: PlatformResponse,
@@ -207,6 +208,10 @@ export function classifyUpload(
     const parsed = uploadAnswer.safeParse(parseJson(response.body));
     const answer = parsed.success ? parsed.data : {};
     const failure = readStatus(answer.partialFailureError);
+    const rowless = failure.adsErrors.find((error) => error.index === undefined);
+    if (rowless && failure.adsErrors.every((error) => error.index === undefined)) {
+      return { outcome: adsErrorOutcome(rowless, failure.requestId) };
+    }
     const events: (Outcome | undefined)[] = [];
     for (const error of failure.adsErrors) {
       if (error.index === undefined || error.index >= request.eventIndexes.length) continue;
@@ -220,9 +225,7 @@ export function classifyUpload(
   }
   const status = readErrorBody(response.body);
   const first = status.adsErrors[0];
-  if (first?.code === NOT_ALLOWLISTED || first?.family === "authenticationError") {
-    return { outcome: adsErrorOutcome(first, status.requestId) };
-  }
+  if (first?.code === NOT_ALLOWLISTED) return { outcome: adsErrorOutcome(first, status.requestId) };
   const reason = first
     ? `${statusReason(LABEL, response, status)} [${first.code}]`
     : statusReason(LABEL, response, status);

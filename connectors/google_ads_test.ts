@@ -738,6 +738,28 @@ Deno.test("classify() maps legacy request errors: auth, quota, invalid", () => {
   });
 });
 
+Deno.test("classify() settles the whole upload by a partial failure that names no row", () => {
+  const body = {
+    partialFailureError: {
+      code: 8,
+      message: "Too many requests.",
+      details: [adsFailure([{
+        family: "quotaError",
+        code: "RESOURCE_TEMPORARILY_EXHAUSTED",
+        message: "Too many requests.",
+      }])],
+    },
+    results: [],
+  };
+  const result = classifyUpload(answer(200, body), sent(2, LEGACY_URL));
+  assert.deepEqual(result, {
+    outcome: {
+      kind: "retry",
+      reason: "Google Ads RESOURCE_TEMPORARILY_EXHAUSTED: Too many requests. (requestId gAdsReq1)",
+    },
+  });
+});
+
 Deno.test("conversionDateTime() writes UTC with the offset Google requires", () => {
   assert.equal(
     conversionDateTime(Date.parse("2026-01-01T12:32:45.678Z")),
