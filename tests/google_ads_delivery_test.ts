@@ -287,14 +287,15 @@ Deno.test("google_ads: OAuth refresh, the exact events:ingest request, accepted 
     });
     assert.deepEqual(dataManagerProblems("IngestEventsRequest", ingest?.body), []);
 
-    // The engine queued a check for in 30 minutes; run it now, as the queue would then.
+    // The engine queued a check for in 30 minutes; run it now, as the queue would then,
+    // with the storage id and the requestId the API shows.
     const { event } = await eventView(s, "order-1");
     const check = {
       type: "check" as const,
       workspace_id: s.workspace.id,
       destination_id: destinationId,
       ids: [event.id],
-      token: "req-1",
+      token: accepted.detail!.replace("requestId=", ""),
       accepted_at: Date.now(),
       check: 1,
     };
