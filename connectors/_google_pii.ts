@@ -24,6 +24,48 @@ export function googleEmail(value: string): string | undefined {
   return GMAIL_DOMAINS.has(domain) ? `${local.replaceAll(".", "")}@${domain}` : email;
 }
 
+/**
+ * Google Data Manager email (`events:ingest`, "Format user data"): canonical, and for
+ * gmail.com and googlemail.com the local part is cut at the first `+` and loses every `.`
+ * (`Cloudy.SanFrancisco+shopping@gmail.com` → `cloudysanfrancisco@gmail.com`); other
+ * domains keep their dots and `+tags`.
+ */
+export function dataManagerEmail(value: string): string | undefined {
+  const text = value.normalize("NFC").trim().toLowerCase();
+  const at = text.lastIndexOf("@");
+  const domain = text.slice(at + 1);
+  if (at < 0 || !GMAIL_DOMAINS.has(domain)) return normalizeEmail(text);
+  // Gmail ignores dots, so runs of them (`j.e..f`) are no reason to drop the address.
+  const local = text.slice(0, at).split("+")[0]!.replaceAll(".", "");
+  return local === "" ? undefined : normalizeEmail(`${local}@${domain}`);
+}
+
+/** Honorifics Google's UserDataFormatter strips from the front of a given name. */
+const NAME_PREFIX = /^(?:mr|mrs|ms|dr)\.(?:\s+|$)/;
+
+/** Generational and professional suffixes it strips, repeatedly, from the end of a family name. */
+const NAME_SUFFIX =
+  /(?:,\s*|\s+)(?:jr\.?|sr\.?|2nd|3rd|ii|iii|iv|v|vi|cpa|dc|dds|vm|jd|md|phd)\s?$/;
+
+/**
+ * Google Data Manager given name: a leading `Mr.`, `Mrs.`, `Ms.` or `Dr.` removed (as
+ * Google's UserDataFormatter does), then lowercase with no punctuation (`googleName`).
+ */
+export function dataManagerGivenName(value: string): string | undefined {
+  const name = value.trim().toLowerCase().replace(NAME_PREFIX, "");
+  return googleName(name);
+}
+
+/**
+ * Google Data Manager family name: trailing suffixes (`, Jr.`, `Sr`, `III`, `PhD`, …)
+ * removed as Google's UserDataFormatter does, then lowercase with no punctuation.
+ */
+export function dataManagerFamilyName(value: string): string | undefined {
+  let name = value.trim().toLowerCase();
+  while (NAME_SUFFIX.test(name)) name = name.replace(NAME_SUFFIX, "");
+  return googleName(name);
+}
+
 /** Google Ads / GA4 name: as `normalizeName`, with digits removed too. */
 export function googleName(value: string): string | undefined {
   const name = value.normalize("NFC").toLowerCase().replace(/[\p{P}\p{S}\p{N}]/gu, "")

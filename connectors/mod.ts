@@ -6,6 +6,7 @@
  */
 import { ga4 } from "./ga4.ts";
 import { linkedin } from "./linkedin.ts";
+import { googleAds } from "./google_ads.ts";
 import { meta } from "./meta.ts";
 import { pinterest } from "./pinterest.ts";
 import { microsoft } from "./microsoft.ts";
@@ -15,6 +16,7 @@ import { webhook } from "./webhook.ts";
 
 export { ga4 } from "./ga4.ts";
 export { linkedin } from "./linkedin.ts";
+export { googleAds } from "./google_ads.ts";
 export { meta } from "./meta.ts";
 export { pinterest } from "./pinterest.ts";
 export { microsoft } from "./microsoft.ts";
@@ -25,6 +27,7 @@ export { webhook } from "./webhook.ts";
 export const connectors = {
   meta,
   ga4,
+  google_ads: googleAds,
   pinterest,
   linkedin,
   reddit,
