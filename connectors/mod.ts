@@ -6,17 +6,23 @@
  */
 import { ga4 } from "./ga4.ts";
 import { meta } from "./meta.ts";
+import { snapchat } from "./snapchat.ts";
+import { tiktok } from "./tiktok.ts";
 import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
 export { ga4 } from "./ga4.ts";
 export { meta } from "./meta.ts";
+export { snapchat } from "./snapchat.ts";
+export { tiktok } from "./tiktok.ts";
 export { webhook } from "./webhook.ts";
 
 /** Every connector by destination type. */
 export const connectors = {
   meta,
   ga4,
+  tiktok,
+  snapchat,
   webhook,
 } as const satisfies Record<string, Connector>;
 
