@@ -287,37 +287,37 @@ function errorText(errors: z.output<typeof errorDetails> | undefined): string {
   ).join("; ");
 }
 
+/** `Snap <status> (HTTP <code>): <what Snap said>`, at most 300 characters of it. */
 function snapReason(
   response: PlatformResponse,
-  status: string | undefined,
-  parts: (string | undefined)[],
+  said: { status?: string; parts: (string | undefined)[] },
 ): string {
-  const said = parts.filter((p): p is string => !!p).join("; ").slice(0, 300);
-  return `Snap ${status ?? "answer"} (HTTP ${response.status})${said ? `: ${said}` : ""}`;
+  const text = said.parts.filter((p): p is string => !!p).join("; ").slice(0, 300);
+  return `Snap ${said.status ?? "answer"} (HTTP ${response.status})${text ? `: ${text}` : ""}`;
 }
 
 const REFUSED = new Set(["INVALID", "FAILURE", "FAILED", "ERROR"]);
 
-/** Per-event verdicts of the validation endpoint (`event_logs[].event` is the row). */
+type EventLogs = NonNullable<z.output<typeof snapAnswer>["event_logs"]>;
+
+/** Per-event verdicts of the validation endpoint (`event_logs[].event` is the row); `rest` for rows without one. */
 function validated(
   response: PlatformResponse,
-  request: OutboundRequest,
-  logs: NonNullable<z.output<typeof snapAnswer>["event_logs"]>,
-  rest: Outcome,
+  answer: { request: OutboundRequest; logs: EventLogs; rest: Outcome },
 ): Classification {
-  const events: (Outcome | undefined)[] = request.eventIndexes.map(() => undefined);
-  for (const log of logs) {
+  const events: (Outcome | undefined)[] = answer.request.eventIndexes.map(() => undefined);
+  for (const log of answer.logs) {
     if (log.event === undefined || log.event >= events.length) continue;
     const status = log.status?.toUpperCase();
     events[log.event] = status !== undefined && REFUSED.has(status)
-      ? { kind: "failed", reason: snapReason(response, status, [errorText(log.errors)]) }
+      ? { kind: "failed", reason: snapReason(response, { status, parts: [errorText(log.errors)] }) }
       : {
         kind: "delivered",
         detail: ["validated by Snap (test mode, not recorded)", ...(log.warnings ?? [])]
           .join("; "),
       };
   }
-  return { outcome: rest, events };
+  return { outcome: answer.rest, events };
 }
 
 /**
@@ -331,7 +331,10 @@ export function snapClassify(response: PlatformResponse, request: OutboundReques
   if (!parsed.success) return { outcome: statusOutcome(response, httpReason(response)) };
   const answer = parsed.data;
   const status = answer.status?.toUpperCase();
-  const reason = snapReason(response, status, [answer.reason, errorText(answer.errors)]);
+  const reason = snapReason(response, {
+    status,
+    parts: [answer.reason, errorText(answer.errors)],
+  });
   if (response.status === 429 || response.status >= 500) {
     return { outcome: retryOutcome(response, reason) };
   }
@@ -341,7 +344,9 @@ export function snapClassify(response: PlatformResponse, request: OutboundReques
   const ok = response.status >= 200 && response.status < 300;
   const refused = !ok || (status !== undefined && REFUSED.has(status));
   const whole: Outcome = refused ? { kind: "failed", reason } : { kind: "delivered" };
-  if (answer.event_logs?.length) return validated(response, request, answer.event_logs, whole);
+  if (answer.event_logs?.length) {
+    return validated(response, { request, logs: answer.event_logs, rest: whole });
+  }
   const row = answer.event;
   if (refused && row !== undefined && row < request.eventIndexes.length) {
     if (request.eventIndexes.length === 1) return { outcome: whole };

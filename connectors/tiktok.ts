@@ -308,15 +308,13 @@ export function namedRows(message: string, rows: number): number[] {
 /** `rest` for every event of the request, except the named rows, which fail with `reason`. */
 function rowsFail(
   request: OutboundRequest,
-  rows: number[],
-  reason: string,
-  rest: Outcome,
+  named: { rows: number[]; reason: string; rest: Outcome },
 ): Classification {
-  const failed = new Set(rows);
+  const failed = new Set(named.rows);
   return {
-    outcome: rest,
+    outcome: named.rest,
     events: request.eventIndexes.map((_, i) =>
-      failed.has(i) ? { kind: "failed", reason } : undefined
+      failed.has(i) ? { kind: "failed", reason: named.reason } : undefined
     ),
   };
 }
@@ -358,13 +356,11 @@ export function tiktokClassify(
     return { outcome: detail ? { kind: "delivered", detail } : { kind: "delivered" } };
   }
   if (code === 20001) {
-    return rowsFail(request, rows, reason, { kind: "delivered", detail: reason });
+    return rowsFail(request, { rows, reason, rest: { kind: "delivered", detail: reason } });
   }
   if (rows.length > 0 && rows.length < request.eventIndexes.length) {
-    return rowsFail(request, rows, reason, {
-      kind: "retry",
-      reason: `TikTok refused the batch for another event (${reason}); sent again without it`,
-    });
+    const again = `TikTok refused the batch for another event (${reason}); sent again without it`;
+    return rowsFail(request, { rows, reason, rest: { kind: "retry", reason: again } });
   }
   return { outcome: { kind: "failed", reason } };
 }
@@ -372,7 +368,7 @@ export function tiktokClassify(
 /**
  * TikTok Events API 2.0: events posted to `/open_api/v1.3/event/track/` with the
  * `Access-Token` header, up to 1,000 per request, event_time in Unix seconds. Events older
- * than 28 days, offline events TikTok has no event for or cannot match, are skipped up
+ * than 28 days, and offline events TikTok has no event for or cannot match, are skipped up
  * front. While `test_event_code` is set, every event goes alone as a test event; test mode
  * without one sends nothing.
  *
