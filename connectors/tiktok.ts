@@ -274,7 +274,7 @@ function tiktokEvent(
     event: name.name,
     event_time: Math.floor(event.event_time / 1000),
     event_id: event.event_id,
-    user,
+    user: Object.keys(user).length > 0 ? user : undefined,
     properties: Object.keys(properties).length > 0 ? properties : undefined,
     page: Object.keys(page).length > 0 ? page : undefined,
     limited_data_use: source === "web" && limitedDataUse(event) ? true : undefined,

@@ -273,3 +273,12 @@ Deno.test("tiktokClassify() never takes an answer without a code as delivered", 
   );
   assert.equal(classifyOne(answer(404, "not found")).kind, "failed");
 });
+
+Deno.test("tiktok.map() leaves out an empty user, properties and page", () => {
+  const { requests } = tiktok.map([testEvent({ user_data: {} })], settings, { now: NOW });
+  assert.deepEqual(bodyOf(requests[0]).data[0], {
+    event: "Purchase",
+    event_time: 1_767_225_600,
+    event_id: "evt-1",
+  });
+});
