@@ -11,6 +11,8 @@ import { meta } from "./meta.ts";
 import { pinterest } from "./pinterest.ts";
 import { microsoft } from "./microsoft.ts";
 import { reddit } from "./reddit.ts";
+import { snapchat } from "./snapchat.ts";
+import { tiktok } from "./tiktok.ts";
 import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
@@ -21,6 +23,8 @@ export { meta } from "./meta.ts";
 export { pinterest } from "./pinterest.ts";
 export { microsoft } from "./microsoft.ts";
 export { reddit } from "./reddit.ts";
+export { snapchat } from "./snapchat.ts";
+export { tiktok } from "./tiktok.ts";
 export { webhook } from "./webhook.ts";
 
 /** Every connector by destination type. */
@@ -28,6 +32,8 @@ export const connectors = {
   meta,
   ga4,
   google_ads: googleAds,
+  tiktok,
+  snapchat,
   pinterest,
   linkedin,
   reddit,
