@@ -11,6 +11,7 @@ import type { WebhookNotices } from "../webhooks/notices.ts";
 import { subscribes, type Webhook } from "../webhooks/store.ts";
 import { AccessTokens } from "./access_tokens.ts";
 import { attemptDelivery, type EventAttempt, outcomeAt } from "./attempt.ts";
+import type { DeliveryMatches } from "./bulk_retry.ts";
 import { Coalescer } from "./coalescer.ts";
 import { planDeliveryNotices, platformRef } from "./delivery_notices.ts";
 import type { Destination, DestinationStore } from "./destinations.ts";
@@ -488,6 +489,37 @@ export class DeliveryEngine {
       replay: mode.kind !== "retry_failed",
     });
     return recorded.rows;
+  }
+
+  /**
+   * Resends matched deliveries (bulk retry): each event goes again to the destinations it
+   * failed or was skipped at, under the name it had there. Returns the deliveries queued.
+   */
+  async resend(wsId: string, matches: DeliveryMatches): Promise<number> {
+    const destinations = await this.#d.destinations.list(wsId);
+    const events = await this.#events.load(wsId, [...matches.keys()]);
+    const routed = events.map((event) => ({
+      event,
+      decisions: new Map(
+        [...matches.get(event.id) ?? []].map(([id, name]) => [id, {
+          send: true as const,
+          event_name: name,
+        }]),
+      ),
+    }));
+    const sliceSize = fanOutSliceSize(this.#d.limits, destinations.length, 0);
+    let queued = 0;
+    for (let i = 0; i < routed.length; i += sliceSize) {
+      const recorded = await recordRoutes(
+        this.#fanOut,
+        wsId,
+        routed.slice(i, i + sliceSize),
+        destinations,
+        { initial: false, replay: true },
+      );
+      queued += recorded.rows.length;
+    }
+    return queued;
   }
 
   /** Webhooks subscribed to any event notice (none without notices). */
