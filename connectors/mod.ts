@@ -5,11 +5,13 @@
  * @module
  */
 import { ga4 } from "./ga4.ts";
+import { klaviyo } from "./klaviyo.ts";
 import { meta } from "./meta.ts";
 import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
 export { ga4 } from "./ga4.ts";
+export { klaviyo } from "./klaviyo.ts";
 export { meta } from "./meta.ts";
 export { webhook } from "./webhook.ts";
 
@@ -17,6 +19,7 @@ export { webhook } from "./webhook.ts";
 export const connectors = {
   meta,
   ga4,
+  klaviyo,
   webhook,
 } as const satisfies Record<string, Connector>;
 
