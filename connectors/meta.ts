@@ -126,6 +126,12 @@ function unique(values: (string | undefined)[]): string[] {
   return [...new Set(values.filter((v): v is string => v !== undefined))];
 }
 
+/** Meta `external_id` before hashing: trimmed and lowercased, as Meta's SDK does. */
+export function metaExternalId(value: string): string | undefined {
+  const id = value.trim().toLowerCase();
+  return id === "" ? undefined : id;
+}
+
 /** Meta `user_data`: PII normalised per Meta's rules and hashed; ids, IP and UA raw. */
 export function metaUserData(user: UserData, eventTime: number): Record<string, unknown> {
   const country = user.country;
@@ -143,7 +149,7 @@ export function metaUserData(user: UserData, eventTime: number): Record<string, 
     country: hashNormalized(country, normalizeCountry),
     external_id: unique(
       [user.customer_id, ...(user.external_ids ?? [])].map((id) =>
-        hashNormalized(id, (v) => v.trim())
+        hashNormalized(id, metaExternalId)
       ),
     ),
     client_ip_address: user.client_ip,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { mapEvents } from "./map_events.ts";
 import { answer, outcomeOf, testEvent } from "./_test_events.ts";
-import { meta, metaActionSource, metaSettings } from "./meta.ts";
+import { sha256Hex } from "../core/digest.ts";
+import { meta, metaActionSource, metaExternalId, metaSettings, metaUserData } from "./meta.ts";
 
 const NOW = 1_767_225_600_000;
 const settings = metaSettings.parse({ pixel_id: "123", access_token: "tok" });
@@ -66,6 +67,23 @@ Deno.test("meta events: physical_store is kept up to 62 days, others 7", () => {
   );
   assert.deepEqual(requests[0]?.eventIndexes, [0]);
   assert.equal(skipped[0]?.index, 1);
+});
+
+Deno.test("metaExternalId() trims and lowercases, as Meta's SDK does", () => {
+  assert.equal(metaExternalId(" CUST-42 "), "cust-42");
+  assert.equal(metaExternalId("   "), undefined);
+  const user = metaUserData({ customer_id: "CUST-42", external_ids: ["cust-42", "Crm-7"] }, 0);
+  assert.deepEqual(user.external_id, [sha256Hex("cust-42"), sha256Hex("crm-7")]);
+});
+
+Deno.test("metaUserData() passes SHA-256 digests through and hashes 32-hex ids", () => {
+  const digest = sha256Hex("ada@example.com");
+  const user = metaUserData({
+    email: digest.toUpperCase(),
+    customer_id: "6BA7B8109DAD11D180B400C04FD430C8",
+  }, 0);
+  assert.deepEqual(user.em, [digest]);
+  assert.deepEqual(user.external_id, [sha256Hex("6ba7b8109dad11d180b400c04fd430c8")]);
 });
 
 Deno.test("metaActionSource() follows the documented rule", () => {

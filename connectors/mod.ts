@@ -7,6 +7,7 @@
 import { ga4 } from "./ga4.ts";
 import { linkedin } from "./linkedin.ts";
 import { googleAds } from "./google_ads.ts";
+import { klaviyo } from "./klaviyo.ts";
 import { meta } from "./meta.ts";
 import { pinterest } from "./pinterest.ts";
 import { microsoft } from "./microsoft.ts";
@@ -19,6 +20,7 @@ import { webhook } from "./webhook.ts";
 export { ga4 } from "./ga4.ts";
 export { linkedin } from "./linkedin.ts";
 export { googleAds } from "./google_ads.ts";
+export { klaviyo } from "./klaviyo.ts";
 export { meta } from "./meta.ts";
 export { pinterest } from "./pinterest.ts";
 export { microsoft } from "./microsoft.ts";
@@ -38,6 +40,7 @@ export const connectors = {
   linkedin,
   reddit,
   microsoft,
+  klaviyo,
   webhook,
 } as const satisfies Record<string, Connector>;
 

@@ -125,11 +125,16 @@ export function countryKey(value: string): string {
     .replace(/[^\p{L}\p{N}\s]/gu, "").replace(/\s+/g, " ").trim();
 }
 
-/** The alpha-2 code (lowercase) for a code or name, or undefined when unknown. */
+/**
+ * The alpha-2 code (lowercase) for a code or name, or undefined when unknown. A 2-letter
+ * value is a code only when it is letters (and dots) alone.
+ */
 export function lookupAlpha2(value: string): string | undefined {
   const key = countryKey(value);
-  if (key === "uk") return "gb";
-  if (key.length === 2 && ALPHA2_CODES.has(key)) return key;
+  // Only letters (and dots: `U.K.`) read as a code: `N/A` is not Namibia.
+  const codeLike = key.length === 2 && /^[\p{L}.\s]+$/u.test(value.trim());
+  if (codeLike && key === "uk") return "gb";
+  if (codeLike && ALPHA2_CODES.has(key)) return key;
   return BY_KEY.get(key)?.alpha2;
 }
 

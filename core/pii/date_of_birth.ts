@@ -36,9 +36,11 @@ function format(year: number, month: number, day: number): string | undefined {
 /**
  * `YYYYMMDD` from a date of birth in one of many formats, or undefined.
  *
- * Accepted: `1990-03-07`, `1990/03/07`, `1990.3.7`, `19900307`, an ISO date-time (the date
- * part), `March 7 1990`, `Mar 7, 1990`, `7 March 1990`, and numeric `dd/mm/yyyy` or
- * `mm/dd/yyyy` (also with `-` or `.`).
+ * Accepted: `1990-03-07`, `1990/03/07`, `1990.3.7`, `1990 03 07`, `19900307`, an ISO
+ * date-time (the date part), `March 7 1990`, `Mar 7, 1990`, `7 March 1990`, and numeric
+ * `dd/mm/yyyy` or `mm/dd/yyyy` (also with `-`, `.` or spaces), and `1990年3月7日` (or
+ * `1990년 3월 7일`). Any Unicode dash counts as `-`, and spaces around a separator between
+ * digits are ignored.
  *
  * Numeric day/month order: when one part is over 12 the order is clear. When both are 12
  * or less (`07/03/1990`) the `country` hint decides: month first for the US (and the few
@@ -47,12 +49,13 @@ function format(year: number, month: number, day: number): string | undefined {
  * hash to a different person.
  */
 export function normalizeDateOfBirth(value: string, country?: string): string | undefined {
-  const text = value.normalize("NFKC").trim().toLowerCase();
-  let m = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[t\s].*)?$/.exec(text);
+  const text = value.normalize("NFKC").trim().toLowerCase().replace(/\p{Pd}/gu, "-")
+    .replace(/(\d)\s*([-/.])\s*(?=\d)/g, "$1$2").replace(/\s+/g, " ");
+  let m = /^(\d{4})[-/. ](\d{1,2})[-/. ](\d{1,2})(?:[t\s].*)?$/.exec(text);
   if (m) return format(Number(m[1]), Number(m[2]), Number(m[3]));
   m = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
   if (m) return format(Number(m[1]), Number(m[2]), Number(m[3]));
-  m = /^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$/.exec(text);
+  m = /^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})$/.exec(text);
   if (m) {
     const a = Number(m[1]);
     const b = Number(m[2]);
@@ -64,6 +67,8 @@ export function normalizeDateOfBirth(value: string, country?: string): string | 
     if (alpha2 === undefined) return undefined;
     return MONTH_FIRST.has(alpha2) ? format(year, a, b) : format(year, b, a);
   }
+  m = /^(\d{4}) ?[年년] ?(\d{1,2}) ?[月월] ?(\d{1,2}) ?[日일]$/.exec(text);
+  if (m) return format(Number(m[1]), Number(m[2]), Number(m[3]));
   m = /^([a-z]+\.?)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$/.exec(text);
   if (m) {
     const month = monthOf(m[1] ?? "");

@@ -6,6 +6,12 @@ Deno.test("normalizeDateOfBirth() reads ISO and compact dates", () => {
   assert.equal(normalizeDateOfBirth("1990/3/7"), "19900307");
   assert.equal(normalizeDateOfBirth("19900307"), "19900307");
   assert.equal(normalizeDateOfBirth("1990-03-07T00:00:00Z"), "19900307");
+  assert.equal(normalizeDateOfBirth("1990 03 07"), "19900307");
+  assert.equal(normalizeDateOfBirth("1990 / 03 / 07"), "19900307");
+  assert.equal(normalizeDateOfBirth("1990\u201003\u201007"), "19900307");
+  assert.equal(normalizeDateOfBirth("１９９０-０３-０７"), "19900307");
+  assert.equal(normalizeDateOfBirth("1990年3月7日"), "19900307");
+  assert.equal(normalizeDateOfBirth("1990년 3월 7일"), "19900307");
 });
 
 Deno.test("normalizeDateOfBirth() reads month names", () => {
@@ -13,6 +19,8 @@ Deno.test("normalizeDateOfBirth() reads month names", () => {
   assert.equal(normalizeDateOfBirth("Mar 7, 1990"), "19900307");
   assert.equal(normalizeDateOfBirth("7 March 1990"), "19900307");
   assert.equal(normalizeDateOfBirth("7th Sept. 1990"), "19900907");
+  assert.equal(normalizeDateOfBirth("Mar. 7, 1990"), "19900307");
+  assert.equal(normalizeDateOfBirth("7 mar. 1990"), "19900307");
   assert.equal(normalizeDateOfBirth("Marsh 7 1990"), undefined);
 });
 
@@ -26,6 +34,7 @@ Deno.test("normalizeDateOfBirth() uses the country for ambiguous dates, else dro
   assert.equal(normalizeDateOfBirth("07/03/1990", "FR"), "19900307");
   assert.equal(normalizeDateOfBirth("07/03/1990", "GB"), "19900307");
   assert.equal(normalizeDateOfBirth("03/07/1990", "US"), "19900307");
+  assert.equal(normalizeDateOfBirth("07 03 1990", "FR"), "19900307");
   assert.equal(normalizeDateOfBirth("07/03/1990"), undefined);
 });
 

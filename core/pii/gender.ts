@@ -10,7 +10,10 @@ const GENDERS: Readonly<Record<string, "f" | "m">> = {
   boy: "m",
 };
 
-/** `f` or `m` from common words (female/f/woman → f, male/m/man → m); anything else is dropped. */
+/**
+ * `f` or `m` from common words (female/f/woman → f, male/m/man → m), read from the letters
+ * alone as Meta's SDK does (`F.`, ` Fe-male ` → f); anything else is dropped.
+ */
 export function normalizeGender(value: string): "f" | "m" | undefined {
-  return GENDERS[value.trim().toLowerCase()];
+  return GENDERS[value.normalize("NFKC").toLowerCase().replace(/\P{L}/gu, "")];
 }

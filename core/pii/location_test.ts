@@ -14,6 +14,9 @@ Deno.test("normalizeCountry() gives lowercase alpha-2 from codes, alpha-3 and na
   assert.equal(normalizeCountry("zw"), "zw");
   assert.equal(normalizeCountry("Narnia"), undefined);
   assert.equal(normalizeCountry("xx"), undefined);
+  assert.equal(normalizeCountry("U.K."), "gb");
+  assert.equal(normalizeCountry("u.s."), "us");
+  assert.equal(normalizeCountry("N/A"), undefined, "not Namibia");
   assert.equal(normalizeCountry(""), undefined);
 });
 
@@ -33,7 +36,22 @@ Deno.test("normalizeState() maps US state names to codes", () => {
   assert.equal(normalizeState("Bavaria", "DE"), "bavaria");
   assert.equal(normalizeState("Île-de-France", "FR"), "îledefrance");
   assert.equal(normalizeState("Not A State", "US"), undefined);
+  assert.equal(normalizeState("東京都", "JP"), "東京都");
+  assert.equal(normalizeState("N/A", "US"), undefined);
+  assert.equal(normalizeState("N.Y.", "US"), "ny");
+  assert.equal(normalizeState("CA 94025", "US"), "ca");
   assert.equal(normalizeState("", "US"), undefined);
+});
+
+Deno.test("normalizeState() maps abbreviations and names with State around them", () => {
+  assert.equal(normalizeState("Calif.", "US"), "ca");
+  assert.equal(normalizeState("Mass."), "ma");
+  assert.equal(normalizeState("W.Va.", "US"), "wv");
+  assert.equal(normalizeState("New York State", "US"), "ny");
+  assert.equal(normalizeState("State of New York"), "ny");
+  assert.equal(normalizeState("NY State", "US"), "ny");
+  assert.equal(normalizeState("Free State", "ZA"), "freestate");
+  assert.equal(normalizeState("Calif.", "DE"), "calif");
 });
 
 Deno.test("normalizeZip() applies the US 5-digit rule", () => {
@@ -45,4 +63,16 @@ Deno.test("normalizeZip() applies the US 5-digit rule", () => {
   assert.equal(normalizeZip("K1A 0B1", "CA"), "k1a0b1");
   assert.equal(normalizeZip("75001", "FR"), "75001");
   assert.equal(normalizeZip("1", "FR"), undefined);
+  assert.equal(normalizeZip("94025-", "US"), "94025");
+  assert.equal(normalizeZip("94 025", "US"), "94025");
+  assert.equal(normalizeZip("94025\u20131234"), "94025");
+  assert.equal(normalizeZip("94025 USA", "US"), undefined);
+});
+
+Deno.test("normalizeZip() keeps both sides of a dash outside the US", () => {
+  assert.equal(normalizeZip("00-950", "PL"), "00950");
+  assert.equal(normalizeZip("100-0001", "JP"), "1000001");
+  assert.equal(normalizeZip("〒100-0001"), "1000001");
+  assert.equal(normalizeZip("SW1A-1AA", "GB"), "sw1a1aa");
+  assert.equal(normalizeZip("01310-100"), "01310100");
 });

@@ -6,7 +6,8 @@ const EXTENSION = /\s*(?:ext\.?|extension|x|#)\s*\d+\s*$/i;
 /**
  * Canonical E.164 (`+16505551212`) from a messy phone number, or undefined.
  *
- * - `+…` and `00…` (and `011…` with a US/CA hint) are international: the digits are kept.
+ * - `+…` and `00…` (and `011…` with a US/CA hint) are international: the digits are kept
+ *   (zeros right after the `+`, as in `+0044…`, are dropped: Meta's "remove leading zeros").
  * - Otherwise `defaultCountry` (a code or name, e.g. `user_data.country`) says which
  *   country the national number belongs to: its trunk prefix (`0` in FR/GB/DE, `1` in the
  *   US, …) is dropped and its calling code prepended. A national number that already starts
@@ -14,10 +15,12 @@ const EXTENSION = /\s*(?:ext\.?|extension|x|#)\s*\d+\s*$/i;
  * - Without a hint, a bare digit string of 11–15 digits not starting with 0 is taken as
  *   carrying its country code; shorter ones are ambiguous and dropped.
  *
- * Extensions and the British-style `(0)` after a country code are removed; the result must have 7–15 digits (NANP numbers exactly 11).
+ * A `tel:` URI scheme, extensions and the British-style `(0)` after a country code are
+ * removed; the result must have 7–15 digits (NANP numbers exactly 11).
  */
 export function normalizePhone(value: string, defaultCountry?: string): string | undefined {
-  const text = value.normalize("NFKC").trim().replace(EXTENSION, "").replace("(0)", "");
+  const text = value.normalize("NFKC").trim().replace(/^tel:/i, "").replace(EXTENSION, "")
+    .replace("(0)", "");
   if (/[a-z]/i.test(text)) return undefined;
   const digits = text.replace(/\D/g, "");
   if (digits === "") return undefined;
@@ -25,7 +28,7 @@ export function normalizePhone(value: string, defaultCountry?: string): string |
   const info = country === undefined ? undefined : countryInfo(country);
   let international: string | undefined;
   if (text.startsWith("+")) {
-    international = digits;
+    international = digits.replace(/^0+/, "");
   } else if (digits.startsWith("00")) {
     international = digits.slice(2);
   } else if (digits.startsWith("011") && info?.callingCode === "1") {

@@ -7,6 +7,8 @@ Deno.test("normalizePhone() keeps international numbers with + or 00", () => {
   assert.equal(normalizePhone("+44 (0)20 7946 0958"), "+442079460958");
   assert.equal(normalizePhone("+1 (650) 555-1212"), "+16505551212");
   assert.equal(normalizePhone("+33 6 12 34 56 78", "US"), "+33612345678");
+  assert.equal(normalizePhone("+0044 20 7946 0958"), "+442079460958");
+  assert.equal(normalizePhone("tel:+1-650-555-1212"), "+16505551212");
 });
 
 Deno.test("normalizePhone() uses the default country for national numbers", () => {
