@@ -22,6 +22,9 @@ import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
 
+/** How far off a message that arrives while closing is put back. */
+const REQUEUE_WHILE_CLOSING_MS = 1_000;
+
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
   config: Config;
@@ -138,11 +141,10 @@ export async function openRuntime(
     },
     startWorkers() {
       workers ??= queue.listen(async (message) => {
-        // Refused while closing: the queue retries it within seconds (after a restart, too),
-        // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
-        if (closing) {
-          throw new Error("Shutting down: this queue message is left for the next start");
-        }
+        // While closing, a message is put back a second later and this copy completes: the
+        // next start takes it at once, whereas a message cut off by closing KV waits for KV's
+        // 60 s lease cleanup (and a thrown error would print a stack trace on every stop).
+        if (closing) return await queue.enqueue(message, { delayMs: REQUEUE_WHILE_CLOSING_MS });
         const handling = message.type === "ingested"
           ? engine.fanOut(message)
           : message.type === "deliver"

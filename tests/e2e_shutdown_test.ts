@@ -78,7 +78,7 @@ Deno.test("e2e: SIGTERM mid-load stops once with exit 0 and keeps every acknowle
     const acked = (await sending).flat();
     assert.equal(status.code, 0, server.output);
     assert.equal(server.output.match(/^Stopped$/gm)?.length, 1, server.output);
-    assert.doesNotMatch(server.output, /BadResource|Unhandled|Uncaught/);
+    assert.doesNotMatch(server.output, /BadResource|Unhandled|Uncaught|Exception|^\s+at /m);
     assert.ok(acked.length >= BATCH * SENDERS, `only ${acked.length} events acknowledged`);
     const stored = await storedEventIds(kvPath, ws.id);
     const lost = acked.filter((id) => !stored.has(id));
