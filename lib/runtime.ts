@@ -21,6 +21,7 @@ import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
+import { SourceStore } from "./sources/store.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -39,6 +40,8 @@ export interface Runtime {
   engine: DeliveryEngine;
   webhooks: WebhookStore;
   webhookSender: WebhookSender;
+  /** Shop and payment platforms posting order webhooks (`/v1/sources`, `/ingest/…`). */
+  sources: SourceStore;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -131,6 +134,7 @@ export async function openRuntime(
     engine,
     webhooks,
     webhookSender,
+    sources: new SourceStore(kv, secret),
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
