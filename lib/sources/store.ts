@@ -1,11 +1,16 @@
 import { z } from "@hono/zod-openapi";
-import { randomBase62, Sealer } from "../crypto.ts";
+import { ulid } from "ulid";
+import { Sealer } from "../crypto.ts";
 import { sourceIndexKey, sourceKey, sourcePrefix } from "../kv/keys.ts";
 import { SOURCE_TYPES, type SourceType } from "./mod.ts";
 
 /** A shop or payment platform that posts its order webhooks to one of a workspace's URLs. */
 export interface Source {
-  /** `src_` + 24 random base62 characters: the ingest URL names it, so it is not guessable. */
+  /**
+   * `src_` + a lower-case ULID: time-ordered, with 80 random bits (not the monotonic
+   * factory's +1 steps), since the ingest URL names it and one source's id must not lead
+   * to another's.
+   */
   id: string;
   workspace_id: string;
   type: SourceType;
@@ -16,18 +21,18 @@ export interface Source {
   updated_at: string;
 }
 
-/** Longest source id (`src_` + 24 characters); a longer one names no source. */
-export const SOURCE_ID_LENGTH = 28;
+/** Length of a source id (`src_` + 26 characters); a longer one names no source. */
+export const SOURCE_ID_LENGTH = 30;
 
 /** A source as API answers show it: the URL to give the platform, never the secret. */
 export const publicSourceSchema = z.object({
-  id: z.string().openapi({ example: "src_4f9QeT2mXr8LwZk1aB3cD5eF" }),
+  id: z.string().openapi({ example: "src_01jf3k8w2qz5m7r9t4v6x8y0ab" }),
   type: z.enum(SOURCE_TYPES),
   name: z.string(),
   url: z.string().openapi({
     description:
       "Where the platform posts its webhooks: `{public URL}/ingest/{type}/{id}`. The public URL is SLUICE_PUBLIC_URL, or else the origin this request was made to",
-    example: "https://sluice.example/ingest/shopify/src_4f9QeT2mXr8LwZk1aB3cD5eF",
+    example: "https://sluice.example/ingest/shopify/src_01jf3k8w2qz5m7r9t4v6x8y0ab",
   }),
   created_at: z.string(),
   updated_at: z.string(),
@@ -66,7 +71,7 @@ export class SourceStore {
     const now = new Date().toISOString();
     for (;;) {
       const source: Source = {
-        id: `src_${randomBase62(SOURCE_ID_LENGTH - 4)}`,
+        id: `src_${ulid().toLowerCase()}`,
         workspace_id: wsId,
         type: input.type,
         name: input.name,
@@ -87,13 +92,13 @@ export class SourceStore {
     return (await this.#kv.get<Source>(sourceKey(wsId, id))).value;
   }
 
-  /** A workspace's sources, oldest first. */
+  /** A workspace's sources, oldest first (ULID order, to the millisecond). */
   async list(wsId: string): Promise<Source[]> {
     const list: Source[] = [];
     for await (const entry of this.#kv.list<Source>({ prefix: sourcePrefix(wsId) })) {
       list.push(entry.value);
     }
-    return list.sort((a, b) => a.created_at.localeCompare(b.created_at));
+    return list;
   }
 
   /**
