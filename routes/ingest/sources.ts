@@ -42,7 +42,7 @@ export function sourceIngestRoutes({ app, rt }: RouteDeps): void {
       params: z.object({
         type: z.enum(SOURCE_TYPES),
         source_id: z.string().max(SOURCE_ID_LENGTH).openapi({
-          example: "src_4f9QeT2mXr8LwZk1aB3cD5eF",
+          example: "src_01jf3k8w2qz5m7r9t4v6x8y0ab",
         }),
       }),
       headers: contentEncodingHeader.extend({
