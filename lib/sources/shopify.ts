@@ -83,7 +83,9 @@ const orderSchema = z.looseObject({
 type ShopifyOrder = z.output<typeof orderSchema>;
 
 /** The topics that become purchases. */
-export const SHOPIFY_TOPICS = ["orders/create", "orders/paid"] as const;
+const SHOPIFY_TOPICS = ["orders/create", "orders/paid"] as const;
+
+const PURCHASE_TOPICS: ReadonlySet<string> = new Set(SHOPIFY_TOPICS);
 
 /**
  * `financial_status` values at `orders/create` that make the order a purchase: paid, or the
@@ -169,7 +171,7 @@ function toEvents(payload: unknown, headers: Headers): SourceMapping {
   if (!topic) {
     return { kind: "ignored", reason: "No X-Shopify-Topic header: not an order webhook" };
   }
-  if (!(SHOPIFY_TOPICS as readonly string[]).includes(topic)) {
+  if (!PURCHASE_TOPICS.has(topic)) {
     return {
       kind: "ignored",
       reason: `Topic "${topic}" is not mapped; purchases come from ${SHOPIFY_TOPICS.join(" and ")}`,

@@ -118,7 +118,7 @@ type StripeEvent = z.output<typeof eventSchema>;
 type Contact = z.output<typeof contact>;
 
 /** The event types that become purchases. */
-export const STRIPE_EVENT_TYPES = [
+const STRIPE_EVENT_TYPES = [
   "checkout.session.completed",
   "checkout.session.async_payment_succeeded",
   "payment_intent.succeeded",

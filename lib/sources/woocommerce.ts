@@ -65,7 +65,9 @@ const orderSchema = z.looseObject({
 type WooOrder = z.output<typeof orderSchema>;
 
 /** The topics that become purchases. */
-export const WOOCOMMERCE_TOPICS = ["order.created", "order.updated"] as const;
+const WOOCOMMERCE_TOPICS = ["order.created", "order.updated"] as const;
+
+const PURCHASE_TOPICS: ReadonlySet<string> = new Set(WOOCOMMERCE_TOPICS);
 
 /**
  * Statuses of a paid order: `processing` (paid, awaiting fulfilment) and `completed`.
@@ -156,7 +158,7 @@ function toEvents(payload: unknown, headers: Headers): SourceMapping {
   if (!topic) {
     return { kind: "ignored", reason: "No X-WC-Webhook-Topic header: not an order webhook" };
   }
-  if (!(WOOCOMMERCE_TOPICS as readonly string[]).includes(topic)) {
+  if (!PURCHASE_TOPICS.has(topic)) {
     return {
       kind: "ignored",
       reason: `Topic "${topic}" is not mapped; purchases come from ${

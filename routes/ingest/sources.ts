@@ -115,7 +115,8 @@ async function receive(c: Context<AppEnv>, rt: Runtime): Promise<Response> {
   try {
     payload = parseWebhookJson(raw);
   } catch (error) {
-    throw new HttpError(400, `The request body is not valid JSON: ${(error as Error).message}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpError(400, `The request body is not valid JSON: ${reason}`);
   }
   const mapped = platform.toEvents(payload, headers);
   if (mapped.kind === "ignored") return ignored(c, mapped.reason);
