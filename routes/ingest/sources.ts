@@ -46,9 +46,16 @@ export function sourceIngestRoutes({ app, rt }: RouteDeps): void {
         }),
       }),
       headers: contentEncodingHeader.extend({
-        "x-shopify-hmac-sha256": z.string().optional(),
-        "x-wc-webhook-signature": z.string().optional(),
-        "stripe-signature": z.string().optional(),
+        "x-shopify-hmac-sha256": z.string().optional().openapi({
+          description: "Shopify: base64 HMAC-SHA256 of the raw body (with X-Shopify-Topic)",
+        }),
+        "x-wc-webhook-signature": z.string().optional().openapi({
+          description: "WooCommerce: base64 HMAC-SHA256 of the raw body (with X-WC-Webhook-Topic)",
+        }),
+        "stripe-signature": z.string().optional().openapi({
+          description:
+            "Stripe: `t=<unix seconds>,v1=<hex HMAC-SHA256 of t.body>`, within 5 minutes",
+        }),
       }),
       body: {
         required: true,
