@@ -24,6 +24,12 @@ const envSchema = z.object({
   SLUICE_METRICS_TOKEN: optionalText,
   SLUICE_TRUSTED_PROXIES: z.string().default(""),
   SLUICE_KV_MAX_CHECKS: z.coerce.number().int().min(1).max(100).optional(),
+  SLUICE_PUBLIC_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://sluice.example" })
+      .refine((url) => !/[?#]/.test(url), "must not have a query or fragment")
+      .transform((url) => url.replace(/\/+$/, ""))
+      .optional(),
+  ),
 });
 
 /** The instance configuration, parsed once from the environment. */
@@ -55,6 +61,11 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** Checks allowed in one atomic commit: 100 on SQLite and Deno Deploy, 10 on self-hosted denokv. */
   readonly kvMaxChecks: number;
+  /**
+   * The URL Sluice is reached at from the internet (`https://sluice.example`, no trailing
+   * slash), for the URLs it hands out; absent, the origin of the request they are asked in.
+   */
+  readonly publicUrl?: string;
 }
 
 /** Whether a KV location names a remote database rather than a file or memory. */
@@ -104,6 +115,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.SLUICE_METRICS_TOKEN,
     trustedProxies: e.SLUICE_TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean),
     kvMaxChecks: e.SLUICE_KV_MAX_CHECKS ?? (remote ? 10 : 100),
+    ...(e.SLUICE_PUBLIC_URL ? { publicUrl: e.SLUICE_PUBLIC_URL } : {}),
   });
 }
 

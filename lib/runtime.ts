@@ -21,6 +21,7 @@ import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
+import { SourceStore } from "./sources/store.ts";
 
 /** How far off a message that arrives while closing is put back. */
 const REQUEUE_WHILE_CLOSING_MS = 1_000;
@@ -42,6 +43,8 @@ export interface Runtime {
   engine: DeliveryEngine;
   webhooks: WebhookStore;
   webhookSender: WebhookSender;
+  /** Shop and payment platforms posting order webhooks (`/v1/sources`, `/ingest/…`). */
+  sources: SourceStore;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -134,6 +137,7 @@ export async function openRuntime(
     engine,
     webhooks,
     webhookSender,
+    sources: new SourceStore(kv, secret),
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });

@@ -61,6 +61,15 @@ export async function readBody(request: Request, options: BodyOptions): Promise<
   }
 }
 
+/**
+ * Reads a body's bytes exactly as the sender signed them (after decoding a
+ * `Content-Encoding`), with the limits and statuses of {@linkcode readBody} but no
+ * content-type check or parsing: for webhooks whose signature covers the raw body.
+ */
+export async function readRawBody(request: Request, limit: number): Promise<Uint8Array> {
+  return await readBytes(request, limit, contentCoding(request.headers.get("content-encoding")));
+}
+
 /** The coding a `Content-Encoding` header names; undefined for none or `identity`; else 415. */
 export function contentCoding(header: string | null): ContentCoding | undefined {
   if (header === null) return undefined;

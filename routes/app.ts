@@ -14,6 +14,8 @@ import { healthRoutes } from "./api/health.ts";
 import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
 import { nativeIngestRoutes } from "./ingest/native.ts";
 import { segmentRoutes } from "./ingest/segment.ts";
+import { sourceIngestRoutes } from "./ingest/sources.ts";
+import { sourceRoutes } from "./api/sources.ts";
 import { platformRoutes } from "./api/platforms.ts";
 import { ruleRoutes } from "./api/rules.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
@@ -42,6 +44,7 @@ export function createApp(rt: Runtime): App {
   browserRoutes(deps);
   conversionHookRoutes(deps);
   segmentRoutes(deps);
+  sourceIngestRoutes(deps);
   // Management sub-apps inherit the validation hook and onError; mounting merges their
   // OpenAPI entries into this app's document.
   for (
@@ -54,6 +57,7 @@ export function createApp(rt: Runtime): App {
       platformRoutes,
       ruleRoutes,
       webhookRoutes,
+      sourceRoutes,
     ]
   ) {
     app.route("/", routes(rt));

@@ -23,6 +23,9 @@
  * ["hook_msg", wsId, msgId]            WebhookMessage: one notice, sent to every subscribed webhook
  * ["hook_dlv", wsId, hookId, dlvId]    WebhookDelivery: one message to one webhook, with its attempts;
  *                                      dlvId is a ULID, so the log reads in time order
+ * ["src", wsId, srcId]                 Source: a shop or payment platform posting order webhooks
+ *                                      (signing secret sealed)
+ * ["src_id", srcId]                    → wsId; the unauthenticated ingest URL finds its workspace
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
@@ -112,3 +115,10 @@ export const webhookDeliveryKey = (wsId: string, hookId: string, deliveryId: str
 /** Prefix of one webhook's delivery log. */
 export const webhookDeliveryPrefix = (wsId: string, hookId: string) =>
   ["hook_dlv", wsId, hookId] as const;
+
+/** A source (shop or payment platform posting order webhooks) of a workspace. */
+export const sourceKey = (wsId: string, srcId: string) => ["src", wsId, srcId] as const;
+/** Prefix of a workspace's sources. */
+export const sourcePrefix = (wsId: string) => ["src", wsId] as const;
+/** Maps a source id to its workspace id, for the ingest URL, which names only the source. */
+export const sourceIndexKey = (srcId: string) => ["src_id", srcId] as const;
