@@ -114,6 +114,7 @@ export async function openRuntime(
   });
   let workers: Promise<void> | undefined;
   let closing = false;
+  let kvClosed = false;
   const inFlight = new Set<Promise<void>>();
   return {
     config,
@@ -148,7 +149,15 @@ export async function openRuntime(
         // While closing, a message is put back a second later and this copy completes: the
         // next start takes it at once, whereas a message cut off by closing KV waits for KV's
         // 60 s lease cleanup (and a thrown error would print a stack trace on every stop).
-        if (closing) return await queue.enqueue(message, { delayMs: REQUEUE_WHILE_CLOSING_MS });
+        if (closing) {
+          // Once KV is closed nothing can be written: the message stays KV's, taken after the start.
+          if (kvClosed) return;
+          return await queue.enqueue(message, { delayMs: REQUEUE_WHILE_CLOSING_MS }).catch(
+            (error) => {
+              if (!kvClosed) throw error;
+            },
+          );
+        }
         const handling = message.type === "ingested"
           ? engine.fanOut(message)
           : message.type === "deliver"
@@ -172,6 +181,7 @@ export async function openRuntime(
       await Promise.allSettled(inFlight);
       ingestWorkers.close();
       await queue.close();
+      kvClosed = true;
       kv.close();
       await workers?.catch(() => {});
     },
