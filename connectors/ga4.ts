@@ -10,6 +10,7 @@ import {
   googleRegion,
 } from "./_google_pii.ts";
 import { baseUrl, chunk, every, httpReason, parseJson, retryOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -24,14 +25,13 @@ import type {
 export const ga4Settings = z.object({
   measurement_id: z.string().trim().regex(/^G-[A-Z0-9]{4,20}$/i, 'must look like "G-XXXXXXX"')
     .describe("Measurement id: Admin → Data streams → your web stream"),
-  api_secret: z.string().trim().min(1)
-    .describe(
-      "Measurement Protocol API secret: the same stream → Measurement Protocol API secrets",
-    ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://www.google-analytics.com")
-    .describe(
-      "Base URL (region1.google-analytics.com for EU collection, a proxy or a test server)",
-    ),
+  api_secret: secretSetting(
+    "Measurement Protocol API secret: the same stream → Measurement Protocol API secrets",
+  ),
+  endpoint: endpointSetting(
+    "https://www.google-analytics.com",
+    "Base URL (region1.google-analytics.com for EU collection, a proxy or a test server)",
+  ),
 }).strict();
 
 /** GA4 destination settings after validation. */

@@ -9,6 +9,12 @@ import {
 } from "./_google_ads_data_manager.ts";
 import { classifyUpload, legacyRequests } from "./_google_ads_legacy.ts";
 import { parseJson, retryOutcome } from "./_response.ts";
+import {
+  endpointSetting,
+  optionalSecretSetting,
+  optionalUrlSetting,
+  secretSetting,
+} from "./_settings.ts";
 import type {
   AccessGrant,
   Classification,
@@ -42,27 +48,26 @@ export const googleAdsSettings = z.object({
     ),
   client_id: z.string().trim().min(1)
     .describe("OAuth client id: Google Cloud console → APIs & Services → Credentials"),
-  client_secret: z.string().trim().min(1)
-    .describe("OAuth client secret of the same OAuth client"),
-  refresh_token: z.string().trim().min(1)
-    .describe(
-      "OAuth refresh token of a Google Ads user, granted the " +
-        "https://www.googleapis.com/auth/datamanager scope (api data_manager) or " +
-        "https://www.googleapis.com/auth/adwords (api google_ads)",
-    ),
+  client_secret: secretSetting("OAuth client secret of the same OAuth client"),
+  refresh_token: secretSetting(
+    "OAuth refresh token of a Google Ads user, granted the " +
+      "https://www.googleapis.com/auth/datamanager scope (api data_manager) or " +
+      "https://www.googleapis.com/auth/adwords (api google_ads)",
+  ),
   login_customer_id: customerId.optional()
     .describe("Manager account (MCC) customer id, when access to customer_id goes through one"),
-  token_endpoint: z.url({ protocol: /^https?$/ }).default("https://oauth2.googleapis.com/token")
-    .describe("OAuth2 token endpoint the refresh token is exchanged at"),
+  token_endpoint: endpointSetting(
+    "https://oauth2.googleapis.com/token",
+    "OAuth2 token endpoint the refresh token is exchanged at",
+  ),
   api: z.enum(["data_manager", "google_ads"]).default("data_manager")
     .describe(
       "data_manager (Data Manager API events:ingest, the default) or google_ads (the Google " +
         "Ads API's uploadClickConversions, only for developer tokens Google still allowlists)",
     ),
-  developer_token: z.string().trim().min(1).optional()
-    .describe(
-      "Google Ads API developer token (API Center in the manager account); api google_ads only",
-    ),
+  developer_token: optionalSecretSetting(
+    "Google Ads API developer token (API Center in the manager account); api google_ads only",
+  ),
   api_version: z.string().trim().regex(/^v\d+$/, 'must look like "v26"').default("v26")
     .describe("Google Ads API version; api google_ads only"),
   event_names: z.array(z.string().trim().min(1).max(EVENT_LIMITS.nameLength)).min(1)
@@ -77,11 +82,10 @@ export const googleAdsSettings = z.object({
   merchant_feed_language_code: z.string().trim().regex(/^[a-z]{2}$/i, "must be ISO 639-1")
     .optional()
     .describe("ISO 639-1 language code of the Merchant Center feed"),
-  endpoint: z.url({ protocol: /^https?$/ }).optional()
-    .describe(
-      "Base URL (a proxy or test server); default https://datamanager.googleapis.com, or " +
-        "https://googleads.googleapis.com for api google_ads",
-    ),
+  endpoint: optionalUrlSetting(
+    "Base URL (a proxy or test server); default https://datamanager.googleapis.com, or " +
+      "https://googleads.googleapis.com for api google_ads",
+  ),
 }).strict().superRefine((settings, ctx) => {
   if (settings.api === "google_ads" && !settings.developer_token) {
     ctx.addIssue({

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeEmail } from "../core/pii/mod.ts";
 import { baseUrl, chunk, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { endpointSetting, optionalSecretSetting } from "./_settings.ts";
 import type {
   AccessGrant,
   Classification,
@@ -15,7 +16,6 @@ import type {
 } from "./types.ts";
 
 const RULE_URN_PREFIX = "urn:lla:llaPartnerConversion:";
-const optionalSecret = z.string().trim().min(1).optional();
 
 /** LinkedIn destination settings: a ready access token, or an OAuth2 refresh token and its app. */
 export const linkedinSettings = z.object({
@@ -28,23 +28,24 @@ export const linkedinSettings = z.object({
       "Conversion rule id: Campaign Manager → Analyze → Conversion tracking → a rule whose " +
         "method is Conversions API (the number in its URL or details)",
     ),
-  access_token: optionalSecret.describe(
+  access_token: optionalSecretSetting(
     "Member access token with the rw_conversions scope (from your LinkedIn app's OAuth " +
       "flow or the Developer Portal token generator); expires after 60 days. Not needed with " +
       "refresh_token",
   ),
   client_id: z.string().trim().min(1).optional()
     .describe("Client ID of your LinkedIn app (Developer Portal → your app → Auth)"),
-  client_secret: optionalSecret.describe(
+  client_secret: optionalSecretSetting(
     "Primary client secret of the same app (Developer Portal → your app → Auth)",
   ),
-  refresh_token: optionalSecret.describe(
+  refresh_token: optionalSecretSetting(
     "OAuth2 refresh token from the app's authorization flow (programmatic refresh tokens " +
       "must be enabled for the app); Sluice exchanges it for access tokens as they expire",
   ),
-  token_endpoint: z.url({ protocol: /^https?$/ })
-    .default("https://www.linkedin.com/oauth/v2/accessToken")
-    .describe("OAuth2 token endpoint for refresh_token (a proxy or test server)"),
+  token_endpoint: endpointSetting(
+    "https://www.linkedin.com/oauth/v2/accessToken",
+    "OAuth2 token endpoint for refresh_token (a proxy or test server)",
+  ),
   api_version: z.string().trim().regex(/^\d{6}$/, 'must be a YYYYMM version such as "202607"')
     .default("202607")
     .describe("LinkedIn Marketing API version (LinkedIn-Version header, YYYYMM)"),
@@ -54,8 +55,7 @@ export const linkedinSettings = z.object({
         "skipped. Without it every event routed here is sent except page_view, screen_view, " +
         "identify, group and alias",
     ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://api.linkedin.com")
-    .describe("Base URL (a proxy or test server)"),
+  endpoint: endpointSetting("https://api.linkedin.com"),
 }).strict().superRefine((settings, ctx) => {
   for (const issue of credentialIssues(settings)) {
     ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });

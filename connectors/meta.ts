@@ -13,6 +13,7 @@ import {
   phoneDigits,
 } from "../core/pii/mod.ts";
 import { baseUrl, chunk, every, parseJson, retryOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -28,14 +29,14 @@ import type {
 export const metaSettings = z.object({
   pixel_id: z.string().trim().regex(/^\d{1,32}$/, "must be the numeric pixel (dataset) id")
     .describe("Pixel (dataset) id: Events Manager → Data sources → your pixel → Settings"),
-  access_token: z.string().trim().min(1)
-    .describe("Conversions API access token: pixel Settings → Generate access token"),
+  access_token: secretSetting(
+    "Conversions API access token: pixel Settings → Generate access token",
+  ),
   api_version: z.string().trim().regex(/^v\d+\.\d+$/, 'must look like "v25.0"').default("v25.0")
     .describe("Graph API version"),
   test_event_code: z.string().trim().min(1).max(64).optional()
     .describe("Events Manager → Test events code; while set, events go to Test events only"),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://graph.facebook.com")
-    .describe("Base URL (a proxy or test server)"),
+  endpoint: endpointSetting("https://graph.facebook.com"),
 }).strict();
 
 /** Meta destination settings after validation. */

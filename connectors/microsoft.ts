@@ -3,6 +3,7 @@ import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, phoneE164 } from "../core/pii/mod.ts";
 import { microsoftEmail } from "./_microsoft_pii.ts";
 import { baseUrl, chunk, parseJson, retryOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -18,13 +19,11 @@ import type {
 export const microsoftSettings = z.object({
   uet_tag_id: z.string().trim().regex(/^\d{1,20}$/, "must be the numeric UET tag id")
     .describe("UET tag id: Microsoft Advertising → Tools → UET tag (the number in the tag's ti)"),
-  access_token: z.string().trim().min(1)
-    .describe(
-      "Conversions API token of that UET tag: UET tag → Use Conversions API (a pilot; your " +
-        "account manager enables it)",
-    ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://capi.uet.microsoft.com")
-    .describe("Base URL (a proxy or test server)"),
+  access_token: secretSetting(
+    "Conversions API token of that UET tag: UET tag → Use Conversions API (a pilot; your " +
+      "account manager enables it)",
+  ),
+  endpoint: endpointSetting("https://capi.uet.microsoft.com"),
 }).strict();
 
 /** Microsoft destination settings after validation. */

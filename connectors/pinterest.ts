@@ -12,6 +12,7 @@ import {
 } from "../core/pii/mod.ts";
 import { pinterestGender, pinterestMaid, pinterestZip } from "./_pinterest_pii.ts";
 import { baseUrl, chunk, parseJson, retryOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -30,13 +31,11 @@ export const pinterestSettings = z.object({
       "Ad account id: Ads Manager → the account menu (top left), or the number after " +
         "/advertiser/ in the Ads Manager URL",
     ),
-  access_token: z.string().trim().min(1)
-    .describe(
-      "Conversion access token: Ads Manager → Conversions → Conversion access token → " +
-        "Generate new token (or an OAuth token with the ads:write scope)",
-    ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://api.pinterest.com")
-    .describe("Base URL (a proxy or test server)"),
+  access_token: secretSetting(
+    "Conversion access token: Ads Manager → Conversions → Conversion access token → " +
+      "Generate new token (or an OAuth token with the ads:write scope)",
+  ),
+  endpoint: endpointSetting("https://api.pinterest.com"),
 }).strict();
 
 /** Pinterest destination settings after validation. */

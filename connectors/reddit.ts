@@ -3,6 +3,7 @@ import type { Item, SluiceEvent } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeState, phoneE164 } from "../core/pii/mod.ts";
 import { redditAdId, type RedditAdIdKind, redditEmail, redditIp } from "./_reddit_pii.ts";
 import { baseUrl, chunk, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -31,15 +32,15 @@ export const redditSettings = z.object({
       "Ad account id (a2_… or t2_…, Reddit Ads → Accounts); used as the Pixel id when pixel_id " +
         "is not set, since the two are the same for most accounts",
     ),
-  access_token: z.string().trim().min(1)
-    .describe("Conversion access token: Events Manager → Conversions API → Generate access token"),
+  access_token: secretSetting(
+    "Conversion access token: Events Manager → Conversions API → Generate access token",
+  ),
   test_id: z.string().trim().min(1).max(128).optional()
     .describe(
       "Events Manager → Event Testing test id; used only by test sends, which show in Event " +
         "Testing",
     ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://ads-api.reddit.com")
-    .describe("Base URL (a proxy or test server)"),
+  endpoint: endpointSetting("https://ads-api.reddit.com"),
 }).strict().refine((s) => s.pixel_id !== undefined || s.ad_account_id !== undefined, {
   message: "pixel_id (or ad_account_id) is required",
   path: ["pixel_id"],

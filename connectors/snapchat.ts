@@ -14,6 +14,7 @@ import {
 } from "../core/pii/mod.ts";
 import { snapExternalId, snapPhone } from "./_snapchat_pii.ts";
 import { baseUrl, chunk, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -31,15 +32,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const snapchatSettings = z.object({
   pixel_id: z.string().trim().regex(UUID, "must be the Snap Pixel ID (a UUID)")
     .describe("Snap Pixel ID: Ads Manager → Events Manager → your pixel (a UUID)"),
-  access_token: z.string().trim().min(1)
-    .describe(
-      "Conversions API token: Ads Manager → Business Details → Conversions API Tokens → " +
-        "Generate token",
-    ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://tr.snapchat.com")
-    .describe(
-      "Base URL (tr-shadow.snapchat.com for Snap's staging host, a proxy or a test server)",
-    ),
+  access_token: secretSetting(
+    "Conversions API token: Ads Manager → Business Details → Conversions API Tokens → " +
+      "Generate token",
+  ),
+  endpoint: endpointSetting(
+    "https://tr.snapchat.com",
+    "Base URL (tr-shadow.snapchat.com for Snap's staging host, a proxy or a test server)",
+  ),
 }).strict();
 
 /** Snapchat destination settings after validation. */

@@ -11,6 +11,7 @@ import {
 } from "../core/pii/mod.ts";
 import { tiktokName, tiktokZip } from "./_tiktok_pii.ts";
 import { baseUrl, chunk, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -29,11 +30,10 @@ export const tiktokSettings = z.object({
       "Pixel code (event_source_id): TikTok Ads Manager → Tools → Events → Web events → your " +
         "pixel (e.g. C4ABCDEFGHIJ1234567K); for event_source offline, the Offline Event Set ID",
     ),
-  access_token: z.string().trim().min(1)
-    .describe(
-      "Events API access token: Events Manager → your pixel → Settings → Events API → " +
-        "Generate Access Token",
-    ),
+  access_token: secretSetting(
+    "Events API access token: Events Manager → your pixel → Settings → Events API → " +
+      "Generate Access Token",
+  ),
   test_event_code: z.string().trim().min(1).max(64).optional()
     .describe(
       "Events Manager → your pixel → Test Events → test event code (TEST12345); while set, " +
@@ -44,8 +44,7 @@ export const tiktokSettings = z.object({
       "What pixel_code names: web (a pixel: website events) or offline (an Offline Event " +
         "Set: store and phone sales, standard events only)",
     ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://business-api.tiktok.com")
-    .describe("Base URL (a proxy or test server)"),
+  endpoint: endpointSetting("https://business-api.tiktok.com"),
 }).strict();
 
 /** TikTok destination settings after validation. */

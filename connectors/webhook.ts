@@ -3,6 +3,7 @@ import { z } from "zod";
 import { base64ToBytes, bytesToBase64 } from "../core/digest.ts";
 import type { SluiceEvent } from "../core/event.ts";
 import { every, httpReason, retryOutcome } from "./_response.ts";
+import { optionalUrlSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
@@ -30,10 +31,8 @@ export function webhookKey(secret: string): Uint8Array {
  * given) and `secret`; a secret is generated when absent, so it is stored on creation.
  */
 export const webhookSettings = z.object({
-  url: z.url({ protocol: /^https?$/ }).optional().describe("Where events are POSTed"),
-  endpoint: z.url({ protocol: /^https?$/ }).optional().describe(
-    "Alias of url; wins when both are set",
-  ),
+  url: optionalUrlSetting("Where events are POSTed"),
+  endpoint: optionalUrlSetting("Alias of url; wins when both are set"),
   secret: z.string().trim().regex(SECRET, 'must be "whsec_" followed by base64')
     .refine((s) => {
       const key = SECRET.exec(s)?.[1];

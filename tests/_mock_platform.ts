@@ -1,7 +1,7 @@
 /** A platform's API on 127.0.0.1 for end-to-end tests: records every request, answers from a script. */
 
-/** One request the mock received. */
-export interface ReceivedRequest {
+/** One request the mock received; `Json` is the body's shape when it is JSON. */
+export interface ReceivedRequest<Json = unknown> {
   method: string;
   /** Path and query. */
   path: string;
@@ -9,31 +9,36 @@ export interface ReceivedRequest {
   /** The raw body. */
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
-  json: unknown;
+  json: Json | undefined;
 }
 
+/** How the mock answers the `n`th request (from 1). */
+export type MockAnswer<Json = unknown> = (
+  n: number,
+  request: ReceivedRequest<Json>,
+) => Response | Promise<Response> | undefined;
+
 /** A running mock platform; `await using` shuts it down. */
-export interface MockPlatform extends AsyncDisposable {
+export interface MockPlatform<Json = unknown> extends AsyncDisposable {
   /** `http://127.0.0.1:<port>`: the destination's `endpoint`. */
   url: string;
-  received: ReceivedRequest[];
+  received: ReceivedRequest<Json>[];
   close(): Promise<void>;
 }
 
 /**
  * Starts a mock platform answering the `n`th request (from 1) from `script`; without an
- * answer from the script it answers `fallback()` (200 `{}` by default).
+ * answer from the script it answers `fallback(n, request)` (200 `{}` by default).
  */
-export function mockPlatform(
-  script: (n: number, request: ReceivedRequest) => Response | Promise<Response> | undefined = () =>
-    undefined,
-  fallback: () => Response = () => Response.json({}),
-): MockPlatform {
-  const received: ReceivedRequest[] = [];
+export function mockPlatform<Json = unknown>(
+  script: MockAnswer<Json> = () => undefined,
+  fallback: (n: number, request: ReceivedRequest<Json>) => Response = () => Response.json({}),
+): MockPlatform<Json> {
+  const received: ReceivedRequest<Json>[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
     const text = await req.text();
-    let json: unknown;
+    let json: Json | undefined;
     try {
       json = JSON.parse(text);
     } catch {
@@ -47,7 +52,8 @@ export function mockPlatform(
       json,
     };
     received.push(request);
-    return (await script(received.length, request)) ?? fallback();
+    const n = received.length;
+    return (await script(n, request)) ?? fallback(n, request);
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
@@ -55,4 +61,9 @@ export function mockPlatform(
     close: () => server.shutdown(),
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
+}
+
+/** The token of an `Authorization: Bearer …` header, or undefined without one. */
+export function bearerToken(request: ReceivedRequest): string | undefined {
+  return request.headers.get("authorization")?.replace(/^Bearer /, "");
 }

@@ -6,35 +6,37 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../core/digest.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
-import { mockPlatform, type ReceivedRequest } from "./_mock_platform.ts";
-import { eventually, pause } from "./_wait.ts";
+import {
+  connectPlatform,
+  DELIVERY_ENV,
+  expectPaused,
+  ingestEvents,
+  platformOf,
+  settledDelivery,
+  testPlatform,
+} from "./_delivery.ts";
+import { bearerToken, mockPlatform, type ReceivedRequest } from "./_mock_platform.ts";
+import { pause } from "./_wait.ts";
 
-const ENV = {
-  SLUICE_ALLOW_PRIVATE_URLS: "1",
-  SLUICE_DELIVERY_RETRY_SCHEDULE: "100ms,200ms,300ms",
-  SLUICE_DELIVERY_TIMEOUT: "2s",
-};
+const ENV = { ...DELIVERY_ENV, SLUICE_DELIVERY_TIMEOUT: "2s" };
 const TOKEN_PATH = "/oauth/v2/accessToken";
 const EVENTS_PATH = "/rest/conversionEvents";
 const RULE = "104012";
-
-interface DeliveryJson {
-  platform_id: string;
-  status: string;
-  attempts: number;
-  last_status?: number;
-  last_error?: string;
-}
 
 interface Element {
   eventId: string;
   [field: string]: unknown;
 }
 
+/** The body of a BATCH_CREATE request. */
+interface BatchCreateBody {
+  elements: Element[];
+}
+
 /** A LinkedIn double: issues `AQV-token-<n>` and takes only the tokens in `valid`. */
 interface FakeLinkedin {
   url: string;
-  received: ReceivedRequest[];
+  received: ReceivedRequest<BatchCreateBody>[];
   valid: Set<string>;
   tokensIssued: number;
   /** Refuse every token, even those issued later (the member revoked the app). */
@@ -61,7 +63,7 @@ function fakeLinkedin(
     tokensIssued: 0,
     refuseAll: false,
   };
-  const mock = mockPlatform((_, request) => {
+  const mock = mockPlatform<BatchCreateBody>((_, request) => {
     if (request.path === TOKEN_PATH) {
       const scripted = answers.token?.();
       if (scripted) return scripted;
@@ -69,11 +71,10 @@ function fakeLinkedin(
       fake.valid.add(token);
       return Response.json({ access_token: token, expires_in: 5_184_000 });
     }
-    const bearer = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
-    if (fake.refuseAll || !fake.valid.has(bearer)) {
+    if (fake.refuseAll || !fake.valid.has(bearerToken(request) ?? "")) {
       return Response.json(INVALID_TOKEN, { status: 401 });
     }
-    const elements = (request.json as { elements: Element[] }).elements;
+    const elements = request.json?.elements ?? [];
     return answers.events?.(elements, ++eventRequests) ?? created(elements);
   });
   return Object.assign(fake, {
@@ -95,25 +96,15 @@ const REFRESH_CONFIG = {
   refresh_token: "AQW-refresh-token",
 };
 
-async function connect(
+function connect(
   s: TestSluice,
   fake: FakeLinkedin,
   config: Record<string, unknown> = REFRESH_CONFIG,
 ): Promise<string> {
-  const res = await s.request(
-    "/v1/platforms",
-    jsonInit({
-      type: "linkedin",
-      name: "LinkedIn",
-      config: { ...config, endpoint: fake.url, token_endpoint: fake.url + TOKEN_PATH },
-    }, s.workspace.admin_key),
-  );
-  assert.equal(res.status, 201, await res.clone().text());
-  const body = await res.json();
-  for (const secret of ["client_secret", "refresh_token", "access_token"]) {
-    if (secret in config) assert.equal(body.config[secret], "********", secret);
-  }
-  return body.id;
+  return connectPlatform(s, {
+    type: "linkedin",
+    config: { ...config, endpoint: fake.url, token_endpoint: fake.url + TOKEN_PATH },
+  });
 }
 
 function purchase(eventId: string, eventTime: number, email = "Ada@Example.com") {
@@ -128,41 +119,12 @@ function purchase(eventId: string, eventTime: number, email = "Ada@Example.com")
   };
 }
 
-async function ingest(s: TestSluice, events: unknown[]): Promise<void> {
-  const res = await s.request("/v1/events", jsonInit({ events }, s.workspace.ingest_key));
-  assert.equal(res.status, 202, await res.clone().text());
-  assert.equal((await res.json()).accepted, events.length);
-}
-
-async function deliveries(s: TestSluice, eventId: string): Promise<DeliveryJson[]> {
-  const res = await s.request(`/v1/events/${eventId}`, {
-    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
-  });
-  assert.equal(res.status, 200);
-  return (await res.json()).deliveries;
-}
-
-function settled(s: TestSluice, eventId: string, status = /delivered|failed|skipped/) {
-  return eventually(`${eventId} settled`, async () => {
-    const [row] = await deliveries(s, eventId);
-    return row && status.test(row.status) ? row : undefined;
-  });
-}
-
-async function healthOf(s: TestSluice, id: string): Promise<string> {
-  const res = await s.request(`/v1/platforms/${id}`, {
-    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
-  });
-  return (await res.json()).health.status;
-}
-
 /** Each request as `path bearer-token [event ids]`, for the order of what LinkedIn saw. */
 function trace(fake: FakeLinkedin): string[] {
   return fake.received.map((r) => {
     if (r.path === TOKEN_PATH) return "token";
-    const bearer = r.headers.get("authorization")?.replace(/^Bearer /, "");
-    const ids = (r.json as { elements: Element[] }).elements.map((e) => e.eventId).sort();
-    return `events ${bearer} ${ids.join(",")}`;
+    const ids = (r.json?.elements ?? []).map((e) => e.eventId).sort();
+    return `events ${bearerToken(r)} ${ids.join(",")}`;
   });
 }
 
@@ -175,10 +137,10 @@ Deno.test("LinkedIn: one refreshed token serves two batches; the mock sees the g
   await using s = await openTestSluice(ENV);
   await connect(s, fake);
   const time = recentSeconds();
-  await ingest(s, [purchase("order-1", time)]);
-  assert.equal((await settled(s, "order-1")).status, "delivered");
-  await ingest(s, [purchase("order-2", time, "grace@example.com")]);
-  const second = await settled(s, "order-2");
+  await ingestEvents(s, [purchase("order-1", time)]);
+  assert.equal((await settledDelivery(s, "order-1")).status, "delivered");
+  await ingestEvents(s, [purchase("order-2", time, "grace@example.com")]);
+  const second = await settledDelivery(s, "order-2");
   assert.deepEqual([second.status, second.attempts, second.last_status], ["delivered", 1, 200]);
 
   assert.deepEqual(trace(fake), [
@@ -223,11 +185,11 @@ Deno.test("LinkedIn: a 401 on the cached token is refreshed once and the batch r
   await using fake = fakeLinkedin();
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
-  await ingest(s, [purchase("order-1", recentSeconds())]);
-  assert.equal((await settled(s, "order-1")).status, "delivered");
+  await ingestEvents(s, [purchase("order-1", recentSeconds())]);
+  assert.equal((await settledDelivery(s, "order-1")).status, "delivered");
   fake.valid.clear(); // LinkedIn revoked AQV-token-1.
-  await ingest(s, [purchase("order-2", recentSeconds())]);
-  const row = await settled(s, "order-2");
+  await ingestEvents(s, [purchase("order-2", recentSeconds())]);
+  const row = await settledDelivery(s, "order-2");
   assert.deepEqual([row.status, row.attempts, row.last_status], ["delivered", 1, 200]);
   assert.deepEqual(trace(fake), [
     "token",
@@ -236,18 +198,18 @@ Deno.test("LinkedIn: a 401 on the cached token is refreshed once and the batch r
     "token",
     "events AQV-token-2 order-2",
   ]);
-  assert.equal(await healthOf(s, id), "healthy");
+  assert.equal((await platformOf(s, id)).health.status, "healthy");
 });
 
 Deno.test("LinkedIn: a 401 on the refreshed token fails without another refresh and pauses", async () => {
   await using fake = fakeLinkedin();
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
-  await ingest(s, [purchase("order-1", recentSeconds())]);
-  assert.equal((await settled(s, "order-1")).status, "delivered");
+  await ingestEvents(s, [purchase("order-1", recentSeconds())]);
+  assert.equal((await settledDelivery(s, "order-1")).status, "delivered");
   fake.refuseAll = true;
-  await ingest(s, [purchase("order-2", recentSeconds())]);
-  const row = await settled(s, "order-2");
+  await ingestEvents(s, [purchase("order-2", recentSeconds())]);
+  const row = await settledDelivery(s, "order-2");
   assert.equal(row.status, "failed");
   assert.equal(
     row.last_error,
@@ -260,7 +222,7 @@ Deno.test("LinkedIn: a 401 on the refreshed token fails without another refresh 
     "token",
     "events AQV-token-2 order-2",
   ]);
-  assert.equal(await healthOf(s, id), "unhealthy");
+  assert.equal((await platformOf(s, id)).health.status, "unhealthy");
 });
 
 Deno.test("LinkedIn: an element it refuses fails alone; its neighbours are delivered", async () => {
@@ -284,23 +246,23 @@ Deno.test("LinkedIn: an element it refuses fails alone; its neighbours are deliv
   await using s = await openTestSluice(ENV);
   await connect(s, fake);
   const time = recentSeconds();
-  await ingest(s, [
+  await ingestEvents(s, [
     purchase("order-1", time),
     purchase("order-bad", time),
     purchase("order-2", time),
     { event_id: "pv-1", event_name: "page_view", user_data: { email: "ada@example.com" } },
   ]);
   for (const id of ["order-1", "order-2"]) {
-    assert.equal((await settled(s, id)).status, "delivered", id);
+    assert.equal((await settledDelivery(s, id)).status, "delivered", id);
   }
-  const bad = await settled(s, "order-bad");
+  const bad = await settledDelivery(s, "order-bad");
   assert.equal(bad.status, "failed");
   assert.equal(
     bad.last_error,
     "LinkedIn refused the event (status 400): INVALID_FIELD: conversionValue.currencyCode is " +
       "not a valid currency",
   );
-  const pageView = await settled(s, "pv-1");
+  const pageView = await settledDelivery(s, "pv-1");
   assert.equal(pageView.status, "skipped");
   assert.match(pageView.last_error ?? "", /"page_view" is not a conversion/);
   assert.deepEqual(trace(fake), ["token", "events AQV-token-1 order-1,order-2,order-bad"]);
@@ -319,8 +281,8 @@ Deno.test("LinkedIn: a 429 is retried, with a static access_token and no token e
   fake.valid.add("AQX-static-token");
   await using s = await openTestSluice(ENV);
   await connect(s, fake, { conversion_rule_id: RULE, access_token: "AQX-static-token" });
-  await ingest(s, [purchase("order-429", recentSeconds())]);
-  const row = await settled(s, "order-429", /delivered|failed/);
+  await ingestEvents(s, [purchase("order-429", recentSeconds())]);
+  const row = await settledDelivery(s, "order-429", /delivered|failed/);
   assert.deepEqual([row.status, row.attempts, row.last_status], ["delivered", 2, 200]);
   await pause(300);
   assert.deepEqual(trace(fake), [
@@ -340,19 +302,15 @@ Deno.test("LinkedIn: a refused refresh token fails the events and pauses the des
   });
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
-  await ingest(s, [purchase("order-1", recentSeconds())]);
-  const row = await settled(s, "order-1");
+  await ingestEvents(s, [purchase("order-1", recentSeconds())]);
+  const row = await settledDelivery(s, "order-1");
   assert.equal(row.status, "failed");
   assert.equal(
     row.last_error,
     "LinkedIn token endpoint HTTP 400: invalid_grant: The provided authorization grant or " +
       "refresh token is invalid, expired or revoked",
   );
-  assert.equal(await healthOf(s, id), "unhealthy");
-  await ingest(s, [purchase("order-2", recentSeconds())]);
-  const paused = await settled(s, "order-2");
-  assert.equal(paused.status, "skipped");
-  assert.match(paused.last_error ?? "", /paused/);
+  await expectPaused(s, id, purchase("order-2", recentSeconds()));
   assert.deepEqual(trace(fake), ["token"], "no conversion is sent without a token");
 });
 
@@ -377,12 +335,10 @@ Deno.test("POST /v1/platforms/:id/test sends no conversion to LinkedIn, which ha
   await using fake = fakeLinkedin();
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
-  const res = await s.request(`/v1/platforms/${id}/test`, jsonInit({}, s.workspace.admin_key));
-  assert.equal(res.status, 200);
-  const body = await res.json();
+  const body = await testPlatform(s, id);
   assert.deepEqual([body.ok, body.sent, body.test_mode], [true, false, null]);
   assert.match(
-    body.outcome.reason,
+    body.outcome.reason ?? "",
     /has no test mode, so no event was sent; its credentials were accepted/,
   );
   assert.deepEqual(

@@ -4,43 +4,31 @@
  */
 import assert from "node:assert/strict";
 import { sha256Hex } from "../core/digest.ts";
-import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
+import { openTestSluice } from "./_harness.ts";
+import {
+  connectPlatform,
+  DELIVERY_ENV,
+  expectPaused,
+  ingestEvents,
+  settledDelivery,
+  testPlatform,
+} from "./_delivery.ts";
 import { mockPlatform, type ReceivedRequest } from "./_mock_platform.ts";
-import { eventually, pause } from "./_wait.ts";
+import { pause } from "./_wait.ts";
 
-const ENV = {
-  SLUICE_ALLOW_PRIVATE_URLS: "1",
-  SLUICE_DELIVERY_RETRY_SCHEDULE: "100ms,200ms,300ms",
-  SLUICE_DELIVERY_TIMEOUT: "2s",
-};
+const ENV = { ...DELIVERY_ENV, SLUICE_DELIVERY_TIMEOUT: "2s" };
 const AD_ACCOUNT = "549755885175";
 const TOKEN = "pina_conversion-token";
-
-interface DeliveryJson {
-  platform_id: string;
-  status: string;
-  attempts: number;
-  last_status?: number;
-  last_error?: string;
-}
 
 interface PinterestBody {
   data: { event_id: string; [field: string]: unknown }[];
 }
 
-async function connect(s: TestSluice, endpoint: string): Promise<string> {
-  const res = await s.request(
-    "/v1/platforms",
-    jsonInit({
-      type: "pinterest",
-      name: "Pinterest",
-      config: { ad_account_id: AD_ACCOUNT, access_token: TOKEN, endpoint },
-    }, s.workspace.admin_key),
-  );
-  assert.equal(res.status, 201, await res.clone().text());
-  const body = await res.json();
-  assert.equal(body.config.access_token, "********");
-  return body.id;
+function pinterest(endpoint: string) {
+  return {
+    type: "pinterest",
+    config: { ad_account_id: AD_ACCOUNT, access_token: TOKEN, endpoint },
+  };
 }
 
 /** A purchase as a shop's server posts it. */
@@ -64,29 +52,8 @@ function purchase(eventId: string, eventTime: number, email = "Ada@Example.com")
   };
 }
 
-async function ingest(s: TestSluice, events: unknown[]): Promise<void> {
-  const res = await s.request("/v1/events", jsonInit({ events }, s.workspace.ingest_key));
-  assert.equal(res.status, 202, await res.clone().text());
-  assert.equal((await res.json()).accepted, events.length);
-}
-
-async function deliveries(s: TestSluice, eventId: string): Promise<DeliveryJson[]> {
-  const res = await s.request(`/v1/events/${eventId}`, {
-    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
-  });
-  assert.equal(res.status, 200);
-  return (await res.json()).deliveries;
-}
-
-function settled(s: TestSluice, eventId: string, status = /delivered|failed|skipped/) {
-  return eventually(`${eventId} settled`, async () => {
-    const [row] = await deliveries(s, eventId);
-    return row && status.test(row.status) ? row : undefined;
-  });
-}
-
-function eventIds(request: ReceivedRequest | undefined): string[] {
-  return ((request?.json ?? { data: [] }) as PinterestBody).data.map((e) => e.event_id);
+function eventIds(request: ReceivedRequest<PinterestBody> | undefined): string[] {
+  return (request?.json?.data ?? []).map((e) => e.event_id);
 }
 
 function nowSeconds(): number {
@@ -94,8 +61,8 @@ function nowSeconds(): number {
 }
 
 Deno.test("Pinterest receives the mapped batch; a row it fails fails alone", async () => {
-  await using mock = mockPlatform((_, request) => {
-    const events = (request.json as PinterestBody).data;
+  await using mock = mockPlatform<PinterestBody>((_, request) => {
+    const events = request.json?.data ?? [];
     return Response.json({
       num_events_received: events.length,
       num_events_processed: events.filter((e) => e.event_id !== "order-bad").length,
@@ -107,27 +74,27 @@ Deno.test("Pinterest receives the mapped batch; a row it fails fails alone", asy
     });
   });
   await using s = await openTestSluice(ENV);
-  const id = await connect(s, mock.url);
+  const id = await connectPlatform(s, pinterest(mock.url));
   const time = nowSeconds();
-  await ingest(s, [
+  await ingestEvents(s, [
     purchase("order-1", time),
     purchase("order-bad", time),
     { event_id: "lead-phone", event_name: "lead", user_data: { phone: "+16505551212" } },
     purchase("order-2", time, "grace@example.com"),
   ]);
 
-  const ok = await settled(s, "order-1");
+  const ok = await settledDelivery(s, "order-1");
   assert.deepEqual([ok.platform_id, ok.status, ok.attempts, ok.last_status], [
     id,
     "delivered",
     1,
     200,
   ]);
-  assert.equal((await settled(s, "order-2")).status, "delivered");
-  const bad = await settled(s, "order-bad");
+  assert.equal((await settledDelivery(s, "order-2")).status, "delivered");
+  const bad = await settledDelivery(s, "order-bad");
   assert.equal(bad.status, "failed");
   assert.equal(bad.last_error, "Pinterest refused the event: Invalid currency parameter.");
-  const skipped = await settled(s, "lead-phone");
+  const skipped = await settledDelivery(s, "lead-phone");
   assert.equal(skipped.status, "skipped");
   assert.match(skipped.last_error ?? "", /email, a mobile ad id, or both the IP address/);
 
@@ -138,7 +105,7 @@ Deno.test("Pinterest receives the mapped batch; a row it fails fails alone", asy
   assert.equal(sent?.headers.get("authorization"), `Bearer ${TOKEN}`);
   assert.equal(sent?.headers.get("content-type"), "application/json");
   assert.deepEqual(eventIds(sent).sort(), ["order-1", "order-2", "order-bad"]);
-  const first = (sent?.json as PinterestBody).data.find((e) => e.event_id === "order-1");
+  const first = sent?.json?.data.find((e) => e.event_id === "order-1");
   assert.deepEqual(first, {
     event_name: "checkout",
     action_source: "web",
@@ -164,7 +131,7 @@ Deno.test("Pinterest receives the mapped batch; a row it fails fails alone", asy
 });
 
 Deno.test("Pinterest's 429 is retried after Retry-After, then delivered once", async () => {
-  await using mock = mockPlatform((n, request) =>
+  await using mock = mockPlatform<PinterestBody>((n, request) =>
     n === 1
       ? Response.json({ code: 8, message: "This request exceeded a rate limit." }, {
         status: 429,
@@ -177,9 +144,9 @@ Deno.test("Pinterest's 429 is retried after Retry-After, then delivered once", a
       })
   );
   await using s = await openTestSluice(ENV);
-  await connect(s, mock.url);
-  await ingest(s, [purchase("order-429", nowSeconds())]);
-  const row = await settled(s, "order-429", /delivered|failed/);
+  await connectPlatform(s, pinterest(mock.url));
+  await ingestEvents(s, [purchase("order-429", nowSeconds())]);
+  const row = await settledDelivery(s, "order-429", /delivered|failed/);
   assert.deepEqual([row.status, row.attempts, row.last_status], ["delivered", 2, 200]);
   await pause(300);
   assert.deepEqual(mock.received.map(eventIds), [["order-429"], ["order-429"]]);
@@ -187,29 +154,21 @@ Deno.test("Pinterest's 429 is retried after Retry-After, then delivered once", a
 });
 
 Deno.test("Pinterest's 401 (code 2) fails the event and pauses the destination", async () => {
-  await using mock = mockPlatform(() =>
+  await using mock = mockPlatform<PinterestBody>(() =>
     Response.json({ code: 2, message: "Authentication failed." }, { status: 401 })
   );
   await using s = await openTestSluice(ENV);
-  const id = await connect(s, mock.url);
-  await ingest(s, [purchase("order-auth", nowSeconds())]);
-  const row = await settled(s, "order-auth");
+  const id = await connectPlatform(s, pinterest(mock.url));
+  await ingestEvents(s, [purchase("order-auth", nowSeconds())]);
+  const row = await settledDelivery(s, "order-auth");
   assert.deepEqual([row.status, row.attempts], ["failed", 1]);
   assert.equal(row.last_error, "Pinterest error 2 (HTTP 401): Authentication failed.");
-  const platform = await (await s.request(`/v1/platforms/${id}`, {
-    headers: { authorization: `Bearer ${s.workspace.admin_key}` },
-  })).json();
-  assert.equal(platform.health.status, "unhealthy");
-
-  await ingest(s, [purchase("order-paused", nowSeconds())]);
-  const paused = await settled(s, "order-paused");
-  assert.equal(paused.status, "skipped");
-  assert.match(paused.last_error ?? "", /paused/);
+  await expectPaused(s, id, purchase("order-paused", nowSeconds()));
   assert.equal(mock.received.length, 1, "nothing is sent while paused");
 });
 
 Deno.test("POST /v1/platforms/:id/test sends to Pinterest with ?test=true", async () => {
-  await using mock = mockPlatform(() =>
+  await using mock = mockPlatform<PinterestBody>(() =>
     Response.json({
       num_events_received: 1,
       num_events_processed: 1,
@@ -217,9 +176,8 @@ Deno.test("POST /v1/platforms/:id/test sends to Pinterest with ?test=true", asyn
     })
   );
   await using s = await openTestSluice(ENV);
-  const id = await connect(s, mock.url);
-  const res = await s.request(`/v1/platforms/${id}/test`, jsonInit({}, s.workspace.admin_key));
-  const tested = await res.json();
+  const id = await connectPlatform(s, pinterest(mock.url));
+  const tested = await testPlatform(s, id);
   assert.equal(tested.ok, true, JSON.stringify(tested));
   assert.equal(mock.received[0]?.path, `/v5/ad_accounts/${AD_ACCOUNT}/events?test=true`);
   assert.equal(eventIds(mock.received[0])[0]?.startsWith("sluice-test-"), true);

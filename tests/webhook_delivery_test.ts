@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { bearer } from "./_http.ts";
+import { bearer, expectJson } from "./_http.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
+import { connectPlatform, DELIVERY_ENV, ingestEvent } from "./_delivery.ts";
+import { mockPlatform } from "./_mock_platform.ts";
 import { type ReceivedWebhook, signedWith, webhookReceiver } from "./_webhook_receiver.ts";
-import { eventually } from "./_wait.ts";
+import { eventually, pause } from "./_wait.ts";
 
 const ENV = {
-  SLUICE_ALLOW_PRIVATE_URLS: "1",
+  ...DELIVERY_ENV,
   SLUICE_WEBHOOK_RETRY_SCHEDULE: "100ms,150ms,200ms",
   SLUICE_DELIVERY_RETRY_SCHEDULE: "100ms,150ms",
-  SLUICE_DELIVERY_TIMEOUT: "1s",
 };
 
 interface HookJson {
@@ -25,12 +26,6 @@ async function createHook(s: TestSluice, url: string, events?: string[]): Promis
   return await res.json();
 }
 
-async function ingest(s: TestSluice, event: Record<string, unknown>): Promise<void> {
-  const res = await s.request("/v1/events", jsonInit(event, s.workspace.ingest_key));
-  assert.equal(res.status, 202, await res.clone().text());
-  await res.body?.cancel();
-}
-
 const purchase = (eventId: string) => ({
   event_id: eventId,
   event_name: "Purchase",
@@ -39,7 +34,8 @@ const purchase = (eventId: string) => ({
   user_data: { email: "ada@example.com" },
 });
 
-interface DeliveryJson {
+/** One entry of a webhook's delivery log. */
+interface HookDeliveryJson {
   id: string;
   message_id: string;
   event_type: string;
@@ -50,12 +46,31 @@ interface DeliveryJson {
   attempt_log: { attempt: number; status?: number; latency_ms: number; response: string }[];
 }
 
-async function deliveries(s: TestSluice, hookId: string, query = ""): Promise<DeliveryJson[]> {
+async function hookDeliveries(
+  s: TestSluice,
+  hookId: string,
+  query = "",
+): Promise<HookDeliveryJson[]> {
   const res = await s.request(`/v1/webhooks/${hookId}/deliveries${query}`, {
     headers: bearer(s.workspace.admin_key),
   });
   assert.equal(res.status, 200);
   return (await res.json()).data;
+}
+
+/** The answer to `POST /v1/webhooks/:id/rotate-secret`. */
+interface RotatedJson {
+  secret: string;
+  previous_secret_expires_at: string;
+}
+
+/** Rotates a webhook's secret (asserting 200); the old one keeps signing beside the new. */
+async function rotateSecret(s: TestSluice, hookId: string): Promise<RotatedJson> {
+  const res = await s.request(
+    `/v1/webhooks/${hookId}/rotate-secret`,
+    jsonInit({}, s.workspace.admin_key),
+  );
+  return await expectJson<RotatedJson>(res, 200);
 }
 
 async function hook(s: TestSluice, hookId: string) {
@@ -66,27 +81,17 @@ async function hook(s: TestSluice, hookId: string) {
   return await res.json();
 }
 
-async function connectMeta(s: TestSluice, endpoint: string): Promise<string> {
-  const res = await s.request(
-    "/v1/platforms",
-    jsonInit({
-      type: "meta",
-      name: "Meta",
-      config: { pixel_id: "1234567890", access_token: "EAAB-token", endpoint },
-    }, s.workspace.admin_key),
-  );
-  assert.equal(res.status, 201);
-  return (await res.json()).id;
+function connectMeta(s: TestSluice, endpoint: string): Promise<string> {
+  return connectPlatform(s, {
+    type: "meta",
+    name: "Meta",
+    config: { pixel_id: "1234567890", access_token: "EAAB-token", endpoint },
+  });
 }
 
-/** A mock Meta answering the `n`th request from `script`, else 200. */
-function mockMeta(script: (n: number) => Response | undefined) {
-  let n = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    await req.body?.cancel();
-    return script(++n) ?? Response.json({ events_received: 1, fbtrace_id: "t" });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+/** A mock Meta answering from `script`, else 200. */
+function mockMeta(script: () => Response | undefined) {
+  return mockPlatform(script, () => Response.json({ events_received: 1, fbtrace_id: "t" }));
 }
 
 for (const queue of ["kv-queue", "kv-outbox"]) {
@@ -100,11 +105,11 @@ for (const queue of ["kv-queue", "kv-outbox"]) {
     );
     await using s = await openTestSluice({ ...ENV, SLUICE_QUEUE: queue });
     const created = await createHook(s, receiver.url);
-    await ingest(s, purchase("order-1"));
-    await ingest(s, { event_id: "pv-1", event_name: "page_view" });
+    await ingestEvent(s, purchase("order-1"));
+    await ingestEvent(s, { event_id: "pv-1", event_name: "page_view" });
 
     const [delivery] = await eventually("the delivery to succeed", async () => {
-      const list = await deliveries(s, created.id);
+      const list = await hookDeliveries(s, created.id);
       return list[0]?.status === "delivered" ? list : undefined;
     });
     assert.equal(receiver.received.length, 3);
@@ -135,7 +140,7 @@ for (const queue of ["kv-queue", "kv-outbox"]) {
     assert.ok(delivery!.attempt_log.every((a) => a.latency_ms >= 0));
     assert.equal(delivery!.last_error, undefined);
     // The page view raised nothing: event.received is opt-in.
-    assert.equal((await deliveries(s, created.id)).length, 1);
+    assert.equal((await hookDeliveries(s, created.id)).length, 1);
     assert.equal((await hook(s, created.id)).status, "active");
   });
 }
@@ -146,13 +151,13 @@ Deno.test("lead.created and the opt-in event.received reach only webhooks that n
   await using s = await openTestSluice(ENV);
   await createHook(s, everything.url, ["event.received"]);
   await createHook(s, leads.url, ["lead.created"]);
-  await ingest(s, { event_id: "lead-1", event_name: "generate_lead" });
-  await ingest(s, { event_id: "pv-1", event_name: "page_view" });
-  await ingest(s, purchase("order-2"));
+  await ingestEvent(s, { event_id: "lead-1", event_name: "generate_lead" });
+  await ingestEvent(s, { event_id: "pv-1", event_name: "page_view" });
+  await ingestEvent(s, purchase("order-2"));
 
   await eventually("three event.received", () => everything.received.length === 3 || undefined);
   await eventually("one lead.created", () => leads.received.length === 1 || undefined);
-  await new Promise((r) => setTimeout(r, 200));
+  await pause(200);
   assert.deepEqual(
     everything.received.map((r) => [r.json.type, r.json.data.event_id]).sort(),
     [["event.received", "lead-1"], ["event.received", "order-2"], [
@@ -166,10 +171,10 @@ Deno.test("lead.created and the opt-in event.received reach only webhooks that n
 });
 
 Deno.test("delivery.failed, delivery.recovered and platform.unhealthy report what platforms said", async () => {
-  const receiver = webhookReceiver();
+  await using receiver = webhookReceiver();
   let mode = "ok";
   let calls = 0;
-  const meta = mockMeta(() => {
+  await using meta = mockMeta(() => {
     calls++;
     if (mode === "invalid") {
       return Response.json({ error: { code: 100, message: "Invalid parameter" } }, {
@@ -184,67 +189,61 @@ Deno.test("delivery.failed, delivery.recovered and platform.unhealthy report wha
     }
     return undefined;
   });
-  const s = await openTestSluice(ENV);
-  try {
-    await createHook(s, receiver.url, [
-      "delivery.failed",
-      "delivery.recovered",
-      "platform.unhealthy",
-    ]);
-    const platformId = await connectMeta(s, meta.url);
+  await using s = await openTestSluice(ENV);
+  await createHook(s, receiver.url, [
+    "delivery.failed",
+    "delivery.recovered",
+    "platform.unhealthy",
+  ]);
+  const platformId = await connectMeta(s, meta.url);
 
-    mode = "invalid";
-    await ingest(s, purchase("order-bad"));
-    const failed = await eventually(
-      "delivery.failed",
-      () => receiver.ofType("delivery.failed")[0],
-    );
-    assert.deepEqual(failed.json.data.platform, { id: platformId, type: "meta", name: "Meta" });
-    assert.match(failed.json.data.reason, /Invalid parameter/);
-    assert.equal(failed.json.data.attempts, 1);
-    assert.equal(failed.json.data.last_status, 400);
-    assert.deepEqual(
-      failed.json.data.events.map((e: { event_id: string; value: number }) => [
-        e.event_id,
-        e.value,
-      ]),
-      [["order-bad", 49.5]],
-    );
+  mode = "invalid";
+  await ingestEvent(s, purchase("order-bad"));
+  const failed = await eventually(
+    "delivery.failed",
+    () => receiver.ofType("delivery.failed")[0],
+  );
+  assert.deepEqual(failed.json.data.platform, { id: platformId, type: "meta", name: "Meta" });
+  assert.match(failed.json.data.reason, /Invalid parameter/);
+  assert.equal(failed.json.data.attempts, 1);
+  assert.equal(failed.json.data.last_status, 400);
+  assert.deepEqual(
+    failed.json.data.events.map((e: { event_id: string; value: number }) => [
+      e.event_id,
+      e.value,
+    ]),
+    [["order-bad", 49.5]],
+  );
 
-    mode = "flaky";
-    calls = 0;
-    await ingest(s, purchase("order-flaky"));
-    const recovered = await eventually(
-      "delivery.recovered",
-      () => receiver.ofType("delivery.recovered")[0],
-    );
-    assert.equal(recovered.json.data.attempts, 2);
-    assert.deepEqual(recovered.json.data.events.map((e: { event_id: string }) => e.event_id), [
-      "order-flaky",
-    ]);
+  mode = "flaky";
+  calls = 0;
+  await ingestEvent(s, purchase("order-flaky"));
+  const recovered = await eventually(
+    "delivery.recovered",
+    () => receiver.ofType("delivery.recovered")[0],
+  );
+  assert.equal(recovered.json.data.attempts, 2);
+  assert.deepEqual(recovered.json.data.events.map((e: { event_id: string }) => e.event_id), [
+    "order-flaky",
+  ]);
 
-    mode = "token";
-    await ingest(s, purchase("order-token"));
-    const unhealthy = await eventually(
-      "platform.unhealthy",
-      () => receiver.ofType("platform.unhealthy")[0],
-    );
-    assert.equal(unhealthy.json.data.platform.id, platformId);
-    assert.match(unhealthy.json.data.reason, /auth failed/);
-    assert.ok(Date.parse(unhealthy.json.data.since) > 0);
-    await eventually(
-      "the second delivery.failed",
-      () => receiver.ofType("delivery.failed").length === 2 || undefined,
-    );
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(receiver.ofType("platform.unhealthy").length, 1);
-    for (const request of receiver.received) {
-      assert.equal(receiver.received.filter((r) => r.id === request.id).length, 1);
-    }
-  } finally {
-    await s.close();
-    await receiver.close();
-    await meta.close();
+  mode = "token";
+  await ingestEvent(s, purchase("order-token"));
+  const unhealthy = await eventually(
+    "platform.unhealthy",
+    () => receiver.ofType("platform.unhealthy")[0],
+  );
+  assert.equal(unhealthy.json.data.platform.id, platformId);
+  assert.match(unhealthy.json.data.reason, /auth failed/);
+  assert.ok(Date.parse(unhealthy.json.data.since) > 0);
+  await eventually(
+    "the second delivery.failed",
+    () => receiver.ofType("delivery.failed").length === 2 || undefined,
+  );
+  await pause(200);
+  assert.equal(receiver.ofType("platform.unhealthy").length, 1);
+  for (const request of receiver.received) {
+    assert.equal(receiver.received.filter((r) => r.id === request.id).length, 1);
   }
 });
 
@@ -252,11 +251,8 @@ Deno.test("rotate-secret: messages carry both signatures during the overlap", as
   await using receiver = webhookReceiver();
   await using s = await openTestSluice(ENV);
   const created = await createHook(s, receiver.url);
-  const rotated = await (await s.request(
-    `/v1/webhooks/${created.id}/rotate-secret`,
-    jsonInit({}, s.workspace.admin_key),
-  )).json();
-  await ingest(s, purchase("order-r"));
+  const rotated = await rotateSecret(s, created.id);
+  await ingestEvent(s, purchase("order-r"));
   const request = await eventually("a message", () => receiver.received[0]);
   assert.equal(request.signature.split(" ").length, 2);
   assert.ok(await signedWith(rotated.secret, request), "new secret verifies");
@@ -270,7 +266,7 @@ Deno.test("a webhook failing every send past SLUICE_WEBHOOK_DISABLE_AFTER is dis
   await using s = await openTestSluice({ ...ENV, SLUICE_WEBHOOK_DISABLE_AFTER: "300ms" });
   const bad = await createHook(s, broken.url);
   const watching = await createHook(s, watcher.url, ["webhook.disabled"]);
-  await ingest(s, purchase("order-d1"));
+  await ingestEvent(s, purchase("order-d1"));
   await eventually("the failure streak", async () => {
     const shown = await hook(s, bad.id);
     return shown.status === "failing" ? shown : undefined;
@@ -290,11 +286,11 @@ Deno.test("a webhook failing every send past SLUICE_WEBHOOK_DISABLE_AFTER is dis
   assert.equal(broken.ofType("webhook.disabled").length, 0, "not sent to itself");
 
   const sent = broken.received.length;
-  await ingest(s, purchase("order-d2"));
-  await new Promise((r) => setTimeout(r, 400));
+  await ingestEvent(s, purchase("order-d2"));
+  await pause(400);
   assert.equal(broken.received.length, sent, "nothing more is sent to a disabled webhook");
   const redeliver = await s.request(
-    `/v1/webhooks/${bad.id}/deliveries/${(await deliveries(s, bad.id))[0]!.id}/redeliver`,
+    `/v1/webhooks/${bad.id}/deliveries/${(await hookDeliveries(s, bad.id))[0]!.id}/redeliver`,
     jsonInit({}, s.workspace.admin_key),
   );
   assert.equal(redeliver.status, 422);
@@ -334,7 +330,7 @@ Deno.test("POST /v1/webhooks/:id/test pings and answers with what the receiver s
   assert.equal(refused.status, 418);
   assert.equal(refused.response, "teapot");
   assert.equal(refused.error, "HTTP 418");
-  const log = await deliveries(s, created.id);
+  const log = await hookDeliveries(s, created.id);
   assert.deepEqual(log.map((d) => [d.event_type, d.status]), [
     ["webhook.test", "failed"],
     ["webhook.test", "delivered"],
@@ -345,9 +341,9 @@ Deno.test("redeliver resends the same message id; the log filters by status and 
   await using receiver = webhookReceiver();
   await using s = await openTestSluice(ENV);
   const created = await createHook(s, receiver.url);
-  for (const n of [1, 2, 3]) await ingest(s, purchase(`order-p${n}`));
+  for (const n of [1, 2, 3]) await ingestEvent(s, purchase(`order-p${n}`));
   await eventually("three deliveries", async () => {
-    const list = await deliveries(s, created.id, "?status=delivered");
+    const list = await hookDeliveries(s, created.id, "?status=delivered");
     return list.length === 3 ? list : undefined;
   });
 
@@ -362,16 +358,16 @@ Deno.test("redeliver resends the same message id; the log filters by status and 
     { headers: bearer(s.workspace.admin_key) },
   )).json();
   assert.equal(page2.data.length, 1);
-  const all = [...page1.data, ...page2.data].map((d: DeliveryJson) => d.id);
+  const all = [...page1.data, ...page2.data].map((d: HookDeliveryJson) => d.id);
   assert.equal(new Set(all).size, 3);
   assert.deepEqual(all, [...all].sort().reverse(), "newest first");
-  assert.deepEqual(await deliveries(s, created.id, "?status=failed"), []);
+  assert.deepEqual(await hookDeliveries(s, created.id, "?status=failed"), []);
   const badCursor = await s.request(`/v1/webhooks/${created.id}/deliveries?cursor=zzz`, {
     headers: bearer(s.workspace.admin_key),
   });
   assert.equal(badCursor.status, 400);
 
-  const target = page2.data[0] as DeliveryJson;
+  const target = page2.data[0] as HookDeliveryJson;
   const res = await s.request(
     `/v1/webhooks/${created.id}/deliveries/${target.id}/redeliver`,
     jsonInit({}, s.workspace.admin_key),
@@ -406,9 +402,9 @@ Deno.test("the SSRF guard refuses at send time too: a delivery to a private addr
     description: "",
     enabled: true,
   });
-  await ingest(s, purchase("order-ssrf"));
+  await ingestEvent(s, purchase("order-ssrf"));
   const [delivery] = await eventually("the refusal", async () => {
-    const list = await deliveries(s, webhook.id);
+    const list = await hookDeliveries(s, webhook.id);
     return list[0]?.status === "failed" ? list : undefined;
   });
   assert.equal(delivery!.attempts, 1, "a refused URL is not retried");
@@ -417,38 +413,30 @@ Deno.test("the SSRF guard refuses at send time too: a delivery to a private addr
 });
 
 Deno.test("webhook secrets never appear in API answers or logs", async () => {
-  const receiver = webhookReceiver(() => new Response("no", { status: 500 }));
+  await using receiver = webhookReceiver(() => new Response("no", { status: 500 }));
   const output: string[] = [];
   const originals = { ...console };
+  using _restore = { [Symbol.dispose]: () => Object.assign(console, originals) };
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
     console[level] = (...args: unknown[]) => output.push(args.map(String).join(" "));
   }
-  const s = await openTestSluice(ENV);
-  try {
-    const created = await createHook(s, receiver.url);
-    const rotated = await (await s.request(
-      `/v1/webhooks/${created.id}/rotate-secret`,
-      jsonInit({}, s.workspace.admin_key),
-    )).json();
-    await ingest(s, purchase("order-s"));
-    await eventually("a failed attempt", () => receiver.received[0]);
-    await s.request(`/v1/webhooks/${created.id}/test`, jsonInit({}, s.workspace.admin_key));
-    const answers = await Promise.all(
-      [
-        "/v1/webhooks",
-        `/v1/webhooks/${created.id}`,
-        `/v1/webhooks/${created.id}/deliveries`,
-      ].map(async (path) =>
-        await (await s.request(path, { headers: bearer(s.workspace.admin_key) })).text()
-      ),
-    );
-    for (const secret of [created.secret, rotated.secret]) {
-      const key = secret.slice("whsec_".length);
-      for (const text of [...answers, ...output]) assert.ok(!text.includes(key), text);
-    }
-  } finally {
-    Object.assign(console, originals);
-    await s.close();
-    await receiver.close();
+  await using s = await openTestSluice(ENV);
+  const created = await createHook(s, receiver.url);
+  const rotated = await rotateSecret(s, created.id);
+  await ingestEvent(s, purchase("order-s"));
+  await eventually("a failed attempt", () => receiver.received[0]);
+  await s.request(`/v1/webhooks/${created.id}/test`, jsonInit({}, s.workspace.admin_key));
+  const answers = await Promise.all(
+    [
+      "/v1/webhooks",
+      `/v1/webhooks/${created.id}`,
+      `/v1/webhooks/${created.id}/deliveries`,
+    ].map(async (path) =>
+      await (await s.request(path, { headers: bearer(s.workspace.admin_key) })).text()
+    ),
+  );
+  for (const secret of [created.secret, rotated.secret]) {
+    const key = secret.slice("whsec_".length);
+    for (const text of [...answers, ...output]) assert.ok(!text.includes(key), text);
   }
 });
