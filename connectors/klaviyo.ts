@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { endpointSetting } from "./_settings.ts";
 import type { Item, SluiceEvent, UserData } from "../core/event.ts";
 import { looksHashed, normalizeEmail, phoneE164 } from "../core/pii/mod.ts";
 import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
@@ -26,8 +27,7 @@ export const klaviyoSettings = z.object({
     "Events delivered more than this many hours after they happened are sent with " +
       "backfill: true: Klaviyo records them without triggering flows (late retries, replays)",
   ),
-  endpoint: z.url({ protocol: /^https?$/ }).default("https://a.klaviyo.com")
-    .describe("Base URL (a proxy or a test server)"),
+  endpoint: endpointSetting("https://a.klaviyo.com"),
 }).strict();
 
 /** Klaviyo destination settings after validation. */
