@@ -1,5 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { routingRuleSchema, ruleInputSchema } from "../../lib/delivery/rules.ts";
+import { previewRule, rulePreviewSchema } from "../../lib/delivery/rule_preview.ts";
+import { type RoutingRule, routingRuleSchema, ruleInputSchema } from "../../lib/delivery/rules.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
@@ -16,15 +17,37 @@ const ruleBodySchema = ruleInputSchema.openapi("RuleInput", {
 });
 
 const ruleParams = z.object({ id: pathId() });
+
+const previewQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(5_000).default(1_000).openapi({
+    description: "How many of the newest events to try the rule on",
+  }),
+  rule_id: pathId().optional().openapi({
+    description: "Preview an edit: the body replaces this saved rule instead of being added",
+  }),
+});
+
 const tags: [string] = ["Rules"];
 
 function noRule(id: string): HttpError {
   return new HttpError(404, `No rule "${id}" in this workspace`);
 }
 
+/** The saved rule a preview replaces; 404 naming `rule_id` when there is none. */
+async function savedRule(rt: Runtime, wsId: string, id: string): Promise<RoutingRule> {
+  const rule = await rt.rules.get(wsId, id);
+  if (!rule) {
+    throw new HttpError(404, `No rule "${id}" in this workspace`, {
+      errors: [{ path: "rule_id", message: "names no rule of this workspace" }],
+    });
+  }
+  return rule;
+}
+
 /**
  * `/v1/rules`: routing rules. Match on event name, source, value range and property
  * equality; actions send to chosen destinations, rename for a destination, or drop.
+ * `POST /v1/rules/preview` tries an unsaved rule on the newest events.
  */
 export function ruleRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -55,6 +78,37 @@ export function ruleRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       responses: { 201: jsonResponse("Created", routingRuleSchema), ...problems(400, 413, 415) },
     }),
     async (c) => c.json(await rt.rules.create(c.get("workspace").id, c.req.valid("json")), 201),
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "post",
+      path: "/v1/rules/preview",
+      operationId: "previewRule",
+      scope: "read",
+      tags,
+      summary: "What a rule would change, tried on the newest events; nothing is saved",
+      description: "Routes each of the newest `limit` events with the saved rules and with " +
+        "the rule added (or, with `rule_id`, in place of that rule), under the platforms' " +
+        "current settings and health, and counts per platform the events sent and renamed " +
+        "either way.",
+      request: { query: previewQuerySchema, body: jsonBody(ruleBodySchema) },
+      responses: {
+        200: jsonResponse("What would change", rulePreviewSchema),
+        ...problems(400, 404, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { limit, rule_id } = c.req.valid("query");
+      const wsId = c.get("workspace").id;
+      const replaces = rule_id === undefined ? undefined : await savedRule(rt, wsId, rule_id);
+      const [{ data: events }, destinations, rules] = await Promise.all([
+        rt.events.list(wsId, { limit }),
+        rt.destinations.list(wsId),
+        rt.rules.list(wsId),
+      ]);
+      return c.json(previewRule(events, destinations, rules, c.req.valid("json"), replaces), 200);
+    },
   );
 
   app.openapi(

@@ -1,4 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { firstEventAt, pixelScriptUrl, pixelSnippet } from "../../lib/pixel_install.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import {
   normalizeOrigin,
@@ -62,9 +63,22 @@ export function workspaceCreatedJson(
   };
 }
 
+const installSchema = z.object({
+  public_id: z.string(),
+  script_url: z.string().openapi({ example: "https://sluice.example/v1/pixel.js" }),
+  snippet: z.string().openapi({
+    description: "Paste into every page's <head>",
+    example:
+      '<script async src="https://sluice.example/v1/pixel.js" data-public-id="pk_…"></script>',
+  }),
+  first_event_at: z.string().nullable().openapi({
+    description: "When the oldest event still stored arrived (ISO 8601); null until one has",
+  }),
+}).openapi("PixelInstall");
+
 const tags: [string] = ["Workspaces"];
 
-/** `POST /v1/workspaces`, `GET` and `PATCH /v1/workspace`. */
+/** `POST /v1/workspaces`, `GET` and `PATCH /v1/workspace`, `GET /v1/workspace/install`. */
 export function workspaceRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 
@@ -118,6 +132,32 @@ export function workspaceRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const updated = await rt.workspaces.update(c.get("workspace").id, c.req.valid("json"));
       if (!updated) throw new HttpError(404, "The calling key's workspace no longer exists");
       return c.json(updated, 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "get",
+      path: "/v1/workspace/install",
+      operationId: "getPixelInstall",
+      scope: "read",
+      tags,
+      summary: "The browser pixel's install snippet, and when the first event arrived",
+      description: "The script URL is on SLUICE_PUBLIC_URL, else on the origin this request " +
+        "came to.",
+      request: {},
+      responses: { 200: jsonResponse("The snippet", installSchema) },
+    }),
+    async (c) => {
+      const workspace = c.get("workspace");
+      const origin = rt.config.publicUrl ?? new URL(c.req.url).origin;
+      const first = await firstEventAt(rt.kv, workspace.id);
+      return c.json({
+        public_id: workspace.public_id,
+        script_url: pixelScriptUrl(origin),
+        snippet: pixelSnippet(origin, workspace.public_id),
+        first_event_at: first === null ? null : new Date(first).toISOString(),
+      }, 200);
     },
   );
   return app;
