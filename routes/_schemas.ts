@@ -77,3 +77,13 @@ export const ingestResponses = {
   },
   ...problems(400, 401, 403, 409, 413, 415, 429),
 };
+
+/** A `start`/`end` query parameter: unix seconds or ISO 8601, parsed to epoch ms. */
+export const timeQuery = z.string().max(40).transform((text, ctx) => {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: "custom", message: `"${text}" is neither unix seconds nor ISO 8601` });
+    return z.NEVER;
+  }
+  return ms;
+}).openapi({ description: "Unix seconds or ISO 8601", example: "2026-12-01T00:00:00Z" });

@@ -7,7 +7,7 @@ import type { Runtime } from "../../lib/runtime.ts";
 import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
 import { apiRoute } from "../_route.ts";
-import { jsonBody, jsonResponse, problems } from "../_schemas.ts";
+import { jsonBody, jsonResponse, problems, timeQuery } from "../_schemas.ts";
 
 const RETRYABLE = ["failed", "skipped", "retrying", "accepted", "pending"] as const;
 
@@ -36,16 +36,6 @@ const retriedSchema = z.object({
     description: `The search stopped after ${MAX_SCANNED} records: narrow start/end and repeat`,
   }),
 }).openapi("BulkRetryResult");
-
-/** `start`/`end` of a report: unix seconds or ISO 8601, as epoch ms. */
-const timeQuery = z.string().max(40).transform((text, ctx) => {
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (Number.isNaN(ms)) {
-    ctx.addIssue({ code: "custom", message: `"${text}" is neither unix seconds nor ISO 8601` });
-    return z.NEVER;
-  }
-  return ms;
-}).openapi({ example: "2026-12-01T00:00:00Z" });
 
 /** How far back a report reaches without `start`, ms. */
 const REPORT_DEFAULT_SPAN_MS = 86_400_000;

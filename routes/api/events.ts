@@ -9,23 +9,13 @@ import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
 import { withCursor } from "../_request.ts";
 import { apiRoute } from "../_route.ts";
-import { jsonBody, jsonResponse, pathId, problems } from "../_schemas.ts";
+import { jsonBody, jsonResponse, pathId, problems, timeQuery } from "../_schemas.ts";
 
 /** An event as stored: the canonical event every dialect is parsed into. */
 const storedEventSchema = canonicalEventSchema.openapi("StoredEvent");
 
 const forwardSchema = z.object({ platforms: z.array(pathId()).min(1).max(50) })
   .strict().openapi("Forward", { example: { platforms: ["dst_…"] } });
-
-/** `start`/`end`: unix seconds or ISO 8601, as epoch ms. */
-const timeQuery = z.string().max(40).transform((text, ctx) => {
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (Number.isNaN(ms)) {
-    ctx.addIssue({ code: "custom", message: `"${text}" is neither unix seconds nor ISO 8601` });
-    return z.NEVER;
-  }
-  return ms;
-}).openapi({ description: "Unix seconds or ISO 8601", example: "1767225600" });
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
