@@ -21,6 +21,8 @@ import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
+import { IdentityGraph } from "./identity/graph.ts";
+import { LinkTokens } from "./identity/link_tokens.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -39,6 +41,10 @@ export interface Runtime {
   engine: DeliveryEngine;
   webhooks: WebhookStore;
   webhookSender: WebhookSender;
+  /** The identity graph: anonymous ids, people and their browsers' identifiers. */
+  identity: IdentityGraph;
+  /** Magic-link tokens, signed per workspace. */
+  linkTokens: LinkTokens;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -82,6 +88,7 @@ export async function openRuntime(
   const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
   const notices = new WebhookNotices(kv, queue, webhooks);
   const events = new EventStore(kv, sealer);
+  const identity = new IdentityGraph(kv, secret);
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -124,6 +131,7 @@ export async function openRuntime(
       limiter: rateLimiter,
       stored: storedEvents,
       workers: ingestWorkers,
+      identity,
     }),
     clientIp: new ClientIpResolver(config.trustedProxies),
     destinations,
@@ -131,6 +139,8 @@ export async function openRuntime(
     engine,
     webhooks,
     webhookSender,
+    identity,
+    linkTokens: new LinkTokens(secret),
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });

@@ -8,6 +8,7 @@ import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
 import { browserRoutes } from "./ingest/browser.ts";
+import { pixelRoutes } from "./ingest/pixel.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
 import { hookRoutes } from "./ingest/hook.ts";
@@ -39,6 +40,7 @@ export function createApp(rt: Runtime): App {
   const deps = { app, rt };
   nativeIngestRoutes(deps);
   browserRoutes(deps);
+  pixelRoutes(deps);
   hookRoutes(deps);
   segmentRoutes(deps);
   // Management sub-apps inherit the validation hook and onError; mounting merges their

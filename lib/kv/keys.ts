@@ -26,6 +26,12 @@
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
+ * ["idn_anon", wsId, anonId]           sealed BrowserSnapshot: a browser's latest identifiers (fbp, fbc,
+ *                                      click ids, IP, agent); expireIn = retention
+ * ["idn_link", wsId, anonId]           PersonKeys: the hashed user id, email and phone an anonymous id
+ *                                      was linked to (identify, magic link); expireIn = retention
+ * ["idn_person", wsId, kind, sha256]   sealed BrowserSnapshot of that person's latest browser session;
+ *                                      kind uid | em | ph; expireIn = retention
  * ```
  */
 
@@ -112,3 +118,12 @@ export const webhookDeliveryKey = (wsId: string, hookId: string, deliveryId: str
 /** Prefix of one webhook's delivery log. */
 export const webhookDeliveryPrefix = (wsId: string, hookId: string) =>
   ["hook_dlv", wsId, hookId] as const;
+
+/** A browser's latest identifiers, by its anonymous id. */
+export const anonSnapshotKey = (wsId: string, anonId: string) =>
+  ["idn_anon", wsId, anonId] as const;
+/** The person (hashed user id, email, phone) an anonymous id was linked to. */
+export const anonLinkKey = (wsId: string, anonId: string) => ["idn_link", wsId, anonId] as const;
+/** The browser identifiers of a person's latest session, by one hashed identifier. */
+export const personSnapshotKey = (wsId: string, kind: string, hash: string) =>
+  ["idn_person", wsId, kind, hash] as const;
