@@ -265,7 +265,7 @@ export function createPixel(w: PixelWindow, o: PixelOptions): SluiceCommand {
     if (exit) {
       const rest = queue.filter((e) => !sending.includes(e));
       if (rest.length && !nav.sendBeacon?.(endpoint, body(rest))) post(rest).catch(() => {});
-      queue = sending;
+      queue = queue.filter((e) => sending.includes(e));
       return void save();
     }
     if (busy || !ready) return;
