@@ -10,9 +10,16 @@
  * @module
  */
 import { Sealer } from "../crypto.ts";
+import { TtlCache } from "../ttl_cache.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import type { SideWrite } from "../ingest/group_commit.ts";
-import { anonLinkKey, anonSnapshotKey, personSnapshotKey } from "../kv/keys.ts";
+import {
+  anonLinkKey,
+  anonSnapshotKey,
+  anonSnapshotPrefix,
+  personSnapshotKey,
+  personSnapshotPrefix,
+} from "../kv/keys.ts";
 import {
   type BrowserSnapshot,
   hintIds,
@@ -26,6 +33,8 @@ import {
 
 /** Keys one `getMany` may read. */
 const GET_MANY_MAX = 10;
+/** How long whether a workspace has any identity record is remembered, ms. */
+const IN_USE_TTL_MS = 60_000;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -34,6 +43,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export class IdentityGraph {
   readonly #kv: Deno.Kv;
   readonly #sealer: Sealer;
+  readonly #inUse = new TtlCache<boolean>(IN_USE_TTL_MS);
 
   /** Seals snapshots under a key derived from the master secret for this purpose alone. */
   constructor(kv: Deno.Kv, masterSecret: string) {
@@ -47,11 +57,11 @@ export class IdentityGraph {
    * no input names anyone known. Inputs are unvalidated; what cannot be read is skipped.
    */
   async hintsFor(wsId: string, inputs: readonly unknown[]): Promise<IdentityHints | undefined> {
-    const ids = new Set<string>();
-    for (const input of inputs) {
-      if (!isRecord(input) || !isRecord(input.user_data)) continue;
-      for (const id of hintIds(input.user_data)) ids.add(id);
-    }
+    const people = inputs.flatMap((input) =>
+      isRecord(input) && isRecord(input.user_data) ? [input.user_data] : []
+    );
+    if (people.length === 0 || !await this.#inUseBy(wsId)) return undefined;
+    const ids = new Set(people.flatMap(hintIds));
     if (ids.size === 0) return undefined;
     const list = [...ids];
     const entries = await this.#getMany<Uint8Array>(list.map((id) => {
@@ -88,6 +98,7 @@ export class IdentityGraph {
     const snapshot = snapshotOf(event);
     if (!snapshot) return [];
     const wsId = event.workspace_id;
+    this.#inUse.set(wsId, true);
     const own = personKeysOf(event.user_data);
     const keys: PersonKeys = { ...linked, ...own };
     const writes: SideWrite[] = [];
@@ -148,12 +159,32 @@ export class IdentityGraph {
     for (const { key, value, expireIn } of writes) op.set(key, value, { expireIn });
     const result = await op.commit();
     if (!result.ok) throw new Error(`Cannot link anonymous id "${anonId}": the commit failed`);
+    this.#inUse.set(wsId, true);
   }
 
   /** A browser's latest snapshot, or undefined. */
   async snapshot(wsId: string, anonId: string): Promise<BrowserSnapshot | undefined> {
     const entry = await this.#kv.get<Uint8Array>(anonSnapshotKey(wsId, anonId));
     return entry.value instanceof Uint8Array ? this.#open(entry.value) : undefined;
+  }
+
+  /**
+   * Whether the workspace has any identity record (its pages run the pixel), checked once a
+   * minute (and known at once when this process writes one): server events of workspaces
+   * without the pixel skip the lookup and its hashing.
+   */
+  async #inUseBy(wsId: string): Promise<boolean> {
+    const cached = this.#inUse.get(wsId);
+    if (cached !== undefined) return cached;
+    const found = await Promise.all(
+      [anonSnapshotPrefix(wsId), personSnapshotPrefix(wsId)].map(async (prefix) => {
+        for await (const _ of this.#kv.list({ prefix }, { limit: 1 })) return true;
+        return false;
+      }),
+    );
+    const inUse = found.includes(true);
+    this.#inUse.set(wsId, inUse);
+    return inUse;
   }
 
   /** Reads keys `GET_MANY_MAX` at a time, all at once; entries in key order. */

@@ -122,8 +122,12 @@ export const webhookDeliveryPrefix = (wsId: string, hookId: string) =>
 /** A browser's latest identifiers, by its anonymous id. */
 export const anonSnapshotKey = (wsId: string, anonId: string) =>
   ["idn_anon", wsId, anonId] as const;
+/** Prefix of a workspace's browser snapshots. */
+export const anonSnapshotPrefix = (wsId: string) => ["idn_anon", wsId] as const;
 /** The person (hashed user id, email, phone) an anonymous id was linked to. */
 export const anonLinkKey = (wsId: string, anonId: string) => ["idn_link", wsId, anonId] as const;
 /** The browser identifiers of a person's latest session, by one hashed identifier. */
 export const personSnapshotKey = (wsId: string, kind: string, hash: string) =>
   ["idn_person", wsId, kind, hash] as const;
+/** Prefix of a workspace's person snapshots. */
+export const personSnapshotPrefix = (wsId: string) => ["idn_person", wsId] as const;

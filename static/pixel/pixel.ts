@@ -28,7 +28,8 @@ const stub = page.sluice;
 const publicId = script?.dataset?.publicId;
 if (script?.src && publicId && !stub?.loaded) {
   const sluice: Stub = createPixel(page, {
-    base: new URL(script.src).origin,
+    // Where the pixel was loaded from, less `/v1/pixel.js`: Sluice may sit under a path.
+    base: script.src.split("/v1/pixel.js")[0]!,
     publicId,
     consentRequired: script.dataset?.consent === "required",
   });

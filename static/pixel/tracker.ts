@@ -57,7 +57,7 @@ export interface PixelWindow {
 
 /** How the script tag configured the pixel. */
 export interface PixelOptions {
-  /** Sluice's origin, from the script's `src` (`https://t.shop.example`). */
+  /** Sluice's base URL, from the script's `src` (`https://t.shop.example`, or with a path). */
   base: string;
   /** `data-public-id`. */
   publicId: string;
