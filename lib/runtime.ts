@@ -25,6 +25,8 @@ import { SourceStore } from "./sources/store.ts";
 
 /** How far off a message that arrives while closing is put back. */
 const REQUEUE_WHILE_CLOSING_MS = 1_000;
+import { IdentityGraph } from "./identity/graph.ts";
+import { LinkTokens } from "./identity/link_tokens.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -45,6 +47,10 @@ export interface Runtime {
   webhookSender: WebhookSender;
   /** Shop and payment platforms posting order webhooks (`/v1/sources`, `/ingest/…`). */
   sources: SourceStore;
+  /** The identity graph: anonymous ids, people and their browsers' identifiers. */
+  identity: IdentityGraph;
+  /** Magic-link tokens, signed per workspace. */
+  linkTokens: LinkTokens;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -88,6 +94,7 @@ export async function openRuntime(
   const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
   const notices = new WebhookNotices(kv, queue, webhooks);
   const events = new EventStore(kv, sealer);
+  const identity = new IdentityGraph(kv, secret);
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -131,6 +138,7 @@ export async function openRuntime(
       limiter: rateLimiter,
       stored: storedEvents,
       workers: ingestWorkers,
+      identity,
     }),
     clientIp: new ClientIpResolver(config.trustedProxies),
     destinations,
@@ -139,6 +147,8 @@ export async function openRuntime(
     webhooks,
     webhookSender,
     sources: new SourceStore(kv, secret),
+    identity,
+    linkTokens: new LinkTokens(secret),
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });

@@ -9,6 +9,7 @@ import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { deliveryRoutes } from "./api/deliveries.ts";
+import { pixelRoutes } from "./ingest/pixel.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
 import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
@@ -43,6 +44,8 @@ export function createApp(rt: Runtime): App {
   nativeIngestRoutes(deps);
   browserRoutes(deps);
   conversionHookRoutes(deps);
+  pixelRoutes(deps);
+
   segmentRoutes(deps);
   sourceIngestRoutes(deps);
   // Management sub-apps inherit the validation hook and onError; mounting merges their

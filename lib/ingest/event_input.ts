@@ -11,6 +11,7 @@ import {
   nativeEventSchema,
   type SluiceEvent,
   type UserData,
+  type Utm,
 } from "../../core/event.ts";
 import { canonicalEventName } from "../../core/event_names.ts";
 import {
@@ -21,6 +22,9 @@ import {
   parsePageUrl,
   utmFromUrl,
 } from "./enrich.ts";
+import { ga4SessionId } from "../../connectors/ga4.ts";
+import { ANON_ID_COOKIE, isAnonId } from "../identity/browser_cookies.ts";
+import { adsAllowed, applySnapshot, hintFor, type IdentityHints } from "../identity/snapshot.ts";
 
 /** What the request tells about the events it carries. */
 export interface RequestContext {
@@ -40,6 +44,11 @@ export interface RequestContext {
   userAgent?: string;
   /** The browser's first-party cookies, for browser requests. */
   cookies?: Map<string, string>;
+  /**
+   * Snapshots of the browsers of the people a server request's events name (the identity
+   * graph's `hintsFor`): they fill the browser identifiers a server event lacks.
+   */
+  identities?: IdentityHints;
 }
 
 /** The outcome of parsing one incoming event. */
@@ -69,6 +78,11 @@ export function inputPath(pathPrefix: string | undefined, index: number): string
 
 /** Dialects whose requests come from the user's own browser. */
 const BROWSER_DIALECTS: ReadonlySet<Dialect> = new Set(["browser", "collect"]);
+
+/** Whether a dialect's requests come from the user's own browser (its IP, agent, cookies). */
+export function isBrowserDialect(dialect: Dialect): boolean {
+  return BROWSER_DIALECTS.has(dialect);
+}
 const NATIVE_KEYS = new Set(Object.keys(nativeEventSchema.shape));
 const CLICK_ID_SET = new Set<string>(CLICK_ID_PARAMS);
 const BROWSER_ID_ALIASES = new Map<string, BrowserIdName>([["fbp", "fbp"], ["fbc", "fbc"]]);
@@ -157,10 +171,49 @@ function buildEvent(input: EventInput, eventTime: number, ctx: RequestContext): 
   if (input.items) event.items = input.items;
   const page = completePage(input.page, pageUrl);
   if (page) event.page = page;
-  const utm = utmFromUrl(pageUrl);
+  const landing = landingUtm(properties);
+  const utm = utmFromUrl(pageUrl) ?? landing;
   if (utm) event.utm = utm;
   if (input.consent) event.consent = input.consent;
+  if (BROWSER_DIALECTS.has(ctx.dialect)) {
+    if (!adsAllowed(event.consent)) withoutAdIds(event.user_data);
+  } else if (ctx.identities && adsAllowed(event.consent)) {
+    const hint = hintFor(event.user_data, ctx.identities);
+    if (hint) applySnapshot(event.user_data, hint);
+  }
   return event;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Analytics ids, kept when consent denies ad use. */
+const ANALYTICS_IDS: ReadonlySet<string> = new Set(["ga", "ga_session_id"]);
+
+/** Removes the ad identifiers a browser event carried (click ids, ad platform cookies). */
+function withoutAdIds(userData: UserData): void {
+  delete userData.click_ids;
+  const kept = Object.entries(userData.browser_ids ?? {}).filter(([id]) => ANALYTICS_IDS.has(id));
+  if (kept.length) userData.browser_ids = Object.fromEntries(kept);
+  else delete userData.browser_ids;
+}
+
+/**
+ * The campaign of the visit's landing page, which the pixel keeps in a cookie and sends as
+ * `utm` (it lands in properties): used when the event's own page URL has none.
+ */
+function landingUtm(properties: Record<string, unknown>): Utm | undefined {
+  const given = properties.utm;
+  if (!isObject(given)) return undefined;
+  const utm: Utm = {};
+  for (const part of ["source", "medium", "campaign", "term", "content"] as const) {
+    const value = given[part];
+    if (typeof value === "string" && value) utm[part] = value.slice(0, EVENT_LIMITS.shortText);
+  }
+  if (Object.keys(utm).length === 0) return undefined;
+  delete properties.utm;
+  return utm;
 }
 
 function enrichUserData(
@@ -187,6 +240,12 @@ function enrichUserData(
   }
   Object.assign(clickIds, given.click_ids);
   Object.assign(browserIds, given.browser_ids);
+  if (browserIds.ga_session_id) {
+    // The pixel sends the `_ga_<ID>` cookie as it is (`GS1.1.<session>.…`): keep the id.
+    const sessionId = ga4SessionId(browserIds.ga_session_id);
+    if (sessionId) browserIds.ga_session_id = sessionId;
+    else delete browserIds.ga_session_id;
+  }
   if (clickIds.fbclid && !browserIds.fbc) {
     browserIds.fbc = fbcFromFbclid(clickIds.fbclid, ctx.receivedAt);
   }
@@ -194,6 +253,9 @@ function enrichUserData(
     // A page can claim any IP or agent; only the connection (through trusted proxies) says.
     delete userData.client_ip;
     delete userData.user_agent;
+    // The server-set cookie names the browser wherever it is sent (same-site requests).
+    const anonId = ctx.cookies?.get(ANON_ID_COOKIE);
+    if (isAnonId(anonId)) userData.anonymous_id = anonId;
   }
   if (ctx.clientIp && !userData.client_ip) userData.client_ip = ctx.clientIp;
   if (ctx.userAgent && !userData.user_agent) userData.user_agent = ctx.userAgent.slice(0, 1024);

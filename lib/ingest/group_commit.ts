@@ -14,6 +14,17 @@ export interface CommitItem {
   dedupWindowMs: number;
   /** How long the event is kept, ms. */
   retentionMs: number;
+  /** Other keys set atomically with the event, only if it is accepted (identity graph records). */
+  sideWrites?: readonly SideWrite[];
+}
+
+/** One more key an accepted event sets; within a commit the last write of a key wins. */
+export interface SideWrite {
+  key: Deno.KvKey;
+  value: unknown;
+  /** Byte size of `value` as stored, for sizing the commit. */
+  bytes: number;
+  expireIn: number;
 }
 
 /** What became of one submitted event. */
@@ -29,6 +40,14 @@ export interface CommitOptions {
    * remote KV, where a commit is a network round trip, wants several.
    */
   maxInFlight: number;
+}
+
+/** Key bytes an event's own writes take at most: its record, id entry, counters and check. */
+const EVENT_KEY_BYTES = 500;
+
+/** A key's size as KV counts it, give or take the encoding's few bytes per part. */
+function keySize(key: Deno.KvKey): number {
+  return key.reduce<number>((sum, part) => sum + String(part).length + 2, 0);
 }
 
 const DEFAULT_OPTIONS: CommitOptions = { limits: DEFAULT_KV_LIMITS, maxInFlight: 1 };
@@ -167,18 +186,30 @@ export class GroupCommitter {
 
   /** Takes the longest prefix of pending events that fits one commit. */
   #takeGroup(): Pending[] {
-    const { checks: maxChecks, mutations: maxMutations, bytes: maxBytes } = this.#options.limits;
-    // Per event: 1 check, 2 sets, ≤ 3 counter sums; per workspace: 1 enqueue.
-    const maxEvents = Math.min(maxChecks, Math.floor((maxMutations - 50) / 6));
+    const { checks: maxChecks, mutations: maxMutations, bytes: maxBytes, keyBytes: maxKeyBytes } =
+      this.#options.limits;
+    // Per event: 1 check, 2 sets, ≤ 3 counter sums, its side writes; per workspace: 1 enqueue.
     let bytes = 0;
+    let keyBytes = 0;
+    let mutations = 50;
     let count = 0;
     for (const pending of this.#pending) {
       if (pending.isolated) {
         if (count === 0) count = 1;
         break;
       }
-      if (count >= maxEvents || (count > 0 && bytes + pending.item.sealed.length > maxBytes)) break;
-      bytes += pending.item.sealed.length;
+      const { sealed, sideWrites = [] } = pending.item;
+      const sideKeyBytes = sideWrites.reduce((sum, w) => sum + keySize(w.key), 0);
+      const itemKeyBytes = EVENT_KEY_BYTES + sideKeyBytes;
+      const itemBytes = sideWrites.reduce((sum, w) => sum + w.bytes, sealed.length + sideKeyBytes);
+      const itemMutations = 6 + sideWrites.length;
+      if (
+        count > 0 && (count >= maxChecks || mutations + itemMutations > maxMutations ||
+          bytes + itemBytes > maxBytes || keyBytes + itemKeyBytes > maxKeyBytes)
+      ) break;
+      bytes += itemBytes;
+      keyBytes += itemKeyBytes;
+      mutations += itemMutations;
       count++;
     }
     return this.#pending.splice(0, count);
@@ -215,6 +246,11 @@ export class GroupCommitter {
         ids.push(stored.id);
         idsByWorkspace.set(stored.workspace_id, ids);
       }
+      const sideWrites = new Map<string, SideWrite>();
+      for (const { item } of unique) {
+        for (const write of item.sideWrites ?? []) sideWrites.set(JSON.stringify(write.key), write);
+      }
+      for (const { key, value, expireIn } of sideWrites.values()) op.set(key, value, { expireIn });
       const eventCounters = new CounterBatch();
       eventCounters.merge(counters);
       for (const { item: { event: stored } } of unique) {

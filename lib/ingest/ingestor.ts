@@ -2,7 +2,8 @@ import type { Sealer } from "../crypto.ts";
 import type { EventLoader } from "../delivery/event_loader.ts";
 import type { CommitItem, GroupCommitter } from "./group_commit.ts";
 import type { FieldError } from "../../core/field_error.ts";
-import { inputPath, RejectedInput, type RequestContext } from "./event_input.ts";
+import { inputPath, isBrowserDialect, RejectedInput, type RequestContext } from "./event_input.ts";
+import type { IdentityGraph } from "../identity/graph.ts";
 import { type IngestWorkers, type PreparedEvent, prepareEvents } from "./workers.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { Workspace } from "../workspaces.ts";
@@ -57,6 +58,8 @@ export interface IngestorDeps {
   stored?: EventLoader;
   /** Prepare batches of at least `WORKER_BATCH_MIN` events off the main thread. */
   workers?: IngestWorkers;
+  /** Browser events feed it (in their commit); server events are enriched from it. */
+  identity?: IdentityGraph;
 }
 
 /** Smaller batches are prepared in place: a worker's round trip would cost more than it saves. */
@@ -86,7 +89,11 @@ export class Ingestor {
     pathPrefix?: string,
   ): Promise<IngestResult[]> {
     this.#admit(workspace, inputs.length, pathPrefix);
-    const prepared = await this.#prepare(inputs, ctx, pathPrefix);
+    const prepared = await this.#prepare(
+      inputs,
+      await this.#withIdentities(ctx, inputs),
+      pathPrefix,
+    );
     const results: IngestResult[] = new Array(inputs.length);
     const items: CommitItem[] = [];
     const positions: number[] = [];
@@ -109,6 +116,7 @@ export class Ingestor {
     const rejected = inputs.length - items.length;
     if (rejected > 0) committer.count(workspace.id, "rejected", "", rejected);
     if (items.length === 0) return results;
+    if (isBrowserDialect(ctx.dialect)) await this.#addIdentityWrites(workspace.id, items);
     const outcomes = await committer.submit(items);
     outcomes.forEach((outcome, j) => {
       const { event } = items[j]!;
@@ -124,6 +132,42 @@ export class Ingestor {
     if (count > limit) throw new BatchOverLimitError(pathPrefix ?? "events", count, limit);
     const decision = this.#d.limiter.take(`ws:${workspace.id}`, count, limit);
     if (!decision.ok) throw new RateLimitedError(limit, decision.retryAfterSeconds);
+  }
+
+  /** A server request's context with the identity hints its events' people have, if any. */
+  async #withIdentities(ctx: RequestContext, inputs: readonly unknown[]): Promise<RequestContext> {
+    const { identity } = this.#d;
+    if (!identity || isBrowserDialect(ctx.dialect)) return ctx;
+    try {
+      const identities = await identity.hintsFor(ctx.workspaceId, inputs);
+      return identities ? { ...ctx, identities } : ctx;
+    } catch (error) {
+      // Enrichment is a bonus; the events are stored without it.
+      console.warn(
+        `Identity lookup failed (trace ${ctx.traceId}); storing events unenriched:`,
+        error,
+      );
+      return ctx;
+    }
+  }
+
+  /** Browser events' identity graph writes, to ride in their commit. */
+  async #addIdentityWrites(wsId: string, items: CommitItem[]): Promise<void> {
+    const { identity } = this.#d;
+    if (!identity) return;
+    const anonIds = items.flatMap(({ event }) => event.user_data.anonymous_id ?? []);
+    const links = await identity.linksOf(wsId, anonIds).catch((error) => {
+      // The snapshots are still written; only the link to a known person is missed.
+      console.warn(`Identity link lookup failed for workspace ${wsId}:`, error);
+      return undefined;
+    });
+    for (const item of items) {
+      const { event, retentionMs } = item;
+      const anonId = event.user_data.anonymous_id;
+      const linked = anonId ? links?.get(anonId) : undefined;
+      const writes = identity.writesFor(event, linked, retentionMs);
+      if (writes.length) item.sideWrites = writes;
+    }
   }
 
   /** Parses, enriches and seals the inputs, on a worker for large batches. */

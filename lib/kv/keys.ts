@@ -29,6 +29,12 @@
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
+ * ["idn_anon", wsId, anonId]           sealed BrowserSnapshot: a browser's latest identifiers (fbp, fbc,
+ *                                      click ids, IP, agent); expireIn = retention
+ * ["idn_link", wsId, anonId]           PersonKeys: the hashed user id, email and phone an anonymous id
+ *                                      was linked to (identify, magic link); expireIn = retention
+ * ["idn_person", wsId, kind, sha256]   sealed BrowserSnapshot of that person's latest browser session;
+ *                                      kind uid | em | ph; expireIn = retention
  * ```
  */
 
@@ -122,3 +128,15 @@ export const sourceKey = (wsId: string, srcId: string) => ["src", wsId, srcId] a
 export const sourcePrefix = (wsId: string) => ["src", wsId] as const;
 /** Maps a source id to its workspace id, for the ingest URL, which names only the source. */
 export const sourceIndexKey = (srcId: string) => ["src_id", srcId] as const;
+/** A browser's latest identifiers, by its anonymous id. */
+export const anonSnapshotKey = (wsId: string, anonId: string) =>
+  ["idn_anon", wsId, anonId] as const;
+/** Prefix of a workspace's browser snapshots. */
+export const anonSnapshotPrefix = (wsId: string) => ["idn_anon", wsId] as const;
+/** The person (hashed user id, email, phone) an anonymous id was linked to. */
+export const anonLinkKey = (wsId: string, anonId: string) => ["idn_link", wsId, anonId] as const;
+/** The browser identifiers of a person's latest session, by one hashed identifier. */
+export const personSnapshotKey = (wsId: string, kind: string, hash: string) =>
+  ["idn_person", wsId, kind, hash] as const;
+/** Prefix of a workspace's person snapshots. */
+export const personSnapshotPrefix = (wsId: string) => ["idn_person", wsId] as const;
