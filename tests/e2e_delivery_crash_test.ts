@@ -250,7 +250,8 @@ Deno.test({
         .filter((id) => ackedSet.has(id));
       let notDelivered: string[] = watch;
       let states: string[] = [];
-      const rowDeadline = Date.now() + 3_000;
+      // Sends cut off by the kill are settled once their outbox lease (4 s) runs out.
+      const rowDeadline = Date.now() + 10_000;
       while (notDelivered.length > 0 && Date.now() < rowDeadline) {
         const still: string[] = [];
         states = [];
