@@ -33,6 +33,10 @@ function startupLines(config: Config, hostname: string, port: number): string[] 
 export async function main(): Promise<void> {
   const config = configFromEnv();
   const rt = await openRuntime(config);
+  if (config.adminEmail && config.adminPassword) {
+    const owner = await rt.accounts.bootstrapOwner(config.adminEmail, config.adminPassword);
+    if (owner) console.log(`Created the instance owner ${owner.email}: sign in at /login`);
+  }
   const app = createApp(rt);
   const workers = rt.startWorkers();
   if (config.queue === "kv-outbox") {

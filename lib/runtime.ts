@@ -21,6 +21,11 @@ import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
+import { AccountStore } from "./auth/accounts.ts";
+import { SessionStore } from "./auth/sessions.ts";
+import { InvitationStore } from "./auth/invitations.ts";
+import { LoginThrottle } from "./auth/throttle.ts";
+import { AuditLog } from "./audit/log.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -39,6 +44,12 @@ export interface Runtime {
   engine: DeliveryEngine;
   webhooks: WebhookStore;
   webhookSender: WebhookSender;
+  /** Dashboard accounts and their roles per workspace. */
+  accounts: AccountStore;
+  sessions: SessionStore;
+  invitations: InvitationStore;
+  loginThrottle: LoginThrottle;
+  audit: AuditLog;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -131,6 +142,11 @@ export async function openRuntime(
     engine,
     webhooks,
     webhookSender,
+    accounts: new AccountStore(kv),
+    sessions: new SessionStore(kv),
+    invitations: new InvitationStore(kv),
+    loginThrottle: new LoginThrottle(kv),
+    audit: new AuditLog(kv),
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });

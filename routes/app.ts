@@ -17,6 +17,7 @@ import { platformRoutes } from "./api/platforms.ts";
 import { ruleRoutes } from "./api/rules.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import { workspaceRoutes } from "./api/workspaces.ts";
+import { dashboardRoutes } from "./dashboard/_app.ts";
 
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
@@ -56,6 +57,8 @@ export function createApp(rt: Runtime): App {
   ) {
     app.route("/", routes(rt));
   }
+
+  app.route("/", dashboardRoutes(rt));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
