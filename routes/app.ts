@@ -18,6 +18,7 @@ import { ruleRoutes } from "./api/rules.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import { workspaceRoutes } from "./api/workspaces.ts";
 import { dashboardRoutes } from "./dashboard/_app.ts";
+import { auditApiChanges } from "./_audit.ts";
 
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
@@ -26,6 +27,7 @@ export function createApp(rt: Runtime): App {
     c.set("traceId", randomHexId());
     await next();
   });
+  app.use(auditApiChanges(rt));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
