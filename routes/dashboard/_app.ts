@@ -11,6 +11,8 @@ import type { DashboardEnv } from "./_env.ts";
 import { errorPage } from "./_render.tsx";
 import { requireCsrf, requireSession } from "./_session.ts";
 import { auditRoutes } from "./audit.tsx";
+import { eventRoutes } from "./event.tsx";
+import { eventsRoutes } from "./events.tsx";
 import { inviteRoutes } from "./invite.tsx";
 import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
@@ -18,7 +20,7 @@ import { overviewRoutes } from "./overview.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
-const PAGE_PATHS = ["/", "/people", "/audit"];
+const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit"];
 
 /** Builds the dashboard's routes. */
 export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
@@ -31,6 +33,8 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
     if (path !== "/") app.use(`${path}/*`, requireSession(rt), requireCsrf());
   }
   app.route("/", overviewRoutes(rt));
+  app.route("/", eventsRoutes(rt));
+  app.route("/", eventRoutes(rt));
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
   app.onError((error, c) => {

@@ -126,7 +126,7 @@ export function peopleRoutes(rt: Runtime): Hono<DashboardEnv> {
               <button type="submit">Create invitation link</button>
             </form>
             <ul class="muted">
-              {[...ROLES].reverse().map((role) => <li>{role}: {ROLE_HELP[role]}</li>)}
+              {[...ROLES].reverse().map((role) => <li key={role}>{role}: {ROLE_HELP[role]}</li>)}
             </ul>
             {invitations.length > 0 && (
               <>
