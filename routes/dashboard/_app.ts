@@ -14,6 +14,7 @@ import { auditRoutes } from "./audit.tsx";
 import { eventRoutes } from "./event.tsx";
 import { eventsRoutes } from "./events.tsx";
 import { inviteRoutes } from "./invite.tsx";
+import { liveRoutes } from "./live.tsx";
 import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
 import { overviewRoutes } from "./overview.tsx";
@@ -35,6 +36,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", overviewRoutes(rt));
   app.route("/", eventsRoutes(rt));
   app.route("/", eventRoutes(rt));
+  app.route("/", liveRoutes(rt));
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
   app.onError((error, c) => {
