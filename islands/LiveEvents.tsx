@@ -79,23 +79,23 @@ export default function LiveEvents(props: LiveEventsProps) {
           applyFilters(e.currentTarget);
         }}
       >
-        <label for="live-name">
-          Event name
+        <div class="field">
+          <label for="live-name">Event name</label>
           <input id="live-name" name="event_name" value={filters.value.event_name ?? ""} />
-        </label>
-        <label for="live-source">
-          Source
+        </div>
+        <div class="field">
+          <label for="live-source">Source</label>
           <input id="live-source" name="source" value={filters.value.source ?? ""} />
-        </label>
-        <label for="live-status">
-          Delivery status
+        </div>
+        <div class="field">
+          <label for="live-status">Delivery status</label>
           <select id="live-status" name="status">
             <option value="">any</option>
             {props.statuses.map((s) => (
               <option key={s} value={s} selected={s === filters.value.status}>{s}</option>
             ))}
           </select>
-        </label>
+        </div>
         <button type="submit">Apply</button>
         <button type="button" class="secondary" onClick={togglePause} aria-pressed={paused.value}>
           {paused.value ? `Resume (${held.value.length} new)` : "Pause"}

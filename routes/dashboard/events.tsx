@@ -80,19 +80,19 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
       "Events",
       <>
         <form method="get" action="/events" class="filters">
-          <label for="f-name">
-            Event name
+          <div class="field">
+            <label for="f-name">Event name</label>
             <input id="f-name" name="event_name" value={q.name ?? ""} placeholder="purchase" />
-          </label>
-          <label for="f-status">
-            Delivery status
+          </div>
+          <div class="field">
+            <label for="f-status">Delivery status</label>
             <select id="f-status" name="status">
               <option value="">any</option>
               {DELIVERY_STATUSES.map((s) => (
                 <option key={s} value={s} selected={s === q.status}>{s}</option>
               ))}
             </select>
-          </label>
+          </div>
           <button type="submit">Filter</button>
         </form>
         {result.data.length === 0

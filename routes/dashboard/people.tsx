@@ -115,14 +115,14 @@ export function peopleRoutes(rt: Runtime): Hono<DashboardEnv> {
             <h2>Invite someone</h2>
             <form method="post" action="/people/invite" class="filters">
               <CsrfField token={csrf} />
-              <label for="invite-email">
-                Email
+              <div class="field">
+                <label for="invite-email">Email</label>
                 <input id="invite-email" name="email" type="email" required maxLength={254} />
-              </label>
-              <label for="invite-role">
-                Role
+              </div>
+              <div class="field">
+                <label for="invite-role">Role</label>
                 <RoleSelect id="invite-role" />
-              </label>
+              </div>
               <button type="submit">Create invitation link</button>
             </form>
             <ul class="muted">
