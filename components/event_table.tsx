@@ -30,7 +30,7 @@ export function DeliveryChips(props: { rows: DeliveryRow[]; names: Record<string
 export function EventTable(props: { events: ListedEvent[]; names: Record<string, string> }) {
   return (
     <div class="table-wrap">
-      <table>
+      <table class="stacked">
         <thead>
           <tr>
             <th scope="col">Received</th>
@@ -43,17 +43,17 @@ export function EventTable(props: { events: ListedEvent[]; names: Record<string,
         <tbody>
           {props.events.map(({ event, rows }) => (
             <tr key={event.id}>
-              <td>{formatTime(event.received_at)}</td>
-              <td class="break">
+              <td data-label="Received">{formatTime(event.received_at)}</td>
+              <td data-label="Event" class="break">
                 <a href={`/events/${encodeURIComponent(event.event_id)}`}>{event.event_name}</a>
                 <br />
                 <small class="muted">{event.event_id}</small>
               </td>
-              <td class="break">{event.order_id ?? "—"}</td>
-              <td class="num hide-narrow">
+              <td data-label="Order" class="break">{event.order_id ?? "—"}</td>
+              <td data-label="Value" class="num hide-narrow">
                 {event.value === undefined ? "—" : `${event.value} ${event.currency ?? ""}`}
               </td>
-              <td>
+              <td data-label="Destinations">
                 <DeliveryChips rows={rows} names={props.names} />
               </td>
             </tr>

@@ -103,7 +103,7 @@ export default function LiveEvents(props: LiveEventsProps) {
       </form>
       <p class="live-state" role="status">{paused.value ? "Paused" : state.value}</p>
       <div class="table-wrap">
-        <table>
+        <table class="stacked">
           <caption class="visually-hidden">Events, newest first</caption>
           <thead>
             <tr>
@@ -121,14 +121,14 @@ export default function LiveEvents(props: LiveEventsProps) {
             )}
             {events.value.map((e) => (
               <tr key={e.id} data-event-id={e.event_id}>
-                <td>{clock(e.received_at)}</td>
-                <td class="break">
+                <td data-label="Time (UTC)">{clock(e.received_at)}</td>
+                <td data-label="Event" class="break">
                   <a href={`/events/${encodeURIComponent(e.event_id)}`}>{e.event_name}</a>
                   <br />
                   <small class="muted">{e.source}</small>
                 </td>
-                <td class="break">{e.order_id ?? "—"}</td>
-                <td>
+                <td data-label="Order" class="break">{e.order_id ?? "—"}</td>
+                <td data-label="Destinations">
                   {e.deliveries.length === 0
                     ? <span class="muted">none yet</span>
                     : e.deliveries.map((d) => (

@@ -38,6 +38,14 @@ export function auditActionOf(method: string, routePath: string): string | undef
   return ACTIONS[`${method} ${routePath}`];
 }
 
+/** The `id` of what a create answered, read from a copy of the JSON body. */
+async function createdId(res: Response): Promise<string | undefined> {
+  if (res.status !== 201 || !res.headers.get("content-type")?.includes("json")) return undefined;
+  const body: unknown = await res.clone().json().catch(() => undefined);
+  if (typeof body !== "object" || body === null || !("id" in body)) return undefined;
+  return typeof body.id === "string" ? body.id : undefined;
+}
+
 /** Records successful management changes made with an API key. */
 export function auditApiChanges(rt: Runtime): MiddlewareHandler<AppEnv> {
   return async function auditApi(c, next) {
@@ -47,13 +55,13 @@ export function auditApiChanges(rt: Runtime): MiddlewareHandler<AppEnv> {
     if (!key) return;
     const action = auditActionOf(c.req.method, c.req.routePath);
     if (!action) return;
-    const target = c.req.param("id") ?? c.req.param("event_id");
     try {
+      const target = c.req.param("id") ?? c.req.param("event_id") ?? await createdId(c.res);
       await rt.audit.record(key.workspace_id, {
         actor: { kind: "api_key", id: key.id },
         action,
         target,
-        note: String(c.res.status),
+        note: "through the API",
       });
     } catch (error) {
       console.error(`Cannot record ${action} in the audit log:`, error);

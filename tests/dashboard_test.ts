@@ -324,6 +324,7 @@ Deno.test("API changes are recorded in the audit log with the key's id, without 
     ["platform.create", "api_key"],
   ]);
   assert.equal(log.data[0]?.target, destId);
+  assert.equal(log.data[1]?.target, destId, "a create names what it created");
   assert.ok(!JSON.stringify(log).includes("EAABverysecrettoken"));
 });
 

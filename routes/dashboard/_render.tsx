@@ -72,6 +72,7 @@ export function errorPage(
   title: string,
   message: string,
   headers: Record<string, string> = {},
+  back: { href: string; label: string } = { href: "/", label: "Back to the dashboard" },
 ): Promise<Response> {
   return renderDocument(
     c,
@@ -80,7 +81,7 @@ export function errorPage(
         <h1>{title}</h1>
         <p role="alert">{message}</p>
         <p>
-          <a href="/">Back to the dashboard</a>
+          <a href={back.href}>{back.label}</a>
         </p>
       </main>
     </Document>,

@@ -46,7 +46,7 @@ export function auditRoutes(rt: Runtime): Hono<DashboardEnv> {
         </p>
         {result.data.length === 0 ? <p>Nothing has been changed yet.</p> : (
           <div class="table-wrap">
-            <table>
+            <table class="stacked">
               <thead>
                 <tr>
                   <th scope="col">When</th>
@@ -59,17 +59,17 @@ export function auditRoutes(rt: Runtime): Hono<DashboardEnv> {
               <tbody>
                 {result.data.map((entry) => (
                   <tr>
-                    <td>{formatTime(entry.at)}</td>
-                    <td class="break">{actorOf(entry)}</td>
-                    <td>
+                    <td data-label="When">{formatTime(entry.at)}</td>
+                    <td data-label="Who" class="break">{actorOf(entry)}</td>
+                    <td data-label="What">
                       <code>{entry.action}</code>
                     </td>
-                    <td class="break">
+                    <td data-label="Target" class="break">
                       {entry.target && entry.action.startsWith("event.")
                         ? <a href={`/events/${encodeURIComponent(entry.target)}`}>{entry.target}</a>
                         : entry.target ?? "—"}
                     </td>
-                    <td class="hide-narrow">{entry.note ?? ""}</td>
+                    <td data-label="Note" class="hide-narrow">{entry.note ?? ""}</td>
                   </tr>
                 ))}
               </tbody>

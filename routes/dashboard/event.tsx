@@ -61,7 +61,7 @@ function History(props: { row: DeliveryRow; full: boolean }) {
   if (history.length === 0) return <p class="muted">No attempt yet.</p>;
   return (
     <div class="table-wrap">
-      <table>
+      <table class="stacked">
         <caption class="visually-hidden">Attempts, newest first</caption>
         <thead>
           <tr>
@@ -76,14 +76,14 @@ function History(props: { row: DeliveryRow; full: boolean }) {
         <tbody>
           {[...history].reverse().map((h, i) => (
             <tr key={i}>
-              <td>{formatTime(h.at)}</td>
-              <td>{h.note ? h.note.replace("_", " ") : `#${h.attempt}`}</td>
-              <td>
+              <td data-label="When">{formatTime(h.at)}</td>
+              <td data-label="Attempt">{h.note ? h.note.replace("_", " ") : `#${h.attempt}`}</td>
+              <td data-label="Result">
                 <StatusChip status={h.status} />
               </td>
-              <td>{h.http_status ?? "—"}</td>
-              <td class="hide-narrow">{formatLatency(h.latency_ms)}</td>
-              <td class="break">
+              <td data-label="HTTP">{h.http_status ?? "—"}</td>
+              <td data-label="Latency" class="hide-narrow">{formatLatency(h.latency_ms)}</td>
+              <td data-label="What the platform said" class="break">
                 {h.detail && <div>{h.detail}</div>}
                 {h.error && <div>{h.error}</div>}
                 {props.full && h.request && (
@@ -360,7 +360,7 @@ export function eventRoutes(rt: Runtime): Hono<DashboardEnv> {
       actor: { kind: "account", id: c.get("account").id },
       action: `event.${kind}`,
       target: view.event.event_id,
-      note: `${queued.length} deliveries queued`,
+      note: `${queued.length} ${queued.length === 1 ? "delivery" : "deliveries"} queued`,
     });
     const done = queued.length ? kind : "nothing";
     return c.redirect(`/events/${encodeURIComponent(view.event.event_id)}?done=${done}`, 303);

@@ -108,6 +108,7 @@ export function loginRoutes(rt: Runtime): Hono<DashboardEnv> {
           minutes === 1 ? "" : "s"
         }.`,
         { "retry-after": String(verdict.retryAfterSeconds) },
+        { href: "/login", label: "Back to sign-in" },
       );
     }
     const account = email && password ? await rt.accounts.verify(email, password) : null;

@@ -58,7 +58,7 @@ export function peopleRoutes(rt: Runtime): Hono<DashboardEnv> {
           </div>
         )}
         <div class="table-wrap">
-          <table>
+          <table class="stacked">
             <caption class="visually-hidden">Members of this workspace</caption>
             <thead>
               <tr>
@@ -70,13 +70,13 @@ export function peopleRoutes(rt: Runtime): Hono<DashboardEnv> {
             <tbody>
               {members.map((m) => (
                 <tr>
-                  <td class="break">{m.email}</td>
-                  <td>
+                  <td data-label="Email" class="break">{m.email}</td>
+                  <td data-label="Role">
                     {m.role}
-                    {m.instance_owner && <span class="muted">(instance owner)</span>}
+                    {m.instance_owner && <span class="muted">&nbsp;(instance owner)</span>}
                   </td>
                   {owner && (
-                    <td>
+                    <td data-label="Change">
                       {m.instance_owner || m.account_id === c.get("account").id
                         ? <span class="muted">—</span>
                         : (
@@ -132,7 +132,7 @@ export function peopleRoutes(rt: Runtime): Hono<DashboardEnv> {
               <>
                 <h2>Pending invitations</h2>
                 <div class="table-wrap">
-                  <table>
+                  <table class="stacked">
                     <thead>
                       <tr>
                         <th scope="col">Email</th>
@@ -144,10 +144,10 @@ export function peopleRoutes(rt: Runtime): Hono<DashboardEnv> {
                     <tbody>
                       {invitations.map((inv) => (
                         <tr>
-                          <td class="break">{inv.email}</td>
-                          <td>{inv.role}</td>
-                          <td>{formatTime(inv.expires_at)}</td>
-                          <td>
+                          <td data-label="Email" class="break">{inv.email}</td>
+                          <td data-label="Role">{inv.role}</td>
+                          <td data-label="Expires">{formatTime(inv.expires_at)}</td>
+                          <td data-label="Withdraw">
                             <form
                               method="post"
                               action={`/people/invitations/${inv.id}/revoke`}
