@@ -7,6 +7,8 @@ import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
+import { auditRoutes } from "./api/audit.ts";
+import { deliveryRequestRoutes } from "./api/delivery_requests.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
@@ -55,6 +57,8 @@ export function createApp(rt: Runtime): App {
       platformRoutes,
       ruleRoutes,
       webhookRoutes,
+      auditRoutes,
+      deliveryRequestRoutes,
     ]
   ) {
     app.route("/", routes(rt));

@@ -350,3 +350,24 @@ Deno.test("built islands are served immutable; other files under /static/build a
   assert.equal((await s.request("/static/build/manifest.json")).status, 404);
   assert.equal((await s.request("/static/build/..%2F..%2Fdeno.json")).status, 404);
 });
+
+Deno.test("the API gives what the pages show: an event's own request (masked) and the audit log", async () => {
+  await using mock = mockPlatform(() => Response.json({ events_received: 1, fbtrace_id: "T1" }));
+  await using s = await openTestSluice(ENV);
+  const destId = await metaAt(s, mock.url);
+  const { eventId } = await sendPurchase(s, destId, "delivered");
+  const auth = { headers: { authorization: `Bearer ${s.workspace.admin_key}` } };
+  const res = await s.request(`/v1/events/${eventId}/deliveries/${destId}/request`, auth);
+  const request = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(request));
+  assert.equal(request.method, "POST");
+  assert.match(request.url, /\/123\/events\?access_token=\*{8}$/);
+  assert.ok(!JSON.stringify(request).includes("EAABverysecrettoken"));
+  assert.match(request.body, /"em":\["[0-9a-f]{64}"\]/, "identifiers are sent hashed");
+  assert.match(request.curl, /^curl -X POST '/);
+  const missing = await s.request(`/v1/events/${eventId}/deliveries/dst_nope/request`, auth);
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+  const audit = await (await s.request("/v1/audit", auth)).json();
+  assert.deepEqual(audit.data.map((e: { action: string }) => e.action), ["platform.create"]);
+});
