@@ -371,3 +371,37 @@ Deno.test("the API gives what the pages show: an event's own request (masked) an
   const audit = await (await s.request("/v1/audit", auth)).json();
   assert.deepEqual(audit.data.map((e: { action: string }) => e.action), ["platform.create"]);
 });
+
+Deno.test("forward sends the event to every destination ticked, through the engine", async () => {
+  await using mock = mockPlatform(() => Response.json({ events_received: 1, fbtrace_id: "F1" }));
+  await using s = await openTestSluice(ENV);
+  const first = await metaAt(s, mock.url);
+  const second = await metaAt(s, mock.url);
+  const { eventId, ulid } = await sendPurchase(s, first, "delivered");
+  const owner = await withOwner(s);
+  const body = new URLSearchParams([["_csrf", owner.csrf], ["platforms", first], [
+    "platforms",
+    second,
+  ]]);
+  const res = await s.request(`/events/${eventId}/forward`, {
+    method: "POST",
+    headers: {
+      cookie: owner.cookie,
+      origin: "http://localhost",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body,
+    redirect: "manual",
+  });
+  assert.equal(res.status, 303);
+  assert.match(res.headers.get("location")!, /done=forward/);
+  for (const dest of [first, second]) {
+    const row = await eventually(`the forward to ${dest}`, async () => {
+      const r = (await s.rt.kv.get<DeliveryRow>(deliveryKey(s.workspace.id, ulid, dest))).value;
+      return r?.history?.some((h) => h.note === "forward") && r.status === "delivered"
+        ? r
+        : undefined;
+    });
+    assert.equal(row.status, "delivered");
+  }
+});
