@@ -252,6 +252,16 @@ Deno.test("a row's attempt history survives retry-failed and replay", async () =
   const destId = await metaAt(s, mock.url);
   const { eventId, ulid } = await sendPurchase(s, destId, "failed");
   const owner = await withOwner(s);
+  const overview = await (await getPage(s, owner, "/")).text();
+  assert.match(overview, /<strong>1<\/strong><span>failed<\/span>/);
+  assert.match(overview, /Last error[^<]*<\/span> [^<]*Invalid parameter/);
+  const failed = `/events?status=failed&platform=${destId}`;
+  assert.ok(overview.includes(failed.replace("&", "&amp;")), "the card links to its failures");
+  assert.match(await (await getPage(s, owner, failed)).text(), new RegExp(eventId));
+  assert.doesNotMatch(
+    await (await getPage(s, owner, "/events?status=delivered")).text(),
+    new RegExp(eventId),
+  );
   fail = false;
   assert.equal((await postForm(s, owner, `/events/${eventId}/retry-failed`)).status, 303);
   const row = await eventually("the retry to deliver", async () => {

@@ -54,16 +54,21 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
     const q = {
       name: c.req.query("event_name")?.slice(0, 100) || undefined,
       status: DELIVERY_STATUSES.find((s) => s === c.req.query("status")),
+      platform: c.req.query("platform")?.slice(0, 64) || undefined,
       cursor: c.req.query("cursor")?.slice(0, 500),
+    };
+    const byDelivery = async (e: SluiceEvent) => {
+      if (!q.status && !q.platform) return true;
+      return (await deliveriesOf(rt.kv, wsId, e.id)).some((r) =>
+        (!q.status || r.status === q.status) && (!q.platform || r.platform_id === q.platform)
+      );
     };
     let result: { data: SluiceEvent[]; next_cursor: string | null };
     try {
       result = await rt.events.list(wsId, {
         limit: PAGE_SIZE,
         cursor: q.cursor,
-        filter: async (e) =>
-          (!q.name || e.event_name === q.name) &&
-          (!q.status || (await deliveriesOf(rt.kv, wsId, e.id)).some((r) => r.status === q.status)),
+        filter: async (e) => (!q.name || e.event_name === q.name) && await byDelivery(e),
       });
     } catch (error) {
       if (!(error instanceof InvalidCursorError)) throw error;
@@ -73,6 +78,7 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
     const more = new URLSearchParams({
       ...(q.name ? { event_name: q.name } : {}),
       ...(q.status ? { status: q.status } : {}),
+      ...(q.platform ? { platform: q.platform } : {}),
       ...(result.next_cursor ? { cursor: result.next_cursor } : {}),
     });
     return page(
@@ -93,10 +99,25 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
               ))}
             </select>
           </div>
+          <div class="field">
+            <label for="f-platform">Destination</label>
+            <select id="f-platform" name="platform">
+              <option value="">any</option>
+              {Object.entries(names).map(([id, name]) => (
+                <option key={id} value={id} selected={id === q.platform}>{name}</option>
+              ))}
+            </select>
+          </div>
           <button type="submit">Filter</button>
         </form>
         {result.data.length === 0
-          ? <p>No events yet. Events appear here as soon as Sluice accepts them.</p>
+          ? (
+            <p>
+              {q.name || q.status || q.platform
+                ? "No event matches these filters among the newest 5,000."
+                : "No events yet. Events appear here as soon as Sluice accepts them."}
+            </p>
+          )
           : <EventTable events={await withRows(rt, wsId, result.data)} names={names} />}
         {result.next_cursor && (
           <p>

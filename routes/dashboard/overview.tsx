@@ -56,7 +56,9 @@ function DestinationCard(props: { destination: Destination; counts?: Destination
         )
         : <p class="muted">No failure in the last 24 hours.</p>}
       <p>
-        <a href={`/events?status=failed`}>Failed events</a>
+        <a href={`/events?status=failed&platform=${encodeURIComponent(d.id)}`}>
+          Failed events<span class="visually-hidden">&nbsp;for {d.name}</span>
+        </a>
       </p>
     </article>
   );
