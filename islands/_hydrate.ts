@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { type ComponentType, h, hydrate } from "preact";
+import { type Attributes, type ComponentType, h, hydrate } from "preact";
 
 /** Hydrates the island `name` wherever the page holds it. */
 export function hydrateIsland<P>(name: string, component: ComponentType<P>): void {
   for (const element of document.querySelectorAll(`[data-island="${name}"]`)) {
-    const props = JSON.parse(element.getAttribute("data-props") ?? "{}") as P;
-    // deno-lint-ignore no-explicit-any
-    hydrate(h(component as ComponentType<any>, props), element);
+    const props: Attributes & P = JSON.parse(element.getAttribute("data-props") ?? "{}");
+    hydrate(h(component, props), element);
   }
 }

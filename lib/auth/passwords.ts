@@ -15,9 +15,9 @@ export interface ScryptParams {
   p: number;
 }
 
+// 2^15 with r=8 costs 32 MiB and about 0.2 s here: enough against offline guessing with a
+// throttled sign-in, and affordable on a 2-core machine.
 /** The parameters new passwords are hashed with. */
-// 2^15 with r=8 costs 32 MiB and about a quarter of a second here: enough against offline
-// guessing with a throttled sign-in, and affordable on a 2-core machine.
 export const DEFAULT_SCRYPT: ScryptParams = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
 
 const KEY_BYTES = 32;
