@@ -1,6 +1,7 @@
 import { type Config, configFromEnv } from "./lib/config.ts";
 import { openRuntime } from "./lib/runtime.ts";
 import { createApp } from "./routes/app.ts";
+import { pageAssets } from "./routes/dashboard/_assets.ts";
 
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 30_000;
@@ -33,6 +34,13 @@ function startupLines(config: Config, hostname: string, port: number): string[] 
 export async function main(): Promise<void> {
   const config = configFromEnv();
   const rt = await openRuntime(config);
+  if (config.adminEmail && config.adminPassword) {
+    const owner = await rt.accounts.bootstrapOwner(config.adminEmail, config.adminPassword);
+    if (owner) console.log(`Created the instance owner ${owner.email}: sign in at /login`);
+    // The dashboard is in use: build its islands now if stale, without holding up the start
+    // (elsewhere they are built on the first dashboard request). Failures are logged there.
+    pageAssets();
+  }
   const app = createApp(rt);
   const workers = rt.startWorkers();
   if (config.queue === "kv-outbox") {

@@ -22,11 +22,16 @@ import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
 import { SourceStore } from "./sources/store.ts";
+import { IdentityGraph } from "./identity/graph.ts";
+import { LinkTokens } from "./identity/link_tokens.ts";
+import { AccountStore } from "./auth/accounts.ts";
+import { SessionStore } from "./auth/sessions.ts";
+import { InvitationStore } from "./auth/invitations.ts";
+import { LoginThrottle } from "./auth/throttle.ts";
+import { AuditLog } from "./audit/log.ts";
 
 /** How far off a message that arrives while closing is put back. */
 const REQUEUE_WHILE_CLOSING_MS = 1_000;
-import { IdentityGraph } from "./identity/graph.ts";
-import { LinkTokens } from "./identity/link_tokens.ts";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -51,6 +56,12 @@ export interface Runtime {
   identity: IdentityGraph;
   /** Magic-link tokens, signed per workspace. */
   linkTokens: LinkTokens;
+  /** Dashboard accounts and their roles per workspace. */
+  accounts: AccountStore;
+  sessions: SessionStore;
+  invitations: InvitationStore;
+  loginThrottle: LoginThrottle;
+  audit: AuditLog;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -149,6 +160,11 @@ export async function openRuntime(
     sources: new SourceStore(kv, secret),
     identity,
     linkTokens: new LinkTokens(secret),
+    accounts: new AccountStore(kv),
+    sessions: new SessionStore(kv),
+    invitations: new InvitationStore(kv),
+    loginThrottle: new LoginThrottle(kv),
+    audit: new AuditLog(kv),
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });

@@ -7,6 +7,8 @@ import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
+import { auditRoutes } from "./api/audit.ts";
+import { deliveryRequestRoutes } from "./api/delivery_requests.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { deliveryRoutes } from "./api/deliveries.ts";
 import { pixelRoutes } from "./ingest/pixel.ts";
@@ -21,6 +23,8 @@ import { platformRoutes } from "./api/platforms.ts";
 import { ruleRoutes } from "./api/rules.ts";
 import { webhookRoutes } from "./api/webhooks.ts";
 import { workspaceRoutes } from "./api/workspaces.ts";
+import { dashboardRoutes } from "./dashboard/_app.ts";
+import { auditApiChanges } from "./_audit.ts";
 
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
@@ -29,6 +33,7 @@ export function createApp(rt: Runtime): App {
     c.set("traceId", randomHexId());
     await next();
   });
+  app.use(auditApiChanges(rt));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
@@ -45,7 +50,6 @@ export function createApp(rt: Runtime): App {
   browserRoutes(deps);
   conversionHookRoutes(deps);
   pixelRoutes(deps);
-
   segmentRoutes(deps);
   sourceIngestRoutes(deps);
   // Management sub-apps inherit the validation hook and onError; mounting merges their
@@ -61,10 +65,14 @@ export function createApp(rt: Runtime): App {
       ruleRoutes,
       webhookRoutes,
       sourceRoutes,
+      auditRoutes,
+      deliveryRequestRoutes,
     ]
   ) {
     app.route("/", routes(rt));
   }
+
+  app.route("/", dashboardRoutes(rt));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

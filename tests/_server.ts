@@ -56,8 +56,11 @@ export class SpawnedServer implements AsyncDisposable {
   }
 
   async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      this.#output = (this.#output + chunk).slice(-OUTPUT_KEEP);
+    // A TextDecoder rather than TextDecoderStream: with the DOM types Preact brings in, the
+    // stream's type no longer fits pipeThrough.
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      this.#output = (this.#output + decoder.decode(chunk, { stream: true })).slice(-OUTPUT_KEEP);
     }
   }
 

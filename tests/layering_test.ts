@@ -11,7 +11,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   core: [],
   connectors: ["core"],
   lib: ["connectors", "core"],
-  routes: ["lib", "connectors", "core"],
+  // The dashboard: islands run in the browser and import only each other (and packages);
+  // server components render with lib's data; the island build script needs core's digest.
+  islands: [],
+  scripts: ["core"],
+  components: ["islands", "scripts", "lib", "connectors", "core"],
+  routes: ["components", "islands", "scripts", "lib", "connectors", "core"],
 };
 
 function* sourceFiles(dir: URL): Generator<URL> {

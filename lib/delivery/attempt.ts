@@ -9,6 +9,7 @@ import type { SluiceEvent } from "../../core/event.ts";
 import type { KeyedLimiter } from "../keyed_limiter.ts";
 import type { AccessTokens } from "./access_tokens.ts";
 import type { Destination } from "./destinations.ts";
+import { maskSecrets, secretValues } from "./mask.ts";
 import type { EventResult } from "./outcome.ts";
 import type { Sender, SendResult } from "./send.ts";
 
@@ -95,10 +96,12 @@ export async function attemptDelivery(
       return { answer, classification };
     });
     if (!sent) return;
+    const url = maskSecrets(request.url, secretValues(connector, settings, token?.token));
     request.eventIndexes.forEach((index, position) => {
       attempts[index]!.result = {
         outcome: outcomeAt(sent.classification, position),
         answer: sent.answer,
+        request: { method: request.method, url, events: request.eventIndexes.length, position },
       };
     });
   }));

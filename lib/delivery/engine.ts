@@ -487,6 +487,7 @@ export class DeliveryEngine {
     const recorded = await recordRoutes(this.#fanOut, wsId, [{ event, decisions }], destinations, {
       initial: false,
       replay: mode.kind !== "retry_failed",
+      note: mode.kind,
     });
     return recorded.rows;
   }

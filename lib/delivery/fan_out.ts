@@ -8,7 +8,13 @@ import { eventNoticeTypes, noticeMutations, type WebhookNotices } from "../webho
 import { subscribes, type Webhook } from "../webhooks/store.ts";
 import type { Destination } from "./destinations.ts";
 import { decisionsOf, firstSends, type Routed } from "./first_sends.ts";
-import { DELIVERY_ROW_TTL_MS, type DeliveryRow, type Route, type RoutedHandoff } from "./rows.ts";
+import {
+  DELIVERY_ROW_TTL_MS,
+  type DeliveryRow,
+  type Route,
+  type RoutedHandoff,
+  withAttempt,
+} from "./rows.ts";
 
 /** What recording routes needs. */
 export interface FanOutDeps {
@@ -24,6 +30,8 @@ export interface FanOutDeps {
 export interface RecordOptions {
   initial: boolean;
   replay: boolean;
+  /** Why a requeue put the rows back (replay, forward, retry_failed): noted in their history. */
+  note?: string;
   /** Webhooks subscribed to event notices (fan-out raises them). */
   hooks?: readonly Webhook[];
 }
@@ -76,8 +84,10 @@ export async function recordRoutes(
     const destination = byId.get(destinationId);
     return (destination && deps.connectorFor(destination.type)?.batchLimit) || 1;
   };
+  // A requeue keeps each row's attempt history: the rows it replaces are read first.
+  const previous = options.initial ? new Map() : await previousRows(deps.kv, wsId, routed);
   const op = deps.kv.atomic();
-  const rows = routed.flatMap((item) => addRoutes(deps, op, wsId, item, byId, options));
+  const rows = routed.flatMap((item) => addRoutes(deps, op, wsId, item, byId, options, previous));
   const sends = firstSends(wsId, routed, batchLimitOf, options.replay);
   if (!options.initial) sends.forEach((message) => deps.queue.enqueueIn(op, message));
   const result = await op.commit();
@@ -103,6 +113,24 @@ export async function recordRoutes(
   return { rows: rest.rows, sends: [...firstSends(wsId, before, batchLimitOf), ...rest.sends] };
 }
 
+/** The rows a requeue replaces, by `ulid/destinationId`. */
+async function previousRows(
+  kv: Deno.Kv,
+  wsId: string,
+  routed: readonly Routed[],
+): Promise<Map<string, DeliveryRow>> {
+  const keys = routed.flatMap(({ event, decisions }) =>
+    [...decisions.keys()].map((destinationId) => deliveryKey(wsId, event.id, destinationId))
+  );
+  const found = new Map<string, DeliveryRow>();
+  for (let i = 0; i < keys.length; i += 10) {
+    for (const entry of await kv.getMany<DeliveryRow[]>(keys.slice(i, i + 10))) {
+      if (entry.value) found.set(`${String(entry.key[2])}/${String(entry.key[3])}`, entry.value);
+    }
+  }
+  return found;
+}
+
 /** Adds one event's routes to the commit: its hand-off record (fan-out) or its rows (requeue). */
 function addRoutes(
   deps: FanOutDeps,
@@ -111,6 +139,7 @@ function addRoutes(
   { event, decisions }: Routed,
   byId: ReadonlyMap<string, Destination>,
   options: RecordOptions,
+  previous: ReadonlyMap<string, DeliveryRow>,
 ): DeliveryRow[] {
   const now = new Date(deps.now()).toISOString();
   const routes: Record<string, Route> = {};
@@ -132,6 +161,12 @@ function addRoutes(
         ...(decision.send ? {} : { skipped: decision.reason }),
       };
     } else {
+      const before = previous.get(`${event.id}/${destinationId}`)?.history;
+      if (before || options.note) {
+        row.history = options.note
+          ? withAttempt(before, { at: now, attempt: 0, status: row.status, note: options.note })
+          : before;
+      }
       op.set(deliveryKey(wsId, event.id, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
     }
     rows.push(row);

@@ -5,7 +5,13 @@
  * @module
  */
 import type { Outcome } from "../../connectors/types.ts";
-import type { DeliveryRow } from "./rows.ts";
+import {
+  type AttemptRecord,
+  type DeliveryRow,
+  HISTORY_SNIPPET_CHARS,
+  type SentRequest,
+  withAttempt,
+} from "./rows.ts";
 import type { SendResult } from "./send.ts";
 
 /** Characters of the platform's answer kept on the row. */
@@ -18,6 +24,8 @@ export interface EventResult {
   answer?: SendResult;
   /** The connector left the event out (too old, not enough data): the row says skipped. */
   skipped?: boolean;
+  /** The request that carried the event (secrets masked); absent when nothing was sent. */
+  request?: SentRequest;
 }
 
 /** The attempt being settled, and the retry policy. */
@@ -43,8 +51,34 @@ export interface Settled {
   authFailure?: string;
 }
 
-/** The row after one attempt's result, with the retry or follow-up it calls for. */
+/**
+ * The row after one attempt's result, with the retry or follow-up it calls for; the attempt
+ * is appended to the row's history (the last {@linkcode MAX_HISTORY} are kept).
+ */
 export function settle(before: DeliveryRow, result: EventResult, ctx: SettleContext): Settled {
+  const settled = settleRow(before, result, ctx);
+  const { row } = settled;
+  const { answer } = result;
+  const entry: AttemptRecord = {
+    at: row.updated_at,
+    attempt: result.skipped ? before.attempts : ctx.attempt,
+    status: row.status,
+    ...(row.last_status !== undefined && answer?.response ? { http_status: row.last_status } : {}),
+    ...(answer ? { latency_ms: row.latency_ms } : {}),
+    ...(row.last_error !== undefined && row.status !== "delivered"
+      ? { error: row.last_error }
+      : {}),
+    ...(row.detail ? { detail: row.detail } : {}),
+    ...(answer?.bodySnippet
+      ? { response: answer.bodySnippet.slice(0, HISTORY_SNIPPET_CHARS) }
+      : {}),
+    ...(answer?.error && !answer.response ? { error: answer.error } : {}),
+    ...(result.request ? { request: result.request } : {}),
+  };
+  return { ...settled, row: { ...row, history: withAttempt(before.history, entry) } };
+}
+
+function settleRow(before: DeliveryRow, result: EventResult, ctx: SettleContext): Settled {
   const { outcome, answer } = result;
   const row: DeliveryRow = {
     ...before,
@@ -103,16 +137,31 @@ function detailOf(detail: string | undefined): { detail?: string } {
   return detail ? { detail } : {};
 }
 
-/** How a follow-up answer settles an `accepted` row; still processing leaves it as it is. */
+/**
+ * How a follow-up answer settles an `accepted` row (noted in its history); still
+ * processing leaves it as it is.
+ */
 export function settleFollowUp(before: DeliveryRow, outcome: Outcome, now: number): DeliveryRow {
   const row: DeliveryRow = { ...before, updated_at: new Date(now).toISOString() };
+  let next: DeliveryRow;
   switch (outcome.kind) {
     case "delivered":
-      return { ...row, status: "delivered", ...detailOf(outcome.detail ?? before.detail) };
+      next = { ...row, status: "delivered", ...detailOf(outcome.detail ?? before.detail) };
+      break;
     case "failed":
     case "auth_failed":
-      return { ...row, status: "failed", last_error: outcome.reason };
+      next = { ...row, status: "failed", last_error: outcome.reason };
+      break;
     default:
       return before;
   }
+  const entry: AttemptRecord = {
+    at: next.updated_at,
+    attempt: before.attempts,
+    status: next.status,
+    note: "follow-up check",
+    ...(next.status === "failed" ? { error: next.last_error } : {}),
+    ...(next.detail ? { detail: next.detail } : {}),
+  };
+  return { ...next, history: withAttempt(before.history, entry) };
 }

@@ -32,6 +32,15 @@ Deno.test("settle() delivers with the answer's status, latency, snippet and deta
     response: '{"events_received":1}',
     detail: "events_received=1",
     updated_at: "2026-12-04T12:00:00.000Z",
+    history: [{
+      at: "2026-12-04T12:00:00.000Z",
+      attempt: 1,
+      status: "delivered",
+      http_status: 200,
+      latency_ms: 13,
+      detail: "events_received=1",
+      response: '{"events_received":1}',
+    }],
   });
   assert.deepEqual([retryInMs, followUpToken, authFailure], [undefined, undefined, undefined]);
 });
@@ -85,4 +94,30 @@ Deno.test("settle() keeps accepted rows for a follow-up, and settleFollowUp() cl
   assert.deepEqual([done.status, done.detail], ["delivered", "requestId=req-42"]);
   const failed = settleFollowUp(accepted.row, { kind: "failed", reason: "FAILURE" }, NOW + 1);
   assert.deepEqual([failed.status, failed.last_error], ["failed", "FAILURE"]);
+});
+
+Deno.test("settle() appends each attempt to the history, keeping the last 10 with their requests", () => {
+  const request = {
+    method: "POST",
+    url: "https://graph.example/v1/1/events",
+    events: 3,
+    position: 2,
+  };
+  let row = PENDING;
+  for (let attempt = 1; attempt <= 12; attempt++) {
+    row = settle(row, {
+      outcome: { kind: "retry", reason: `HTTP 503 #${attempt}` },
+      answer: { ...ANSWER, bodySnippet: "x".repeat(3000) },
+      request,
+    }, { ...CTX, attempt, schedule: new Array(20).fill(1_000) }).row;
+  }
+  assert.equal(row.history?.length, 10);
+  assert.deepEqual(row.history?.map((h) => h.attempt), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  const last = row.history!.at(-1)!;
+  assert.deepEqual(
+    [last.status, last.error, last.request, last.response?.length],
+    ["retrying", "HTTP 503 #12", request, 512],
+  );
+  const done = settleFollowUp({ ...row, status: "accepted" }, { kind: "delivered" }, NOW + 1);
+  assert.deepEqual([done.history?.length, done.history?.at(-1)?.note], [10, "follow-up check"]);
 });

@@ -54,10 +54,21 @@ export class RowWriter {
     const room = keysPerCommit(this.#d.limits);
     // Rows take three quarters of a commit; the rest is for the notices that report them.
     const rowsPerCommit = Math.max(1, Math.floor(room * 0.75) - queued.length);
+    // Rows carry their attempt history: a slice also stays within half a commit's bytes.
+    const bytesPerCommit = this.#d.limits.bytes / 2;
     const pending = [...notices];
-    for (let i = 0; i < Math.max(1, writes.length) || pending.length; i += rowsPerCommit) {
+    for (let i = 0, end = 0; i < Math.max(1, writes.length) || pending.length; i = end) {
       const op = this.#d.kv.atomic();
-      const slice = writes.slice(i, i + rowsPerCommit);
+      let bytes = 0;
+      end = i;
+      while (end < writes.length && end - i < rowsPerCommit) {
+        const size = JSON.stringify(writes[end]!.row).length + 200;
+        if (end > i && bytes + size > bytesPerCommit) break;
+        bytes += size;
+        end++;
+      }
+      if (end === i) end = i + 1;
+      const slice = writes.slice(i, end);
       for (const { ulid, destinationId, row } of slice) {
         op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
       }

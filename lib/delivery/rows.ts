@@ -19,6 +19,58 @@ export const DELIVERY_STATUSES = [
  */
 export type DeliveryStatus = typeof DELIVERY_STATUSES[number];
 
+/** How many attempts a row remembers (the newest). */
+export const MAX_HISTORY = 10;
+/** Characters of the platform's answer one history entry keeps. */
+export const HISTORY_SNIPPET_CHARS = 512;
+
+/**
+ * The request that carried an event, as far as the row keeps it: a request carries a
+ * whole batch, so the row stores what identifies the event's part (the method, the URL
+ * with secrets masked, how many events the request held and where this one sat), never
+ * the batch body. The event page shows the event's own mapped payload beside it.
+ */
+export const sentRequestSchema = z.object({
+  method: z.string(),
+  url: z.string().openapi({ description: "The URL sent to, secrets masked" }),
+  events: z.number().int().openapi({ description: "Events the request carried" }),
+  position: z.number().int().openapi({ description: "This event's place in the request, from 0" }),
+}).openapi("SentRequest");
+
+/** The part of a request a row keeps. */
+export type SentRequest = z.output<typeof sentRequestSchema>;
+
+/** One attempt (or a requeue) in a row's history. */
+export const attemptRecordSchema = z.object({
+  at: z.string(),
+  attempt: z.number().int().openapi({
+    description: "The attempt number within its round (0 for a requeue note)",
+  }),
+  status: z.enum(DELIVERY_STATUSES).openapi({ description: "The row's status after it" }),
+  http_status: z.number().int().optional(),
+  latency_ms: z.number().optional(),
+  error: z.string().optional(),
+  detail: z.string().optional(),
+  response: z.string().optional().openapi({
+    description: `The first ${HISTORY_SNIPPET_CHARS} characters of the platform's answer`,
+  }),
+  request: sentRequestSchema.optional(),
+  note: z.string().optional().openapi({
+    description: "What put the row back in delivery: replay, forward, retry_failed",
+  }),
+}).openapi("DeliveryAttempt");
+
+/** One attempt (or a requeue) in a row's history. */
+export type AttemptRecord = z.output<typeof attemptRecordSchema>;
+
+/** The history with one more entry, the oldest dropped past {@linkcode MAX_HISTORY}. */
+export function withAttempt(
+  history: readonly AttemptRecord[] | undefined,
+  entry: AttemptRecord,
+): AttemptRecord[] {
+  return [...(history ?? []), entry].slice(-MAX_HISTORY);
+}
+
 /** One event's delivery to one destination: the answer to "did it reach Meta, and what did Meta say?". */
 export const deliveryRowSchema = z.object({
   platform_id: z.string(),
@@ -44,6 +96,10 @@ export const deliveryRowSchema = z.object({
     description: "Epoch ms of the next attempt, while retrying",
   }),
   updated_at: z.string(),
+  history: z.array(attemptRecordSchema).optional().openapi({
+    description:
+      `The last ${MAX_HISTORY} attempts, oldest first; kept across retries, replays and forwards`,
+  }),
 }).openapi("DeliveryRow");
 
 /** One event's delivery to one destination. */

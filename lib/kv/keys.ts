@@ -35,6 +35,15 @@
  *                                      was linked to (identify, magic link); expireIn = retention
  * ["idn_person", wsId, kind, sha256]   sealed BrowserSnapshot of that person's latest browser session;
  *                                      kind uid | em | ph; expireIn = retention
+ * ["account", accountId]               Account: a dashboard user (scrypt password hash, never the password)
+ * ["account_email", email]             → accountId; the unique index of lower-cased emails
+ * ["member", wsId, accountId]          Membership {role}: owner, member or viewer of a workspace
+ * ["account_ws", accountId, wsId]      → role; the workspaces an account belongs to (the switcher)
+ * ["session", sha256(id)]              Session {account, csrf, workspace} (expireIn = session life)
+ * ["invite", sha256(token)]            Invitation {workspace, email, role} (expireIn 7 d)
+ * ["ws_invite", wsId, inviteId]        → sha256(token); lists and revokes pending invitations
+ * ["login_fail", scope, id, window]    Deno.KvU64 failed sign-ins per account or IP (expireIn)
+ * ["audit", wsId, ulid]                AuditEntry: who changed what; ulid order = time order
  * ```
  */
 
@@ -140,3 +149,36 @@ export const personSnapshotKey = (wsId: string, kind: string, hash: string) =>
   ["idn_person", wsId, kind, hash] as const;
 /** Prefix of a workspace's person snapshots. */
 export const personSnapshotPrefix = (wsId: string) => ["idn_person", wsId] as const;
+/** A dashboard account. */
+export const accountKey = (accountId: string) => ["account", accountId] as const;
+/** Prefix of every account. */
+export const accountPrefix = () => ["account"] as const;
+/** The unique index of account emails (lower-cased). */
+export const accountEmailKey = (email: string) => ["account_email", email] as const;
+/** An account's role in a workspace. */
+export const memberKey = (wsId: string, accountId: string) => ["member", wsId, accountId] as const;
+/** Prefix of a workspace's members. */
+export const memberPrefix = (wsId: string) => ["member", wsId] as const;
+/** The reverse of {@linkcode memberKey}: a workspace an account belongs to. */
+export const accountWorkspaceKey = (accountId: string, wsId: string) =>
+  ["account_ws", accountId, wsId] as const;
+/** Prefix of the workspaces an account belongs to. */
+export const accountWorkspacePrefix = (accountId: string) => ["account_ws", accountId] as const;
+/** A dashboard session, addressed by the SHA-256 of its cookie value. */
+export const sessionKey = (idHash: string) => ["session", idHash] as const;
+/** A pending invitation, addressed by the SHA-256 of its token. */
+export const invitationKey = (tokenHash: string) => ["invite", tokenHash] as const;
+/** A workspace's invitation id → token hash index. */
+export const workspaceInvitationKey = (wsId: string, inviteId: string) =>
+  ["ws_invite", wsId, inviteId] as const;
+/** Prefix of a workspace's pending invitations. */
+export const workspaceInvitationPrefix = (wsId: string) => ["ws_invite", wsId] as const;
+/** Failed sign-ins of one account (`scope` "account") or IP ("ip") in one window. */
+export const loginFailureKey = (scope: "account" | "ip", id: string, windowStart: number) =>
+  ["login_fail", scope, id, windowStart] as const;
+/** Prefix of every workspace listing (the instance owner sees them all). */
+export const workspacePrefix = () => ["ws"] as const;
+/** One audit-log entry. */
+export const auditKey = (wsId: string, ulid: string) => ["audit", wsId, ulid] as const;
+/** Prefix of a workspace's audit log. */
+export const auditPrefix = (wsId: string) => ["audit", wsId] as const;

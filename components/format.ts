@@ -1,0 +1,20 @@
+/** Formatting for pages: times, durations and counts, the same on every page. */
+
+/** An epoch-ms or ISO time as `2026-01-31 14:05:09 UTC`. */
+export function formatTime(at: number | string | undefined): string {
+  if (at === undefined) return "—";
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime())) return String(at);
+  return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+/** Milliseconds as `120 ms` or `1.4 s`. */
+export function formatLatency(ms: number | undefined): string {
+  if (ms === undefined) return "—";
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A count with thousands separators. */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}

@@ -1,0 +1,47 @@
+/**
+ * The dashboard: server-rendered pages (one module per page) with islands, at `/`.
+ * Every page but sign-in and invitations needs a session; every state-changing request
+ * passes the CSRF guard (_session.ts).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Runtime } from "../../lib/runtime.ts";
+import type { DashboardEnv } from "./_env.ts";
+import { errorPage } from "./_render.tsx";
+import { requireCsrf, requireSession } from "./_session.ts";
+import { auditRoutes } from "./audit.tsx";
+import { eventRoutes } from "./event.tsx";
+import { eventsRoutes } from "./events.tsx";
+import { inviteRoutes } from "./invite.tsx";
+import { liveRoutes } from "./live.tsx";
+import { loginRoutes } from "./login.tsx";
+import { peopleRoutes } from "./people.tsx";
+import { overviewRoutes } from "./overview.tsx";
+import { staticRoutes } from "./static.ts";
+
+/** Paths of signed-in pages (the session guard runs only on these). */
+const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit"];
+
+/** Builds the dashboard's routes. */
+export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
+  const app = new Hono<DashboardEnv>();
+  app.route("/", staticRoutes());
+  app.route("/", loginRoutes(rt));
+  app.route("/", inviteRoutes(rt));
+  for (const path of PAGE_PATHS) {
+    app.use(path, requireSession(rt), requireCsrf());
+    if (path !== "/") app.use(`${path}/*`, requireSession(rt), requireCsrf());
+  }
+  app.route("/", overviewRoutes(rt));
+  app.route("/", eventsRoutes(rt));
+  app.route("/", eventRoutes(rt));
+  app.route("/", liveRoutes(rt));
+  app.route("/", peopleRoutes(rt));
+  app.route("/", auditRoutes(rt));
+  app.onError((error, c) => {
+    console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
+    return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
+  });
+  return app;
+}
