@@ -332,15 +332,21 @@ Deno.test("KvOutbox: listen() reclaims a message whose lease expired", async () 
 Deno.test("KvOutbox: listen() renews the lease of a handler that outlasts it", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/outbox.kv`;
-    const options: KvOutboxOptions = { leaseMs: 200 };
+    // A handler three times as long as the lease: renewals must keep the other worker off it,
+    // with room for a loaded machine's timer delays.
+    const options: KvOutboxOptions = { leaseMs: 600 };
     const [kvA, kvB] = [await Deno.openKv(path), await Deno.openKv(path)];
-    const byWorker = [new Recorder(() => pause(900)), new Recorder(() => pause(900))] as const;
+    const byWorker = [new Recorder(() => pause(1_800)), new Recorder(() => pause(1_800))] as const;
     const workers = [new KvOutbox(kvA, options), new KvOutbox(kvB, options)];
     const listening = workers.map((w, i) => w.listen(byWorker[i]!.handler));
     try {
       await workers[0]!.enqueue(message("long"));
-      await until(() => byWorker[0].handled + byWorker[1].handled === 1, "the long handler");
-      await pause(300);
+      await until(
+        () => byWorker[0].handled + byWorker[1].handled === 1,
+        "the long handler",
+        6_000,
+      );
+      await pause(700);
       const calls = byWorker.map((r) => r.counts.get("long") ?? 0);
       assert.deepEqual(calls.sort(), [0, 1]);
       assert.equal(await outboxSize(kvA), 0);
