@@ -2,7 +2,15 @@ import { type Config, isRemoteKv } from "./config.ts";
 import { kvLimits } from "./kv/limits.ts";
 import { openKv } from "./kv/open.ts";
 import { resolveMasterSecret } from "./master_secret.ts";
-import { KvOutbox, KvQueue, type QueuePort } from "./queue/mod.ts";
+import {
+  type DrainOptions,
+  type DrainResult,
+  KvOutbox,
+  KvQueue,
+  type MessageHandler,
+  type QueuePort,
+} from "./queue/mod.ts";
+import { acceptPreviousSecrets, secretFingerprint } from "./crypto.ts";
 import { GroupCommitter } from "./ingest/group_commit.ts";
 import { WorkspaceStore } from "./workspaces.ts";
 import { ApiKeyStore } from "./auth/api_keys.ts";
@@ -21,6 +29,9 @@ import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
+
+/** After a request's drain found nothing due, the next request drains no sooner than this, ms. */
+const REQUEST_DRAIN_IDLE_MS = 1_000;
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -41,10 +52,23 @@ export interface Runtime {
   webhookSender: WebhookSender;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
+  /** Fingerprints of the master secrets this instance opens values with: `SLUICE_SECRET` first. */
+  secretFingerprints: readonly string[];
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
   urlGuard(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Starts the queue consumer; resolves when KV closes. */
   startWorkers(): Promise<void>;
+  /**
+   * kv-outbox: handles due messages now, within `bounds` (see `KvOutbox.drain`); null with
+   * kv-queue, whose listener drains itself.
+   */
+  drainOutbox(bounds: DrainOptions): Promise<DrainResult | null>;
+  /**
+   * kv-outbox: after a request's answer, a bounded drain (`SLUICE_OUTBOX_REQUEST_DRAIN`
+   * messages in `SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET`), one at a time in this process, at
+   * most once a second while the outbox has nothing due. Returns at once.
+   */
+  drainAfterRequest(): void;
   /** Commits what is pending, stops timers and closes KV. */
   close(): Promise<void>;
 }
@@ -59,6 +83,8 @@ export async function openRuntime(
     kv.close();
     throw error;
   });
+  // Before any Sealer exists: while a rotation runs, every one also opens the old values.
+  acceptPreviousSecrets(secret, config.previousSecrets);
   const queue: QueuePort = config.queue === "kv-outbox"
     ? new KvOutbox(kv, { leaseMs: config.outboxLeaseMs })
     : new KvQueue(kv);
@@ -109,6 +135,32 @@ export async function openRuntime(
   let workers: Promise<void> | undefined;
   let closing = false;
   const inFlight = new Set<Promise<void>>();
+  const dispatch: MessageHandler = async (message) => {
+    // Refused while closing: the queue retries it within seconds (after a restart, too),
+    // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
+    if (closing) {
+      throw new Error("Shutting down: this queue message is left for the next start");
+    }
+    const handling = message.type === "ingested"
+      ? engine.fanOut(message)
+      : message.type === "deliver"
+      ? engine.deliver(message)
+      : message.type === "check"
+      ? engine.check(message)
+      : webhookSender.handle(message);
+    inFlight.add(handling);
+    try {
+      await handling;
+    } finally {
+      inFlight.delete(handling);
+    }
+  };
+  const drainOutbox = (bounds: DrainOptions) =>
+    queue instanceof KvOutbox && !closing
+      ? queue.drain(dispatch, bounds)
+      : Promise.resolve(queue instanceof KvOutbox ? { handled: 0, failed: 0, more: false } : null);
+  let requestDrain: Promise<void> | undefined;
+  let requestDrainIdleUntil = 0;
   return {
     config,
     kv,
@@ -132,37 +184,36 @@ export async function openRuntime(
     webhooks,
     webhookSender,
     send,
+    secretFingerprints: [secret, ...config.previousSecrets].map(secretFingerprint),
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
       return check.kind === "ok" ? { ok: true } : { ok: false, reason: check.reason };
     },
     startWorkers() {
-      workers ??= queue.listen(async (message) => {
-        // Refused while closing: the queue retries it within seconds (after a restart, too),
-        // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
-        if (closing) {
-          throw new Error("Shutting down: this queue message is left for the next start");
-        }
-        const handling = message.type === "ingested"
-          ? engine.fanOut(message)
-          : message.type === "deliver"
-          ? engine.deliver(message)
-          : message.type === "check"
-          ? engine.check(message)
-          : webhookSender.handle(message);
-        inFlight.add(handling);
-        try {
-          await handling;
-        } finally {
-          inFlight.delete(handling);
-        }
-      });
+      workers ??= queue.listen(dispatch);
       return workers;
+    },
+    drainOutbox,
+    drainAfterRequest() {
+      if (config.queue !== "kv-outbox" || config.outboxRequestDrain === 0 || closing) return;
+      if (requestDrain || Date.now() < requestDrainIdleUntil) return;
+      requestDrain = drainOutbox({
+        maxMessages: config.outboxRequestDrain,
+        budgetMs: config.outboxRequestDrainBudgetMs,
+      }).then((result) => {
+        if (!result || result.handled + result.failed === 0) {
+          requestDrainIdleUntil = Date.now() + REQUEST_DRAIN_IDLE_MS;
+        }
+      }).catch((error) => {
+        requestDrainIdleUntil = Date.now() + REQUEST_DRAIN_IDLE_MS;
+        console.error("Outbox drain after a request failed:", error);
+      }).finally(() => requestDrain = undefined);
     },
     async close() {
       closing = true;
       await committer.close();
       await rateLimiter.close();
+      await requestDrain;
       await Promise.allSettled(inFlight);
       ingestWorkers.close();
       await queue.close();

@@ -12,6 +12,7 @@ import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
 import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
 import { nativeIngestRoutes } from "./ingest/native.ts";
+import { outboxRoutes } from "./api/outbox.ts";
 import { segmentRoutes } from "./ingest/segment.ts";
 import { platformRoutes } from "./api/platforms.ts";
 import { ruleRoutes } from "./api/rules.ts";
@@ -24,6 +25,12 @@ export function createApp(rt: Runtime): App {
   app.use(async function traceId(c, next) {
     c.set("traceId", randomHexId());
     await next();
+  });
+  // After the answer is ready: where isolates live only while they serve requests, requests
+  // drain the kv-outbox a little each (bounded; one drain at a time per process).
+  app.use(async function drainOutboxAfterRequest(_c, next) {
+    await next();
+    rt.drainAfterRequest();
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -52,6 +59,7 @@ export function createApp(rt: Runtime): App {
       platformRoutes,
       ruleRoutes,
       webhookRoutes,
+      outboxRoutes,
     ]
   ) {
     app.route("/", routes(rt));

@@ -7,6 +7,8 @@
  * ["ws_origin", origin, wsId]          → true; CORS preflight lookup of allowed origins
  * ["key", sha256(secret)]              ApiKeyRecord (the credential lookup)
  * ["ws_key", wsId, keyId]              → sha256(secret); lists and revokes a workspace's keys
+ * ["ws_key_prev", wsId, keyId]         PreviousApiKey {hash, expires_at}: the secret a rotation
+ *                                      replaced, valid until expires_at (expireIn = the overlap)
  * ["ev", wsId, ulid]                   SealedEvent bytes (expireIn = retention); ulid order = time order
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
  * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
@@ -26,11 +28,16 @@
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
+ * ["rotation"]                         RotationProgress: a SLUICE_SECRET rotation, resumable
+ * ["backup_mark"]                      a backup's start mark (its versionstamp dates the export;
+ *                                      expireIn 1 h; never exported)
  * ```
  */
 
 /** A workspace record. */
 export const workspaceKey = (wsId: string) => ["ws", wsId] as const;
+/** Prefix of every workspace record. */
+export const workspacePrefix = () => ["ws"] as const;
 /** Maps a workspace's public id (`pk_…`) to its id. */
 export const workspacePublicKey = (publicId: string) => ["ws_public", publicId] as const;
 /** Marks an origin as allowed by a workspace. */
@@ -45,6 +52,9 @@ export const apiKeyKey = (secretHash: string) => ["key", secretHash] as const;
 export const workspaceApiKeyKey = (wsId: string, keyId: string) => ["ws_key", wsId, keyId] as const;
 /** Prefix of a workspace's key index. */
 export const workspaceApiKeyPrefix = (wsId: string) => ["ws_key", wsId] as const;
+/** The secret a rotation replaced, while it is still valid. */
+export const previousApiKeyKey = (wsId: string, keyId: string) =>
+  ["ws_key_prev", wsId, keyId] as const;
 
 /** A stored event. */
 export const eventKey = (wsId: string, ulid: string) => ["ev", wsId, ulid] as const;
@@ -112,3 +122,8 @@ export const webhookDeliveryKey = (wsId: string, hookId: string, deliveryId: str
 /** Prefix of one webhook's delivery log. */
 export const webhookDeliveryPrefix = (wsId: string, hookId: string) =>
   ["hook_dlv", wsId, hookId] as const;
+
+/** The progress of a `SLUICE_SECRET` rotation (lib/rotation). */
+export const rotationKey = () => ["rotation"] as const;
+/** Written as a backup starts: its versionstamp dates the export (lib/backup). */
+export const backupMarkKey = () => ["backup_mark"] as const;
