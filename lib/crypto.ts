@@ -53,7 +53,7 @@ export function acceptPreviousSecrets(current: string, previous: readonly string
 }
 
 /** The master secrets a Sealer built from `current` opens with: itself, then the previous ones. */
-export function secretsAccepted(current: string): readonly string[] {
+function secretsAccepted(current: string): readonly string[] {
   return [current, ...previousSecrets.get(current) ?? []];
 }
 
@@ -83,9 +83,16 @@ export class Sealer {
   /** The key that seals, then the keys of previous master secrets, which only open. */
   readonly #keys: readonly Uint8Array[];
 
-  /** Derives the AES key for `purpose` from the master secret (and any previous ones) with HKDF-SHA256. */
-  constructor(masterSecret: string, purpose: string) {
-    this.#keys = secretsAccepted(masterSecret).map((secret) => deriveKey(secret, purpose));
+  /**
+   * Derives the AES key for `purpose` from the master secret with HKDF-SHA256, and the keys
+   * that only open from `previous` (by default those {@link acceptPreviousSecrets} gave).
+   */
+  constructor(
+    masterSecret: string,
+    purpose: string,
+    previous: readonly string[] = secretsAccepted(masterSecret).slice(1),
+  ) {
+    this.#keys = [masterSecret, ...previous].map((secret) => deriveKey(secret, purpose));
   }
 
   /** Encrypts a UTF-8 string into iv ‖ ciphertext ‖ tag. */

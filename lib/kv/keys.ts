@@ -60,6 +60,8 @@ export const previousApiKeyKey = (wsId: string, keyId: string) =>
 export const eventKey = (wsId: string, ulid: string) => ["ev", wsId, ulid] as const;
 /** Prefix of a workspace's stored events, in time order. */
 export const eventPrefix = (wsId: string) => ["ev", wsId] as const;
+/** Prefix of every workspace's stored events. */
+export const everyEventPrefix = () => ["ev"] as const;
 /** The dedup entry and lookup index of an event id. */
 export const eventIdKey = (wsId: string, eventId: string) => ["ev_id", wsId, eventId] as const;
 /** The record that an event was handed to fan-out. */
@@ -81,6 +83,8 @@ export const rateLimitKey = (scope: string, windowStart: number) =>
 export const destinationKey = (wsId: string, destId: string) => ["dest", wsId, destId] as const;
 /** Prefix of a workspace's destinations. */
 export const destinationPrefix = (wsId: string) => ["dest", wsId] as const;
+/** Prefix of every workspace's destinations. */
+export const everyDestinationPrefix = () => ["dest"] as const;
 
 /** The delivery row of one event to one destination. */
 export const deliveryKey = (wsId: string, ulid: string, destId: string) =>
@@ -108,6 +112,8 @@ export const outboxDeadPrefix = () => ["outbox_dead"] as const;
 export const webhookKey = (wsId: string, hookId: string) => ["hook", wsId, hookId] as const;
 /** Prefix of a workspace's webhooks. */
 export const webhookPrefix = (wsId: string) => ["hook", wsId] as const;
+/** Prefix of every workspace's webhooks. */
+export const everyWebhookPrefix = () => ["hook"] as const;
 /** Bumped by every webhook create, so concurrent creates cannot pass the limit together. */
 export const webhookCreateGuardKey = (wsId: string) => ["hook_guard", wsId] as const;
 /** Since when every send to a webhook has failed; absent while it is healthy. */

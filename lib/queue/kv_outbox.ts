@@ -53,12 +53,15 @@ export interface DrainResult {
   more: boolean;
 }
 
+/** How long dead letters are kept by default, ms. */
+export const DEAD_LETTER_TTL_MS = 7 * 24 * 3_600_000;
+
 const DEFAULTS = {
   leaseMs: 30_000,
   concurrency: 16,
   idlePollMs: 250,
   backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000],
-  deadLetterTtlMs: 7 * 24 * 3_600_000,
+  deadLetterTtlMs: DEAD_LETTER_TTL_MS,
 } satisfies Required<KvOutboxOptions>;
 
 /** First pause after an empty poll; doubles up to `idlePollMs`. */
