@@ -47,8 +47,8 @@ export interface RotateOptions {
   signal?: AbortSignal;
   /** Count values neither secret opens and go on, instead of stopping at the first. */
   skipUnreadable?: boolean;
-  /** Called after each committed batch. */
-  onProgress?: (progress: RotationProgress) => void;
+  /** Called after each committed batch; the next batch waits for it. */
+  onProgress?: (progress: RotationProgress) => void | Promise<void>;
   now?: () => number;
 }
 
@@ -183,7 +183,7 @@ export async function rotateSecret(kv: Deno.Kv, options: RotateOptions): Promise
       }
       record = { key: rotationKey(), value: next, versionstamp: result.versionstamp };
       progress = next;
-      options.onProgress?.(progress);
+      await options.onProgress?.(progress);
     }
   }
   const finished: RotationProgress = {
