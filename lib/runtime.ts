@@ -65,10 +65,11 @@ export interface Runtime {
   drainOutbox(bounds: DrainOptions): Promise<DrainResult | null>;
   /**
    * kv-outbox: after a request's answer, a bounded drain (`SLUICE_OUTBOX_REQUEST_DRAIN`
-   * messages in `SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET`), one at a time in this process, at
-   * most once a second while the outbox has nothing due. Returns at once.
+   * messages in `SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET`), one at a time in this process; after
+   * a drain that found nothing, none for a second unless this process queued something
+   * since. Answers the drain it started (never rejects), or undefined when it started none.
    */
-  drainAfterRequest(): void;
+  drainAfterRequest(): Promise<void> | undefined;
   /** Commits what is pending, stops timers and closes KV. */
   close(): Promise<void>;
 }
@@ -161,6 +162,8 @@ export async function openRuntime(
       : Promise.resolve(queue instanceof KvOutbox ? { handled: 0, failed: 0, more: false } : null);
   let requestDrain: Promise<void> | undefined;
   let requestDrainIdleUntil = 0;
+  /** Messages this process had queued when the last drain after a request started. */
+  let queuedAtLastDrain = -1;
   return {
     config,
     kv,
@@ -195,8 +198,11 @@ export async function openRuntime(
     },
     drainOutbox,
     drainAfterRequest() {
-      if (config.queue !== "kv-outbox" || config.outboxRequestDrain === 0 || closing) return;
-      if (requestDrain || Date.now() < requestDrainIdleUntil) return;
+      if (!(queue instanceof KvOutbox) || config.outboxRequestDrain === 0 || closing) return;
+      if (requestDrain) return;
+      const resting = Date.now() < requestDrainIdleUntil;
+      if (resting && queue.enqueued === queuedAtLastDrain) return;
+      queuedAtLastDrain = queue.enqueued;
       requestDrain = drainOutbox({
         maxMessages: config.outboxRequestDrain,
         budgetMs: config.outboxRequestDrainBudgetMs,
@@ -208,6 +214,7 @@ export async function openRuntime(
         requestDrainIdleUntil = Date.now() + REQUEST_DRAIN_IDLE_MS;
         console.error("Outbox drain after a request failed:", error);
       }).finally(() => requestDrain = undefined);
+      return requestDrain;
     },
     async close() {
       closing = true;

@@ -99,6 +99,7 @@ export class KvOutbox implements QueuePort {
   readonly #nextId = monotonicFactory();
   readonly #running = new Set<Promise<unknown>>();
   #loop: Promise<void> | undefined;
+  #enqueued = 0;
   #closing = false;
   #wake: (() => void) | undefined;
 
@@ -115,6 +116,12 @@ export class KvOutbox implements QueuePort {
   enqueueIn(op: Deno.AtomicOperation, message: QueueMessage, options: EnqueueOptions = {}): void {
     const entry: OutboxEntry = { message, attempts: 0, leased: false };
     op.set(outboxKey(dueAt(options.delayMs), this.#nextId()), entry);
+    this.#enqueued++;
+  }
+
+  /** Messages this instance has queued so far (some perhaps in operations not committed). */
+  get enqueued(): number {
+    return this.#enqueued;
   }
 
   async enqueue(message: QueueMessage, options: EnqueueOptions = {}): Promise<void> {
