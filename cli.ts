@@ -110,9 +110,8 @@ export async function cli(args: string[], output: Output = processOutput()): Pro
       return 2;
     }
     output.err(`error: ${oneLine(error)}`);
-    if (error instanceof CommandError) {
-      if (error.hint) output.err(`hint: ${error.hint}`);
-    } else {
+    if (error instanceof CommandError) output.err(`hint: ${error.hint}`);
+    else {
       output.err("hint: this is unexpected; check SLUICE_KV and the KV's state, then retry");
     }
     return 1;

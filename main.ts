@@ -2,6 +2,10 @@ import { type Config, configFromEnv } from "./lib/config.ts";
 import { openRuntime } from "./lib/runtime.ts";
 import { createApp } from "./routes/app.ts";
 
+/** What one cron run drains at most: messages, and ms of claiming (under the minute). */
+const CRON_DRAIN_MESSAGES = 1_000;
+const CRON_DRAIN_MS = 45_000;
+
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 30_000;
 
@@ -36,10 +40,16 @@ export async function main(): Promise<void> {
   const app = createApp(rt);
   const workers = rt.startWorkers();
   if (config.queue === "kv-outbox") {
-    // Where isolates are not long-lived (Deno Deploy), the cron wakes one so the outbox drains.
-    Deno.cron("sluice-outbox-drain", "* * * * *", () => {
-      rt.startWorkers();
-    });
+    // Where isolates are not long-lived and Deno.cron exists, the cron wakes one every minute
+    // and drains within its own run (the isolate may stop when it returns). Where Deno.cron
+    // does not exist (the new Deno Deploy), requests drain a little each and an outside
+    // scheduler calls POST /v1/outbox/drain (docs/deploy/deno-deploy.md).
+    if (typeof Deno.cron === "function") {
+      Deno.cron("sluice-outbox-drain", "* * * * *", async () => {
+        rt.startWorkers();
+        await rt.drainOutbox({ maxMessages: CRON_DRAIN_MESSAGES, budgetMs: CRON_DRAIN_MS });
+      });
+    }
   }
   const server = Deno.serve({
     port: config.port,

@@ -16,7 +16,7 @@ export class UsageError extends Error {
 
 /** A command that could not do what it was asked: exit code 1. */
 export class CommandError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(message: string, readonly hint: string) {
     super(message);
     this.name = "CommandError";
   }
@@ -68,7 +68,7 @@ export function parseCommand<const O extends ParseArgsOptionsConfig>(
       args,
       options: { ...COMMON, ...options },
       strict: true,
-      allowPositionals: positionals > 0,
+      allowPositionals: true,
     });
     if (parsed.positionals.length > positionals) {
       throw new UsageError(

@@ -140,7 +140,10 @@ Options:
     try {
       await Deno.stat(path);
     } catch (error) {
-      throw new CommandError(`Cannot read ${path}: ${(error as Error).message}`);
+      throw new CommandError(
+        `Cannot read ${path}: ${(error as Error).message}`,
+        "give the path of a file written by `deno task sluice backup`",
+      );
     }
     const config = loadConfig();
     if (!config.secret && config.kvPath !== ":memory:" && !isRemoteKv(config.kvPath)) {
