@@ -94,7 +94,10 @@ Deno.test("ProgressBar draws a bar with a total, a count and rate without, and n
   const bar = new ProgressBar(output, "Exporting");
   assert.equal(bar.active, true);
   bar.finish(50, 200);
-  assert.match(output.drawn[0]!, /^Exporting \[#{7}-{21}\] {2}25% {2}50 \/ 200 entries {2}\d+\.\d s\n$/);
+  assert.match(
+    output.drawn[0]!,
+    /^Exporting \[#{7}-{21}\] {2}25% {2}50 \/ 200 entries {2}\d+\.\d s\n$/,
+  );
   const counting = new ProgressBar(output, "Rotating");
   counting.finish(1234);
   assert.match(output.drawn[1]!, /^Rotating {2}1,234 entries {2}[\d,…]+\/s {2}\d+\.\d s\n$/);
