@@ -64,6 +64,9 @@ export const TRANSIENT_PREFIXES: ReadonlySet<string> = new Set([
   "rl",
   // A backup's own start mark.
   "backup_mark",
+  // A rotation's cursor, read at another moment than the values it describes, could mark
+  // as done values the backup holds unrotated: a restored instance starts a fresh pass.
+  "rotation",
 ]);
 
 /**
