@@ -35,21 +35,23 @@ function startupLines(config: Config, hostname: string, port: number): string[] 
  * committed, queued work left in KV, exit 0. A repeated signal while stopping is ignored.
  */
 export async function main(): Promise<void> {
+  // Registered first, before anything is awaited: Deno Deploy finds cron jobs by running the
+  // entry module's top-level code up to Deno.serve. Each run drains the kv-outbox within
+  // itself (the isolate may stop when it returns). Where Deno.cron does not exist, requests
+  // drain a little each and an outside scheduler calls POST /v1/outbox/drain
+  // (docs/deploy/deno-deploy.md).
+  let drainOnCron: (() => Promise<void>) | undefined;
+  if (typeof Deno.cron === "function") {
+    Deno.cron("sluice-outbox-drain", "* * * * *", () => drainOnCron?.() ?? Promise.resolve());
+  }
   const config = configFromEnv();
   const rt = await openRuntime(config);
   const app = createApp(rt);
   const workers = rt.startWorkers();
   if (config.queue === "kv-outbox") {
-    // Where isolates are not long-lived and Deno.cron exists, the cron wakes one every minute
-    // and drains within its own run (the isolate may stop when it returns). Where Deno.cron
-    // does not exist (the new Deno Deploy), requests drain a little each and an outside
-    // scheduler calls POST /v1/outbox/drain (docs/deploy/deno-deploy.md).
-    if (typeof Deno.cron === "function") {
-      Deno.cron("sluice-outbox-drain", "* * * * *", async () => {
-        rt.startWorkers();
-        await rt.drainOutbox({ maxMessages: CRON_DRAIN_MESSAGES, budgetMs: CRON_DRAIN_MS });
-      });
-    }
+    drainOnCron = async () => {
+      await rt.drainOutbox({ maxMessages: CRON_DRAIN_MESSAGES, budgetMs: CRON_DRAIN_MS });
+    };
   }
   const server = Deno.serve({
     port: config.port,
