@@ -6,6 +6,18 @@ import { createApp } from "./routes/app.ts";
 const CRON_DRAIN_MESSAGES = 1_000;
 const CRON_DRAIN_MS = 45_000;
 
+/** The kv-outbox drain a cron run makes; set by main() once the runtime is open. */
+let drainOnCron: (() => Promise<void>) | undefined;
+
+// At the module's top level, before Deno.serve: Deno Deploy finds cron jobs by evaluating
+// the entry module's top-level code (docs.deno.com/deploy/reference/cron). Each run drains
+// the kv-outbox within itself, as the instance may stop when it returns. Without Deno.cron,
+// requests drain a little each and an outside scheduler calls POST /v1/outbox/drain
+// (docs/deploy/deno-deploy.md). With kv-queue the run does nothing.
+if (typeof Deno.cron === "function") {
+  Deno.cron("sluice-outbox-drain", "* * * * *", () => drainOnCron?.() ?? Promise.resolve());
+}
+
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 30_000;
 
@@ -35,15 +47,6 @@ function startupLines(config: Config, hostname: string, port: number): string[] 
  * committed, queued work left in KV, exit 0. A repeated signal while stopping is ignored.
  */
 export async function main(): Promise<void> {
-  // Registered first, before anything is awaited: Deno Deploy finds cron jobs by running the
-  // entry module's top-level code up to Deno.serve. Each run drains the kv-outbox within
-  // itself (the isolate may stop when it returns). Where Deno.cron does not exist, requests
-  // drain a little each and an outside scheduler calls POST /v1/outbox/drain
-  // (docs/deploy/deno-deploy.md).
-  let drainOnCron: (() => Promise<void>) | undefined;
-  if (typeof Deno.cron === "function") {
-    Deno.cron("sluice-outbox-drain", "* * * * *", () => drainOnCron?.() ?? Promise.resolve());
-  }
   const config = configFromEnv();
   const rt = await openRuntime(config);
   const app = createApp(rt);
