@@ -18,7 +18,7 @@ export function loadConfig(): Config {
 }
 
 /** Whether the KV a configuration names exists already (a remote or :memory: KV always does). */
-export async function kvExists(config: Config): Promise<boolean> {
+async function kvExists(config: Config): Promise<boolean> {
   if (config.kvPath === ":memory:" || isRemoteKv(config.kvPath)) return true;
   try {
     await Deno.stat(config.kvPath);

@@ -143,22 +143,25 @@ Deno.test("sluice backup and restore: a gzip file into an empty KV, refused into
     await connectMeta(s, ws.admin_key, meta.url);
     await sendPurchase(s, ws.ingest_key, "order-1");
   }
+  // The same environment as the server, kv-outbox included.
   const exported = json<{ entries: number; changed_during_export: number; queue: string }>(
-    await sluice(source, ["backup", "--out", file, "--json"]),
+    await sluice(source, ["backup", "--out", file, "--json"], { SLUICE_QUEUE: "kv-outbox" }),
   );
   assert.ok(exported.entries > 5);
   assert.equal(exported.changed_during_export, 0);
-  assert.equal(exported.queue, "kv-queue", "the CLI's own SLUICE_QUEUE, here the default");
+  assert.equal(exported.queue, "kv-outbox");
 
   failed(
     await sluice(target, ["restore", "--in", file], { SLUICE_SECRET: NEW }),
     1,
     /sealed under the master secret with fingerprint/,
   );
-  const restored = json<{ entries: number; requeued: unknown }>(
+  const restored = json<{ entries: number; queued: number; requeued: unknown }>(
     await sluice(target, ["restore", "--in", file, "--json"]),
   );
   assert.equal(restored.entries, exported.entries);
+  assert.equal(restored.queued, 1, "the queued fan-out of order-1");
+  assert.equal(restored.requeued, null);
   {
     await using s = await openOps(target, { SLUICE_SECRET: OLD });
     const events = await s.get<{ data: { event_id: string }[] }>("/v1/events", ws.admin_key);

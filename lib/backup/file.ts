@@ -7,7 +7,7 @@
  */
 
 /** Whether a backup file is gzip-compressed, by its name. */
-export function isGzipName(path: string): boolean {
+function isGzipName(path: string): boolean {
   return path.toLowerCase().endsWith(".gz");
 }
 

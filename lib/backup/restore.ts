@@ -78,7 +78,10 @@ export interface RestoreSummary extends VerifiedBackup {
   queued: number;
   /** Entries that expired since the backup: left out. */
   expired: number;
-  /** Messages re-derived for a kv-queue source (see requeue.ts); null for a kv-outbox source. */
+  /**
+   * Messages re-derived for a kv-queue source (see requeue.ts); null for a kv-outbox source, or
+   * when the file holds outbox messages after all.
+   */
   requeued: RequeueSummary | null;
   /** What the operator should know (e.g. a secret the target lacks). */
   warnings: string[];
@@ -190,8 +193,13 @@ export async function restoreBackup(
     options.onProgress?.({ phase: "write", entries: number - 1, total: trailer.entries });
   }
   await writer.flush();
-  if (header.queue === "kv-queue") {
+  if (header.queue === "kv-queue" && summary.queued === 0) {
     summary.requeued = await requeueFromState(kv, workspaces, options);
+  } else if (header.queue === "kv-queue") {
+    // Re-deriving as well would queue the same work twice.
+    warnings.push(
+      "The backup says its source used kv-queue, yet it holds kv-outbox messages (was it taken with another SLUICE_QUEUE than the server's?): they were queued again, and nothing was re-derived",
+    );
   }
   return summary;
 }
