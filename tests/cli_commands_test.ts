@@ -127,6 +127,7 @@ Deno.test("sluice workspace and key commands: create, list, rotate, revoke, and 
     1,
     /last admin key/,
   );
+  // Usage errors (exit 2) are covered in-process by tests/cli_usage_test.ts; one here for real.
   failed(await sluice(kv, ["key", "create", "--workspace", ws.id, "--bogus"]), 2, /--bogus/);
 });
 
@@ -173,7 +174,6 @@ Deno.test("sluice backup and restore: a gzip file into an empty KV, refused into
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stderr, /^Restored \d+ entries from /m);
 
-  failed(await sluice(target, ["restore", "--in", `${dir.path}/missing.gz`]), 1, /Cannot read/);
   await Deno.writeTextFile(`${dir.path}/junk.ndjson`, "hello\n");
   failed(
     await sluice(`${dir.path}/other.kv`, ["restore", "--in", `${dir.path}/junk.ndjson`]),
@@ -212,11 +212,6 @@ Deno.test("sluice secret rotate re-seals under the new secret and reports its st
     await sluice(kv, ["secret", "rotate", "--old", OLD, "--new", NEW]),
     1,
     /SLUICE_SECRET is not the new secret/,
-  );
-  failed(
-    await sluice(kv, ["secret", "rotate", "--old", "short"], { SLUICE_SECRET: NEW }),
-    2,
-    /at least 16 characters/,
   );
   const run = await sluice(kv, ["secret", "rotate"], {
     SLUICE_SECRET: NEW,

@@ -77,6 +77,14 @@ Deno.test("cli() answers a wrong command line with one error line and a hint, ex
     [["backup"], /--out is required/],
     [["backup", "--out", "-", "--json"], /--json cannot share standard output/],
     [["restore"], /--in is required/],
+    [
+      ["secret", "rotate", "--old", "old-secret-0123456789", "--new", "tiny"],
+      /--new: a secret has/,
+    ],
+    [
+      ["secret", "rotate", "--old", "same-secret-0123456789", "--new", "same-secret-0123456789"],
+      /the same/,
+    ],
   ];
   for (const [args, message] of cases) {
     const output = capture();
