@@ -1,108 +1,146 @@
-import { Buffer } from "node:buffer";
-import { parseArgs } from "node:util";
-import { configFromEnv } from "./lib/config.ts";
-import { openRuntime } from "./lib/runtime.ts";
-import { createWorkspaceSchema, workspaceCreatedJson } from "./routes/api/workspaces.ts";
-import { parseDuration } from "./lib/duration.ts";
-import { hashNormalized, normalizeEmail } from "./core/pii/mod.ts";
+import { type Command, CommandError, type Output, UsageError, wantsHelp } from "./cli/_args.ts";
+import { backupCommands } from "./cli/backup.ts";
+import { keyCommands } from "./cli/key.ts";
+import { secretCommands } from "./cli/secret.ts";
+import { tokenCommands } from "./cli/token.ts";
+import { workspaceCommands } from "./cli/workspace.ts";
 
-const USAGE = `Usage:
-  deno task sluice workspace create --name NAME [--origin URL]...
-  deno task sluice token mint --workspace WS_ID --user USER_ID [--ttl 7d] [--email EMAIL] [--show-key]
+/** Command groups (`sluice GROUP ACTION`) and their one-line descriptions. */
+const GROUPS: Record<string, { summary: string; commands: Record<string, Command> }> = {
+  workspace: { summary: "workspaces", commands: workspaceCommands },
+  key: { summary: "API keys of a workspace", commands: keyCommands },
+  secret: { summary: "the master secret (SLUICE_SECRET)", commands: secretCommands },
+  token: { summary: "magic-link tokens (browser ↔ known user)", commands: tokenCommands },
+};
 
-Uses the same SLUICE_KV and SLUICE_SECRET as the server.`;
+/** Commands without a group (`sluice backup`). */
+const TOP: Record<string, Command> = backupCommands;
 
-/** The `sluice` command line. Returns the process exit code. */
-export async function cli(args: string[]): Promise<number> {
-  const [group, action, ...rest] = args;
-  if (group === "workspace" && action === "create") {
-    const { values } = parseArgs({
-      args: rest,
-      options: { name: { type: "string" }, origin: { type: "string", multiple: true } },
-    });
-    const parsed = createWorkspaceSchema.safeParse({
-      name: values.name,
-      allowed_origins: values.origin,
-    });
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        console.error(
-          `--${
-            issue.path[0] === "allowed_origins" ? "origin" : String(issue.path[0])
-          }: ${issue.message}`,
-        );
-      }
-      console.error(USAGE);
-      return 2;
+function commandList(): string {
+  const lines: string[] = [];
+  for (const [group, { commands }] of Object.entries(GROUPS)) {
+    for (const [name, command] of Object.entries(commands)) {
+      lines.push(`  ${`${group} ${name}`.padEnd(18)} ${command.summary}`);
     }
-    const rt = await openRuntime(configFromEnv());
-    try {
-      const created = await rt.workspaces.create(parsed.data);
-      console.log(JSON.stringify(workspaceCreatedJson(created), null, 2));
-    } finally {
-      await rt.close();
-    }
+  }
+  for (const [name, command] of Object.entries(TOP)) {
+    lines.push(`  ${name.padEnd(18)} ${command.summary}`);
+  }
+  return lines.join("\n");
+}
+
+const USAGE = `Usage: deno task sluice COMMAND [options]
+
+Commands:
+${commandList()}
+
+Every command takes --help, and --json for output scripts can read. The commands use the
+same environment as the server (SLUICE_KV, SLUICE_SECRET, …; .env is read too).
+Exit codes: 0 done, 1 failed, 2 the command line was wrong.`;
+
+function groupUsage(group: string): string {
+  const { summary, commands } = GROUPS[group]!;
+  const lines = Object.entries(commands).map(([name, command]) =>
+    `  ${name.padEnd(10)} ${command.summary}`
+  );
+  return `Usage: deno task sluice ${group} ACTION [options]   (${summary})
+
+Actions:
+${lines.join("\n")}
+
+Run \`deno task sluice ${group} ACTION --help\` for an action's options.`;
+}
+
+/** Finds and runs the command `args` name; help and usage errors are answered here. */
+async function dispatch(args: string[], output: Output): Promise<number> {
+  const [first, second, ...rest] = args;
+  if (first === undefined) {
+    throw new UsageError("a command is required", "see `deno task sluice --help`");
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    output.out(USAGE);
     return 0;
   }
-  if (group === "token" && action === "mint") return await mintToken(rest);
-  console.error(USAGE);
-  return 2;
+  const top = TOP[first];
+  if (top) {
+    const commandArgs = args.slice(1);
+    if (wantsHelp(commandArgs)) {
+      output.out(top.usage);
+      return 0;
+    }
+    return await top.run(commandArgs, output);
+  }
+  const group = GROUPS[first];
+  if (!group) {
+    throw new UsageError(`unknown command "${first}"`, "see `deno task sluice --help`");
+  }
+  if (second === undefined || second === "--help" || second === "-h") {
+    if (second === undefined) {
+      throw new UsageError(
+        `${first}: an action is required (${Object.keys(group.commands).join(", ")})`,
+        `see \`deno task sluice ${first} --help\``,
+      );
+    }
+    output.out(groupUsage(first));
+    return 0;
+  }
+  const command = group.commands[second];
+  if (!command) {
+    throw new UsageError(
+      `unknown command "${first} ${second}"`,
+      `see \`deno task sluice ${first} --help\``,
+    );
+  }
+  if (wantsHelp(rest)) {
+    output.out(command.usage);
+    return 0;
+  }
+  return await command.run(rest, output);
 }
 
 /**
- * `token mint`: prints a magic-link token (docs/pixel.md) as JSON; with `--show-key`, also
- * the workspace's link key, with which the customer's server mints its own.
+ * The `sluice` command line. Returns the exit code: 0 done, 1 failed, 2 usage error. Errors
+ * are one line and a hint on standard error, never a stack trace.
  */
-async function mintToken(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      workspace: { type: "string" },
-      user: { type: "string" },
-      ttl: { type: "string", default: "7d" },
-      email: { type: "string" },
-      "show-key": { type: "boolean", default: false },
-    },
-  });
-  let ttlMs = NaN;
+export async function cli(args: string[], output: Output = processOutput()): Promise<number> {
   try {
-    ttlMs = parseDuration(values.ttl);
-  } catch { /* reported below */ }
-  const emailHash = values.email === undefined
-    ? undefined
-    : hashNormalized(values.email, normalizeEmail);
-  const problems = [
-    !values.workspace && "--workspace: the workspace id (ws_…) is required",
-    !values.user && "--user: the user id is required",
-    !(ttlMs >= 1000) && `--ttl: "${values.ttl}" is not a duration such as 30m, 7d`,
-    values.email !== undefined && !emailHash && `--email: "${values.email}" is not an address`,
-  ].filter((p) => typeof p === "string");
-  if (problems.length || !values.workspace || !values.user) {
-    for (const problem of problems) console.error(problem);
-    console.error(USAGE);
-    return 2;
-  }
-  const rt = await openRuntime(configFromEnv());
-  try {
-    if (!await rt.workspaces.get(values.workspace)) {
-      console.error(`--workspace: no workspace "${values.workspace}" in this KV`);
-      return 1;
-    }
-    const minted = rt.linkTokens.mint(values.workspace, values.user, {
-      ttlSeconds: Math.round(ttlMs / 1000),
-      emailHash,
-    });
-    const key = values["show-key"]
-      ? { link_key: Buffer.from(rt.linkTokens.keyFor(values.workspace)).toString("base64url") }
-      : {};
-    console.log(JSON.stringify({ ...minted, ...key }, null, 2));
-    return 0;
+    return await dispatch(args, output);
   } catch (error) {
-    console.error(`Cannot mint the token: ${error instanceof Error ? error.message : error}`);
+    if (error instanceof UsageError) {
+      output.err(`error: ${error.message}`);
+      output.err(`hint: ${error.hint}`);
+      return 2;
+    }
+    output.err(`error: ${oneLine(error)}`);
+    if (error instanceof CommandError) output.err(`hint: ${error.hint}`);
+    else {
+      output.err("hint: this is unexpected; check SLUICE_KV and the KV's state, then retry");
+    }
     return 1;
-  } finally {
-    await rt.close();
   }
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0]!;
+}
+
+/** Standard output and error; progress only when standard error is a terminal. */
+function processOutput(): Output {
+  const encoder = new TextEncoder();
+  const write = (stream: typeof Deno.stdout | typeof Deno.stderr, text: string) => {
+    const bytes = encoder.encode(text);
+    for (let written = 0; written < bytes.length;) {
+      written += stream.writeSync(bytes.subarray(written));
+    }
+  };
+  return {
+    out: (line) => write(Deno.stdout, line + "\n"),
+    err: (line) => write(Deno.stderr, line + "\n"),
+    ...(Deno.stderr.isTerminal()
+      ? { progress: (text: string) => write(Deno.stderr, `\r\x1b[2K${text}`) }
+      : {}),
+  };
 }
 
 if (import.meta.main) Deno.exit(await cli(Deno.args));

@@ -3,6 +3,22 @@ import { openRuntime } from "./lib/runtime.ts";
 import { createApp } from "./routes/app.ts";
 import { pageAssets } from "./routes/dashboard/_assets.ts";
 
+/** What one cron run drains at most: messages, and ms of claiming (under the minute). */
+const CRON_DRAIN_MESSAGES = 1_000;
+const CRON_DRAIN_MS = 45_000;
+
+/** The kv-outbox drain a cron run makes; set by main() once the runtime is open. */
+let drainOnCron: (() => Promise<void>) | undefined;
+
+// At the module's top level, before Deno.serve: Deno Deploy finds cron jobs by evaluating
+// the entry module's top-level code (docs.deno.com/deploy/reference/cron). Each run drains
+// the kv-outbox within itself, as the instance may stop when it returns. Without Deno.cron,
+// requests drain a little each and an outside scheduler calls POST /v1/outbox/drain
+// (docs/deploy/deno-deploy.md). With kv-queue the run does nothing.
+if (typeof Deno.cron === "function") {
+  Deno.cron("sluice-outbox-drain", "* * * * *", () => drainOnCron?.() ?? Promise.resolve());
+}
+
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 30_000;
 
@@ -44,10 +60,9 @@ export async function main(): Promise<void> {
   const app = createApp(rt);
   const workers = rt.startWorkers();
   if (config.queue === "kv-outbox") {
-    // Where isolates are not long-lived (Deno Deploy), the cron wakes one so the outbox drains.
-    Deno.cron("sluice-outbox-drain", "* * * * *", () => {
-      rt.startWorkers();
-    });
+    drainOnCron = async () => {
+      await rt.drainOutbox({ maxMessages: CRON_DRAIN_MESSAGES, budgetMs: CRON_DRAIN_MS });
+    };
   }
   const server = Deno.serve({
     port: config.port,

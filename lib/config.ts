@@ -11,6 +11,7 @@ const envSchema = z.object({
   SLUICE_KV: z.string().min(1).default("./data/sluice.kv"),
   SLUICE_ROOT_TOKEN: optionalText,
   SLUICE_SECRET: optionalText,
+  SLUICE_SECRET_PREVIOUS: z.string().default(""),
   SLUICE_ALLOW_PRIVATE_URLS: flag.default(false),
   SLUICE_DELIVERY_RETRY_SCHEDULE: z.string().default("30s,2m,10m,1h,6h,24h"),
   SLUICE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),
@@ -18,6 +19,9 @@ const envSchema = z.object({
   SLUICE_MAX_WEBHOOKS: z.coerce.number().int().min(1).max(1000).default(10),
   SLUICE_DELIVERY_TIMEOUT: z.string().default("10s"),
   SLUICE_OUTBOX_LEASE: z.string().default("30s"),
+  SLUICE_OUTBOX_REQUEST_DRAIN: z.coerce.number().int().min(0).max(100).default(10),
+  SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET: z.string().default("250ms"),
+  SLUICE_DRAIN_TOKEN: optionalText,
   SLUICE_QUEUE: z.enum(["kv-queue", "kv-outbox"]).optional(),
   SLUICE_ADMIN_EMAIL: optionalText,
   SLUICE_ADMIN_PASSWORD: optionalText,
@@ -40,6 +44,11 @@ export interface Config {
   readonly kvPath: string;
   readonly rootToken?: string;
   readonly secret?: string;
+  /**
+   * Master secrets that sealed values before a rotation (`SLUICE_SECRET_PREVIOUS`): read
+   * after `secret`, never used to seal.
+   */
+  readonly previousSecrets: readonly string[];
   readonly allowPrivateUrls: boolean;
   /** Delays between delivery attempts, in milliseconds. */
   readonly deliveryRetrySchedule: readonly number[];
@@ -53,6 +62,15 @@ export interface Config {
   readonly deliveryTimeoutMs: number;
   /** How long a kv-outbox worker holds a message before another may take it over, ms. */
   readonly outboxLeaseMs: number;
+  /**
+   * kv-outbox: messages one incoming request may handle after its answer (0: none), for hosts
+   * whose isolates do not live long enough to poll.
+   */
+  readonly outboxRequestDrain: number;
+  /** kv-outbox: how long one request's drain may keep claiming messages, ms. */
+  readonly outboxRequestDrainBudgetMs: number;
+  /** Bearer token of `POST /v1/outbox/drain` besides the root token. */
+  readonly drainToken?: string;
   readonly queue: "kv-queue" | "kv-outbox";
   readonly adminEmail?: string;
   readonly adminPassword?: string;
@@ -93,6 +111,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     kvPath: e.SLUICE_KV,
     rootToken: e.SLUICE_ROOT_TOKEN,
     secret: e.SLUICE_SECRET,
+    previousSecrets: e.SLUICE_SECRET_PREVIOUS.split(",").map((s) => s.trim()).filter(Boolean),
     allowPrivateUrls: e.SLUICE_ALLOW_PRIVATE_URLS,
     deliveryRetrySchedule: parseDurationList(
       e.SLUICE_DELIVERY_RETRY_SCHEDULE,
@@ -109,6 +128,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxWebhooks: e.SLUICE_MAX_WEBHOOKS,
     deliveryTimeoutMs: parseDurationList(e.SLUICE_DELIVERY_TIMEOUT, "SLUICE_DELIVERY_TIMEOUT")[0]!,
     outboxLeaseMs: parseDurationList(e.SLUICE_OUTBOX_LEASE, "SLUICE_OUTBOX_LEASE")[0]!,
+    outboxRequestDrain: e.SLUICE_OUTBOX_REQUEST_DRAIN,
+    outboxRequestDrainBudgetMs: parseDurationList(
+      e.SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET,
+      "SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET",
+    )[0]!,
+    drainToken: e.SLUICE_DRAIN_TOKEN,
     queue: e.SLUICE_QUEUE ?? (remote ? "kv-outbox" : "kv-queue"),
     adminEmail: e.SLUICE_ADMIN_EMAIL,
     adminPassword: e.SLUICE_ADMIN_PASSWORD,

@@ -2,7 +2,15 @@ import { type Config, isRemoteKv } from "./config.ts";
 import { kvLimits } from "./kv/limits.ts";
 import { openKv } from "./kv/open.ts";
 import { resolveMasterSecret } from "./master_secret.ts";
-import { KvOutbox, KvQueue, type QueuePort } from "./queue/mod.ts";
+import {
+  type DrainOptions,
+  type DrainResult,
+  KvOutbox,
+  KvQueue,
+  type MessageHandler,
+  type QueuePort,
+} from "./queue/mod.ts";
+import { acceptPreviousSecrets, secretFingerprint } from "./crypto.ts";
 import { GroupCommitter } from "./ingest/group_commit.ts";
 import { WorkspaceStore } from "./workspaces.ts";
 import { ApiKeyStore } from "./auth/api_keys.ts";
@@ -32,6 +40,9 @@ import { AuditLog } from "./audit/log.ts";
 
 /** How far off a message that arrives while closing is put back. */
 const REQUEUE_WHILE_CLOSING_MS = 1_000;
+
+/** After a request's drain found nothing due, the next request drains no sooner than this, ms. */
+const REQUEST_DRAIN_IDLE_MS = 1_000;
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -64,10 +75,24 @@ export interface Runtime {
   audit: AuditLog;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
+  /** Fingerprints of the master secrets this instance opens values with: `SLUICE_SECRET` first. */
+  secretFingerprints: readonly string[];
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
   urlGuard(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Starts the queue consumer; resolves when KV closes. */
   startWorkers(): Promise<void>;
+  /**
+   * kv-outbox: handles due messages now, within `bounds` (see `KvOutbox.drain`); null with
+   * kv-queue, whose listener drains itself.
+   */
+  drainOutbox(bounds: DrainOptions): Promise<DrainResult | null>;
+  /**
+   * kv-outbox: after a request's answer, a bounded drain (`SLUICE_OUTBOX_REQUEST_DRAIN`
+   * messages in `SLUICE_OUTBOX_REQUEST_DRAIN_BUDGET`), one at a time in this process; after
+   * a drain that found nothing, none for a second unless this process queued something
+   * since. Answers the drain it started (never rejects), or undefined when it started none.
+   */
+  drainAfterRequest(): Promise<void> | undefined;
   /** Commits what is pending, stops timers and closes KV. */
   close(): Promise<void>;
 }
@@ -82,6 +107,8 @@ export async function openRuntime(
     kv.close();
     throw error;
   });
+  // Before any Sealer exists: while a rotation runs, every one also opens the old values.
+  acceptPreviousSecrets(secret, config.previousSecrets);
   const queue: QueuePort = config.queue === "kv-outbox"
     ? new KvOutbox(kv, { leaseMs: config.outboxLeaseMs })
     : new KvQueue(kv);
@@ -134,6 +161,41 @@ export async function openRuntime(
   let closing = false;
   let kvClosed = false;
   const inFlight = new Set<Promise<void>>();
+  const dispatch: MessageHandler = async (message) => {
+    // While closing, a message is put back a second later and this copy completes: the
+    // next start takes it at once, whereas a message cut off by closing KV waits for KV's
+    // 60 s lease cleanup (and a thrown error would print a stack trace on every stop).
+    if (closing) {
+      // Once KV is closed nothing can be written: the message stays KV's, taken after the start.
+      if (kvClosed) return;
+      return await queue.enqueue(message, { delayMs: REQUEUE_WHILE_CLOSING_MS }).catch(
+        (error) => {
+          if (!kvClosed) throw error;
+        },
+      );
+    }
+    const handling = message.type === "ingested"
+      ? engine.fanOut(message)
+      : message.type === "deliver"
+      ? engine.deliver(message)
+      : message.type === "check"
+      ? engine.check(message)
+      : webhookSender.handle(message);
+    inFlight.add(handling);
+    try {
+      await handling;
+    } finally {
+      inFlight.delete(handling);
+    }
+  };
+  const drainOutbox = (bounds: DrainOptions) =>
+    queue instanceof KvOutbox && !closing
+      ? queue.drain(dispatch, bounds)
+      : Promise.resolve(queue instanceof KvOutbox ? { handled: 0, failed: 0, more: false } : null);
+  let requestDrain: Promise<void> | undefined;
+  let requestDrainIdleUntil = 0;
+  /** Messages this process had queued when the last drain after a request started. */
+  let queuedAtLastDrain = -1;
   return {
     config,
     kv,
@@ -166,44 +228,40 @@ export async function openRuntime(
     loginThrottle: new LoginThrottle(kv),
     audit: new AuditLog(kv),
     send,
+    secretFingerprints: [secret, ...config.previousSecrets].map(secretFingerprint),
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
       return check.kind === "ok" ? { ok: true } : { ok: false, reason: check.reason };
     },
     startWorkers() {
-      workers ??= queue.listen(async (message) => {
-        // While closing, a message is put back a second later and this copy completes: the
-        // next start takes it at once, whereas a message cut off by closing KV waits for KV's
-        // 60 s lease cleanup (and a thrown error would print a stack trace on every stop).
-        if (closing) {
-          // Once KV is closed nothing can be written: the message stays KV's, taken after the start.
-          if (kvClosed) return;
-          return await queue.enqueue(message, { delayMs: REQUEUE_WHILE_CLOSING_MS }).catch(
-            (error) => {
-              if (!kvClosed) throw error;
-            },
-          );
-        }
-        const handling = message.type === "ingested"
-          ? engine.fanOut(message)
-          : message.type === "deliver"
-          ? engine.deliver(message)
-          : message.type === "check"
-          ? engine.check(message)
-          : webhookSender.handle(message);
-        inFlight.add(handling);
-        try {
-          await handling;
-        } finally {
-          inFlight.delete(handling);
-        }
-      });
+      workers ??= queue.listen(dispatch);
       return workers;
+    },
+    drainOutbox,
+    drainAfterRequest() {
+      if (!(queue instanceof KvOutbox) || config.outboxRequestDrain === 0 || closing) return;
+      if (requestDrain) return;
+      const resting = Date.now() < requestDrainIdleUntil;
+      if (resting && queue.enqueued === queuedAtLastDrain) return;
+      queuedAtLastDrain = queue.enqueued;
+      requestDrain = drainOutbox({
+        maxMessages: config.outboxRequestDrain,
+        budgetMs: config.outboxRequestDrainBudgetMs,
+      }).then((result) => {
+        if (!result || result.handled + result.failed === 0) {
+          requestDrainIdleUntil = Date.now() + REQUEST_DRAIN_IDLE_MS;
+        }
+      }).catch((error) => {
+        requestDrainIdleUntil = Date.now() + REQUEST_DRAIN_IDLE_MS;
+        console.error("Outbox drain after a request failed:", error);
+      }).finally(() => requestDrain = undefined);
+      return requestDrain;
     },
     async close() {
       closing = true;
       await committer.close();
       await rateLimiter.close();
+      await requestDrain;
       await Promise.allSettled(inFlight);
       ingestWorkers.close();
       await queue.close();

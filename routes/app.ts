@@ -16,6 +16,7 @@ import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
 import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
 import { nativeIngestRoutes } from "./ingest/native.ts";
+import { outboxRoutes } from "./api/outbox.ts";
 import { segmentRoutes } from "./ingest/segment.ts";
 import { sourceIngestRoutes } from "./ingest/sources.ts";
 import { sourceRoutes } from "./api/sources.ts";
@@ -34,6 +35,12 @@ export function createApp(rt: Runtime): App {
     await next();
   });
   app.use(auditApiChanges(rt));
+  // After the answer is ready: where isolates live only while they serve requests, requests
+  // drain the kv-outbox a little each (bounded; one drain at a time per process).
+  app.use(async function drainOutboxAfterRequest(_c, next) {
+    await next();
+    rt.drainAfterRequest();
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
@@ -67,6 +74,7 @@ export function createApp(rt: Runtime): App {
       sourceRoutes,
       auditRoutes,
       deliveryRequestRoutes,
+      outboxRoutes,
     ]
   ) {
     app.route("/", routes(rt));

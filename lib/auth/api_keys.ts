@@ -2,7 +2,12 @@ import { z } from "@hono/zod-openapi";
 import { monotonicFactory } from "ulid";
 import { sha256Hex } from "../../core/digest.ts";
 import { randomBase62 } from "../crypto.ts";
-import { apiKeyKey, workspaceApiKeyKey, workspaceApiKeyPrefix } from "../kv/keys.ts";
+import {
+  apiKeyKey,
+  previousApiKeyKey,
+  workspaceApiKeyKey,
+  workspaceApiKeyPrefix,
+} from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
 
 /** Every scope, for validation. */
@@ -19,13 +24,34 @@ export const apiKeyRecordSchema = z.object({
   scopes: z.array(z.enum(SCOPES)),
   prefix: z.string().openapi({ description: "The first characters of the secret" }),
   created_at: z.string(),
+  rotated_at: z.string().optional().openapi({ description: "When the secret was last rotated" }),
+  previous_expires_at: z.string().optional().openapi({
+    description: "Until when the secret the last rotation replaced still works",
+  }),
+  /** Set on the record of a secret a rotation replaced: when it stops working. */
+  expires_at: z.string().optional(),
 });
 
 /** An API key as stored: never the secret. */
 export type ApiKeyRecord = z.output<typeof apiKeyRecordSchema>;
 
 /** An API key as the API lists it: the stored record without its workspace. */
-export const apiKeySchema = apiKeyRecordSchema.omit({ workspace_id: true }).openapi("ApiKey");
+export const apiKeySchema = apiKeyRecordSchema.omit({ workspace_id: true, expires_at: true })
+  .openapi("ApiKey");
+
+/** The secret a rotation replaced (`previousApiKeyKey`), valid until `expires_at`. */
+export interface PreviousApiKey {
+  /** SHA-256 of the replaced secret. */
+  hash: string;
+  /** Epoch ms. */
+  expires_at: number;
+}
+
+/** A rotated key: its record, the new secret (shown once) and when the old one stops working. */
+export interface ApiKeyRotated extends ApiKeyCreated {
+  /** Epoch ms; equal to the rotation time when there is no overlap. */
+  previous_expires_at: number;
+}
 
 /** Thrown when revoking a key would leave its workspace without an admin key. */
 export class LastAdminKeyError extends Error {
@@ -57,13 +83,17 @@ export function hasScope(record: ApiKeyRecord, needed: Scope): boolean {
   return record.scopes.includes("admin") || record.scopes.includes(needed);
 }
 
+function newSecret(): { secret: string; hash: string } {
+  const secret = `sk_${randomBase62(40)}`;
+  return { secret, hash: sha256Hex(secret) };
+}
+
 /** Mints a secret `sk_…` and the KV writes that store it as a SHA-256 hash. */
 export function prepareApiKey(
   wsId: string,
   input: { name: string; scopes: Scope[] },
 ): PreparedApiKey {
-  const secret = `sk_${randomBase62(40)}`;
-  const hash = sha256Hex(secret);
+  const { secret, hash } = newSecret();
   const record: ApiKeyRecord = {
     id: `key_${newId().toLowerCase()}`,
     workspace_id: wsId,
@@ -95,10 +125,10 @@ export class ApiKeyStore {
     if (!secret.startsWith("sk_") || secret.length > 100) return null;
     const hash = sha256Hex(secret);
     const cached = this.#cache.get(hash);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return isValid(cached) ? cached : null;
     const record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(hash))).value;
     this.#cache.set(hash, record);
-    return record;
+    return isValid(record) ? record : null;
   }
 
   /** Creates a key in a workspace; the secret is in the answer only. */
@@ -135,16 +165,76 @@ export class ApiKeyStore {
     for (;;) {
       const index = await this.#kv.get<string>(workspaceApiKeyKey(wsId, keyId));
       if (!index.value) return false;
-      const op = this.#kv.atomic().check(index)
+      const previous = await this.#kv.get<PreviousApiKey>(previousApiKeyKey(wsId, keyId));
+      const op = this.#kv.atomic().check(index).check(previous)
         .delete(workspaceApiKeyKey(wsId, keyId))
-        .delete(apiKeyKey(index.value));
+        .delete(apiKeyKey(index.value))
+        .delete(previousApiKeyKey(wsId, keyId));
+      if (previous.value) op.delete(apiKeyKey(previous.value.hash));
       const record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(index.value))).value;
       if (record && hasScope(record, "admin")) {
         op.check(await this.#otherAdminKey(wsId, keyId));
       }
       if ((await op.commit()).ok) {
         this.#cache.delete(index.value);
+        if (previous.value) this.#cache.delete(previous.value.hash);
         return true;
+      }
+    }
+  }
+
+  /**
+   * Gives a key a new secret. The old secret keeps working for `overlapMs` (0: it stops at
+   * once), so callers can switch without downtime; a secret an earlier rotation replaced
+   * stops at once. Null when the workspace has no such key.
+   */
+  async rotate(
+    wsId: string,
+    keyId: string,
+    overlapMs: number,
+    now = Date.now(),
+  ): Promise<ApiKeyRotated | null> {
+    if (!(overlapMs >= 0) || !Number.isFinite(overlapMs)) {
+      throw new RangeError(`Cannot rotate API key "${keyId}": overlap "${overlapMs}" ms`);
+    }
+    if (keyId.length > 64) return null;
+    for (;;) {
+      const index = await this.#kv.get<string>(workspaceApiKeyKey(wsId, keyId));
+      if (!index.value) return null;
+      const [current, previous] = await this.#kv.getMany<[ApiKeyRecord, PreviousApiKey]>([
+        apiKeyKey(index.value),
+        previousApiKeyKey(wsId, keyId),
+      ]);
+      if (!current.value) return null;
+      const { secret, hash } = newSecret();
+      const expiresAt = now + overlapMs;
+      const { expires_at: _, previous_expires_at: __, ...kept } = current.value;
+      const record: ApiKeyRecord = {
+        ...kept,
+        prefix: secret.slice(0, 10),
+        rotated_at: new Date(now).toISOString(),
+        ...(overlapMs > 0 ? { previous_expires_at: new Date(expiresAt).toISOString() } : {}),
+      };
+      const op = this.#kv.atomic().check(index).check(current).check(previous)
+        .check({ key: apiKeyKey(hash), versionstamp: null })
+        .set(apiKeyKey(hash), record)
+        .set(workspaceApiKeyKey(wsId, keyId), hash);
+      if (previous.value) op.delete(apiKeyKey(previous.value.hash));
+      if (overlapMs > 0) {
+        const old: ApiKeyRecord = {
+          ...current.value,
+          expires_at: new Date(expiresAt).toISOString(),
+        };
+        const replaced: PreviousApiKey = { hash: index.value, expires_at: expiresAt };
+        op.set(apiKeyKey(index.value), old, { expireIn: overlapMs })
+          .set(previousApiKeyKey(wsId, keyId), replaced, { expireIn: overlapMs });
+      } else {
+        op.delete(apiKeyKey(index.value)).delete(previousApiKeyKey(wsId, keyId));
+      }
+      if ((await op.commit()).ok) {
+        this.#cache.delete(index.value);
+        if (previous.value) this.#cache.delete(previous.value.hash);
+        return { record, secret, previous_expires_at: expiresAt };
       }
     }
   }
@@ -158,4 +248,10 @@ export class ApiKeyStore {
     }
     throw new LastAdminKeyError(keyId);
   }
+}
+
+/** Whether a record's secret still works: a secret a rotation replaced stops at `expires_at` (expireIn deletes lazily). */
+function isValid(record: ApiKeyRecord | null): record is ApiKeyRecord {
+  return record !== null &&
+    (record.expires_at === undefined || Date.parse(record.expires_at) > Date.now());
 }

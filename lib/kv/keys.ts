@@ -7,6 +7,8 @@
  * ["ws_origin", origin, wsId]          → true; CORS preflight lookup of allowed origins
  * ["key", sha256(secret)]              ApiKeyRecord (the credential lookup)
  * ["ws_key", wsId, keyId]              → sha256(secret); lists and revokes a workspace's keys
+ * ["ws_key_prev", wsId, keyId]         PreviousApiKey {hash, expires_at}: the secret a rotation
+ *                                      replaced, valid until expires_at (expireIn = the overlap)
  * ["ev", wsId, ulid]                   SealedEvent bytes (expireIn = retention); ulid order = time order
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
  * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
@@ -44,11 +46,16 @@
  * ["ws_invite", wsId, inviteId]        → sha256(token); lists and revokes pending invitations
  * ["login_fail", scope, id, window]    Deno.KvU64 failed sign-ins per account or IP (expireIn)
  * ["audit", wsId, ulid]                AuditEntry: who changed what; ulid order = time order
+ * ["rotation"]                         RotationProgress: a SLUICE_SECRET rotation, resumable
+ * ["backup_mark"]                      a backup's start mark (its versionstamp dates the export;
+ *                                      expireIn 1 h; never exported)
  * ```
  */
 
 /** A workspace record. */
 export const workspaceKey = (wsId: string) => ["ws", wsId] as const;
+/** Prefix of every workspace record. */
+export const workspacePrefix = () => ["ws"] as const;
 /** Maps a workspace's public id (`pk_…`) to its id. */
 export const workspacePublicKey = (publicId: string) => ["ws_public", publicId] as const;
 /** Marks an origin as allowed by a workspace. */
@@ -63,11 +70,16 @@ export const apiKeyKey = (secretHash: string) => ["key", secretHash] as const;
 export const workspaceApiKeyKey = (wsId: string, keyId: string) => ["ws_key", wsId, keyId] as const;
 /** Prefix of a workspace's key index. */
 export const workspaceApiKeyPrefix = (wsId: string) => ["ws_key", wsId] as const;
+/** The secret a rotation replaced, while it is still valid. */
+export const previousApiKeyKey = (wsId: string, keyId: string) =>
+  ["ws_key_prev", wsId, keyId] as const;
 
 /** A stored event. */
 export const eventKey = (wsId: string, ulid: string) => ["ev", wsId, ulid] as const;
 /** Prefix of a workspace's stored events, in time order. */
 export const eventPrefix = (wsId: string) => ["ev", wsId] as const;
+/** Prefix of every workspace's stored events. */
+export const everyEventPrefix = () => ["ev"] as const;
 /** The dedup entry and lookup index of an event id. */
 export const eventIdKey = (wsId: string, eventId: string) => ["ev_id", wsId, eventId] as const;
 /** The record that an event was handed to fan-out. */
@@ -89,6 +101,8 @@ export const rateLimitKey = (scope: string, windowStart: number) =>
 export const destinationKey = (wsId: string, destId: string) => ["dest", wsId, destId] as const;
 /** Prefix of a workspace's destinations. */
 export const destinationPrefix = (wsId: string) => ["dest", wsId] as const;
+/** Prefix of every workspace's destinations. */
+export const everyDestinationPrefix = () => ["dest"] as const;
 
 /** The delivery row of one event to one destination. */
 export const deliveryKey = (wsId: string, ulid: string, destId: string) =>
@@ -116,6 +130,8 @@ export const outboxDeadPrefix = () => ["outbox_dead"] as const;
 export const webhookKey = (wsId: string, hookId: string) => ["hook", wsId, hookId] as const;
 /** Prefix of a workspace's webhooks. */
 export const webhookPrefix = (wsId: string) => ["hook", wsId] as const;
+/** Prefix of every workspace's webhooks. */
+export const everyWebhookPrefix = () => ["hook"] as const;
 /** Bumped by every webhook create, so concurrent creates cannot pass the limit together. */
 export const webhookCreateGuardKey = (wsId: string) => ["hook_guard", wsId] as const;
 /** Since when every send to a webhook has failed; absent while it is healthy. */
@@ -176,9 +192,11 @@ export const workspaceInvitationPrefix = (wsId: string) => ["ws_invite", wsId] a
 /** Failed sign-ins of one account (`scope` "account") or IP ("ip") in one window. */
 export const loginFailureKey = (scope: "account" | "ip", id: string, windowStart: number) =>
   ["login_fail", scope, id, windowStart] as const;
-/** Prefix of every workspace listing (the instance owner sees them all). */
-export const workspacePrefix = () => ["ws"] as const;
 /** One audit-log entry. */
 export const auditKey = (wsId: string, ulid: string) => ["audit", wsId, ulid] as const;
 /** Prefix of a workspace's audit log. */
 export const auditPrefix = (wsId: string) => ["audit", wsId] as const;
+/** The progress of a `SLUICE_SECRET` rotation (lib/rotation). */
+export const rotationKey = () => ["rotation"] as const;
+/** Written as a backup starts: its versionstamp dates the export (lib/backup). */
+export const backupMarkKey = () => ["backup_mark"] as const;

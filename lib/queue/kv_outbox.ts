@@ -35,12 +35,33 @@ export interface KvOutboxOptions {
   deadLetterTtlMs?: number;
 }
 
+/** Bounds of one {@link KvOutbox.drain}. */
+export interface DrainOptions {
+  /** Most messages to handle. */
+  maxMessages: number;
+  /** After this many ms no further message is claimed (those running finish). */
+  budgetMs: number;
+}
+
+/** What one {@link KvOutbox.drain} did. */
+export interface DrainResult {
+  /** Messages whose handler finished. */
+  handled: number;
+  /** Messages whose handler threw: queued again on the backoff schedule, or dead letters. */
+  failed: number;
+  /** Whether due messages were left when the drain stopped (its bounds were reached). */
+  more: boolean;
+}
+
+/** How long dead letters are kept by default, ms. */
+export const DEAD_LETTER_TTL_MS = 7 * 24 * 3_600_000;
+
 const DEFAULTS = {
   leaseMs: 30_000,
   concurrency: 16,
   idlePollMs: 250,
   backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000],
-  deadLetterTtlMs: 7 * 24 * 3_600_000,
+  deadLetterTtlMs: DEAD_LETTER_TTL_MS,
 } satisfies Required<KvOutboxOptions>;
 
 /** First pause after an empty poll; doubles up to `idlePollMs`. */
@@ -76,8 +97,9 @@ export class KvOutbox implements QueuePort {
   readonly #kv: Deno.Kv;
   readonly #options: Required<KvOutboxOptions>;
   readonly #nextId = monotonicFactory();
-  readonly #running = new Set<Promise<void>>();
+  readonly #running = new Set<Promise<unknown>>();
   #loop: Promise<void> | undefined;
+  #enqueued = 0;
   #closing = false;
   #wake: (() => void) | undefined;
 
@@ -94,6 +116,12 @@ export class KvOutbox implements QueuePort {
   enqueueIn(op: Deno.AtomicOperation, message: QueueMessage, options: EnqueueOptions = {}): void {
     const entry: OutboxEntry = { message, attempts: 0, leased: false };
     op.set(outboxKey(dueAt(options.delayMs), this.#nextId()), entry);
+    this.#enqueued++;
+  }
+
+  /** Messages this instance has queued so far (some perhaps in operations not committed). */
+  get enqueued(): number {
+    return this.#enqueued;
   }
 
   async enqueue(message: QueueMessage, options: EnqueueOptions = {}): Promise<void> {
@@ -116,6 +144,39 @@ export class KvOutbox implements QueuePort {
     this.#closing = true;
     this.#wake?.();
     await this.#loop;
+    await Promise.allSettled(this.#running);
+  }
+
+  /**
+   * Handles due messages within this call: claims them in waves of up to `concurrency`, at
+   * most `maxMessages` in all and none after `budgetMs`, and resolves once those claimed are
+   * settled. For hosts whose isolates do not live long enough to poll (Deno Deploy): a
+   * drain after a request's answer, or from an outside scheduler. Safe beside `listen`
+   * and beside other processes: each message is claimed by one lease.
+   */
+  async drain(handler: MessageHandler, options: DrainOptions): Promise<DrainResult> {
+    const deadline = Date.now() + options.budgetMs;
+    const result: DrainResult = { handled: 0, failed: 0, more: false };
+    let claimed = 0;
+    while (!this.#closing && claimed < options.maxMessages && Date.now() < deadline) {
+      const wanted = Math.min(options.maxMessages - claimed, this.#options.concurrency);
+      const { due } = await this.#listDue(wanted * 2);
+      if (due.length === 0) return result;
+      const leases = (await Promise.all(
+        due.slice(0, wanted).map((entry) => this.#claim(entry).catch(() => undefined)),
+      )).filter((lease) => lease !== undefined);
+      claimed += leases.length;
+      const outcomes = await Promise.all(leases.map((lease) => {
+        const task = this.#run(lease, handler).finally(() => this.#running.delete(task));
+        this.#running.add(task);
+        return task;
+      }));
+      result.handled += outcomes.filter((ok) => ok).length;
+      result.failed += outcomes.filter((ok) => !ok).length;
+      if (leases.length === 0 && due.length <= wanted) return result;
+    }
+    result.more = (await this.#listDue(1)).due.length > 0;
+    return result;
   }
 
   async #poll(handler: MessageHandler): Promise<void> {
@@ -150,22 +211,8 @@ export class KvOutbox implements QueuePort {
     free: number,
     handler: MessageHandler,
   ): Promise<{ claimed: number; nextDueMs?: number }> {
-    const now = Date.now();
-    const due: Deno.KvEntry<OutboxEntry>[] = [];
-    let nextDueMs: number | undefined;
     // Twice what we can take: other workers may win some of the same entries.
-    const listing = this.#kv.list<OutboxEntry>({ prefix: outboxPrefix() }, { limit: free * 2 });
-    for await (const entry of listing) {
-      const dueMs = entry.key[1];
-      if (typeof dueMs !== "number") continue;
-      if (dueMs > now) {
-        nextDueMs = dueMs;
-        break;
-      }
-      due.push(entry);
-    }
-    // Workers that list the same entries then mostly try different ones.
-    shuffle(due);
+    const { due, nextDueMs } = await this.#listDue(free * 2);
     let claimed = 0;
     while (due.length > 0 && claimed < free && !this.#closing) {
       const wave = due.splice(0, free - claimed);
@@ -184,6 +231,27 @@ export class KvOutbox implements QueuePort {
       }
     }
     return { claimed, nextDueMs };
+  }
+
+  /** Up to `limit` due entries in random order, and when the first one not yet due is due. */
+  async #listDue(
+    limit: number,
+  ): Promise<{ due: Deno.KvEntry<OutboxEntry>[]; nextDueMs?: number }> {
+    const now = Date.now();
+    const due: Deno.KvEntry<OutboxEntry>[] = [];
+    let nextDueMs: number | undefined;
+    for await (const entry of this.#kv.list<OutboxEntry>({ prefix: outboxPrefix() }, { limit })) {
+      const dueMs = entry.key[1];
+      if (typeof dueMs !== "number") continue;
+      if (dueMs > now) {
+        nextDueMs = dueMs;
+        break;
+      }
+      due.push(entry);
+    }
+    // Workers that list the same entries then mostly try different ones.
+    shuffle(due);
+    return { due, nextDueMs };
   }
 
   /** Moves a due entry to its lease key; undefined when another worker got there first. */
@@ -209,7 +277,8 @@ export class KvOutbox implements QueuePort {
     return lease;
   }
 
-  async #run(lease: Lease, handler: MessageHandler): Promise<void> {
+  /** Runs the handler under the lease and settles the message; false when the handler threw. */
+  async #run(lease: Lease, handler: MessageHandler): Promise<boolean> {
     let renewing = Promise.resolve();
     const renewal = setInterval(() => {
       renewing = renewing.then(() => this.#renew(lease));
@@ -224,6 +293,7 @@ export class KvOutbox implements QueuePort {
     }
     await renewing;
     await this.#settle(lease, outcome);
+    return !("failed" in outcome);
   }
 
   /** Extends the lease while the handler runs, so long handlers are not taken over. */

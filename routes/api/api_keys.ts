@@ -5,6 +5,7 @@ import {
   LastAdminKeyError,
   SCOPES,
 } from "../../lib/auth/api_keys.ts";
+import { parseDuration } from "../../lib/duration.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
@@ -20,11 +21,46 @@ const createdApiKeySchema = apiKeySchema.extend({
   secret: z.string().openapi({ description: "The key itself (sk_…), shown only here" }),
 }).openapi("ApiKeyCreated");
 
+const rotatedApiKeySchema = createdApiKeySchema.extend({
+  previous_expires_at: z.string().openapi({
+    description: "Until when the replaced secret still works (now, when `overlap` is 0s)",
+  }),
+}).openapi("ApiKeyRotated");
+
+/** Longest overlap a rotation may give the old secret. */
+const MAX_OVERLAP_MS = 7 * 86_400_000;
+/** The overlap when none is asked for. */
+const DEFAULT_OVERLAP = "24h";
+
+const rotateQuerySchema = z.object({
+  overlap: z.string().default(DEFAULT_OVERLAP).transform((text, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+    if (ms > MAX_OVERLAP_MS) {
+      ctx.addIssue({ code: "custom", message: `"${text}" is longer than 7d, the longest overlap` });
+      return z.NEVER;
+    }
+    return ms;
+  }).openapi({
+    description:
+      "How long the old secret keeps working: `0s` to `7d` (`30m`, `24h`, …), default 24h",
+    example: "24h",
+  }),
+});
+
 const tags: [string] = ["API keys"];
 
-/** A key as the API shows it: its workspace left out. */
-function shownKey({ workspace_id: _, ...key }: ApiKeyRecord): z.output<typeof apiKeySchema> {
-  return key;
+/** A key as the API shows it: its workspace left out, and an overlap only while it runs. */
+function shownKey(
+  { workspace_id: _, expires_at: __, previous_expires_at, ...key }: ApiKeyRecord,
+): z.output<typeof apiKeySchema> {
+  const running = previous_expires_at !== undefined && Date.parse(previous_expires_at) > Date.now();
+  return running ? { ...key, previous_expires_at } : key;
 }
 
 /** Revoking the last admin key is well-formed but cannot be done: 422. */
@@ -92,6 +128,32 @@ export function apiKeyRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const revoked = await rt.apiKeys.revoke(c.get("workspace").id, id).catch(lastAdminIs422);
       if (!revoked) throw new HttpError(404, `No API key "${id}" in this workspace`);
       return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    apiRoute(rt, {
+      method: "post",
+      path: "/v1/api-keys/{id}/rotate",
+      operationId: "rotateApiKey",
+      scope: "admin",
+      tags,
+      summary: "Give a key a new secret; the old one keeps working for the overlap",
+      description:
+        "The new secret is shown only in this answer. The old secret keeps working until `previous_expires_at` (`?overlap=`, default 24h, at most 7d; `0s` ends it at once); a secret replaced by an earlier rotation stops at once. The key keeps its id, name and scopes.",
+      request: { params: z.object({ id: pathId() }), query: rotateQuerySchema },
+      responses: { 200: jsonResponse("Rotated", rotatedApiKeySchema), ...problems(400, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { overlap } = c.req.valid("query");
+      const rotated = await rt.apiKeys.rotate(c.get("workspace").id, id, overlap);
+      if (!rotated) throw new HttpError(404, `No API key "${id}" in this workspace`);
+      return c.json({
+        ...shownKey(rotated.record),
+        secret: rotated.secret,
+        previous_expires_at: new Date(rotated.previous_expires_at).toISOString(),
+      }, 200);
     },
   );
   return app;
