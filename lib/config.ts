@@ -1,6 +1,7 @@
 import { parse } from "dotenv";
 import { z } from "zod";
 import { parseDurationList } from "./duration.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 const flag = z.enum(["0", "1", "true", "false", ""]).transform((v) => v === "1" || v === "true");
 const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v).optional();
@@ -24,6 +25,7 @@ const envSchema = z.object({
   SLUICE_METRICS_TOKEN: optionalText,
   SLUICE_TRUSTED_PROXIES: z.string().default(""),
   SLUICE_KV_MAX_CHECKS: z.coerce.number().int().min(1).max(100).optional(),
+  SLUICE_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });
 
 /** The instance configuration, parsed once from the environment. */
@@ -55,6 +57,8 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** Checks allowed in one atomic commit: 100 on SQLite and Deno Deploy, 10 on self-hosted denokv. */
   readonly kvMaxChecks: number;
+  /** Lines below this level are not logged. */
+  readonly logLevel: LogLevel;
 }
 
 /** Whether a KV location names a remote database rather than a file or memory. */
@@ -104,6 +108,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.SLUICE_METRICS_TOKEN,
     trustedProxies: e.SLUICE_TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean),
     kvMaxChecks: e.SLUICE_KV_MAX_CHECKS ?? (remote ? 10 : 100),
+    logLevel: e.SLUICE_LOG_LEVEL,
   });
 }
 

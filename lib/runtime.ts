@@ -21,6 +21,10 @@ import { connectorFor } from "../connectors/mod.ts";
 import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
+import { configureLog, errorText, log } from "./log.ts";
+import { Metrics } from "./metrics/metrics.ts";
+import { outboxProbe } from "./metrics/outbox_probe.ts";
+import { decodeTime } from "ulid";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -39,6 +43,8 @@ export interface Runtime {
   engine: DeliveryEngine;
   webhooks: WebhookStore;
   webhookSender: WebhookSender;
+  /** This process's Prometheus metrics (`GET /metrics`). */
+  metrics: Metrics;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -54,6 +60,7 @@ export async function openRuntime(
   config: Config,
   options: { kv?: Deno.Kv } = {},
 ): Promise<Runtime> {
+  configureLog({ level: config.logLevel });
   const kv = options.kv ?? await openKv(config.kvPath);
   const secret = await resolveMasterSecret(config.kvPath, config.secret).catch((error) => {
     kv.close();
@@ -64,11 +71,14 @@ export async function openRuntime(
     : new KvQueue(kv);
   const sealer = eventSealer(secret);
   const limits = kvLimits(config.kvMaxChecks);
+  const metrics = new Metrics();
+  if (queue.kind === "kv-outbox") metrics.addProbe(outboxProbe(kv, metrics));
   const committer = new GroupCommitter(kv, queue, {
     limits,
     maxInFlight: isRemoteKv(config.kvPath) ? 4 : 1,
+    metrics,
   });
-  const rateLimiter = new RateLimiter(kv, limits);
+  const rateLimiter = new RateLimiter(kv, limits, { metrics });
   const destinations = new DestinationStore(kv, secret);
   const rules = new RuleStore(kv);
   const send: Sender = (request) =>
@@ -95,6 +105,7 @@ export async function openRuntime(
     notices,
     retryScheduleMs: config.deliveryRetrySchedule,
     sendTimeoutMs: config.deliveryTimeoutMs,
+    metrics,
   });
   const webhookSender = new WebhookSender({
     kv,
@@ -105,6 +116,7 @@ export async function openRuntime(
     send,
     retryScheduleMs: config.webhookRetrySchedule,
     disableAfterMs: config.webhookDisableAfterMs,
+    metrics,
   });
   let workers: Promise<void> | undefined;
   let closing = false;
@@ -131,6 +143,7 @@ export async function openRuntime(
     engine,
     webhooks,
     webhookSender,
+    metrics,
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
@@ -143,6 +156,9 @@ export async function openRuntime(
         if (closing) {
           throw new Error("Shutting down: this queue message is left for the next start");
         }
+        if (message.type === "ingested" && message.ids[0]) {
+          metrics.fanOutLag.observe(Math.max(0, Date.now() - decodeTime(message.ids[0])) / 1000);
+        }
         const handling = message.type === "ingested"
           ? engine.fanOut(message)
           : message.type === "deliver"
@@ -151,9 +167,20 @@ export async function openRuntime(
           ? engine.check(message)
           : webhookSender.handle(message);
         inFlight.add(handling);
+        metrics.queueInFlight.inc();
         try {
           await handling;
+          metrics.queueHandled.inc({ type: message.type, outcome: "ok" });
+        } catch (error) {
+          metrics.queueHandled.inc({ type: message.type, outcome: "error" });
+          log.warn("Queue message failed; the queue delivers it again later", {
+            type: message.type,
+            workspace_id: message.workspace_id,
+            error: errorText(error),
+          });
+          throw error;
         } finally {
+          metrics.queueInFlight.dec();
           inFlight.delete(handling);
         }
       });

@@ -117,6 +117,9 @@ export function ingestResponse(
   { batch = false, headers = {}, duplicateStatus = 409 }: IngestAnswerOptions = {},
 ): Response {
   const traceId = c.get("traceId");
+  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+  for (const r of results) counts[r.status]++;
+  c.set("ingested", counts);
   if (!batch) {
     const [result] = results;
     if (result?.status === "accepted") {
@@ -144,8 +147,6 @@ export function ingestResponse(
       headers,
     );
   }
-  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
-  for (const r of results) counts[r.status]++;
   if (counts.rejected === results.length) {
     return problemResponse(
       problemOf(400, "No event in the batch is valid", results.flatMap((r) => r.errors ?? [])),

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { randomHexId } from "../lib/crypto.ts";
+import { errorText, log } from "../lib/log.ts";
 import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
 import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
@@ -10,6 +10,8 @@ import { apiKeyRoutes } from "./api/api_keys.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
+import { metricsRoutes } from "./api/metrics.ts";
+import { isIngestRequest, observeRequests, routePattern } from "./_observe.ts";
 import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
 import { nativeIngestRoutes } from "./ingest/native.ts";
 import { segmentRoutes } from "./ingest/segment.ts";
@@ -21,10 +23,7 @@ import { workspaceRoutes } from "./api/workspaces.ts";
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationProblem });
-  app.use(async function traceId(c, next) {
-    c.set("traceId", randomHexId());
-    await next();
-  });
+  app.use(observeRequests(rt));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
@@ -46,6 +45,7 @@ export function createApp(rt: Runtime): App {
   for (
     const routes of [
       healthRoutes,
+      metricsRoutes,
       workspaceRoutes,
       apiKeyRoutes,
       eventRoutes,
@@ -91,35 +91,21 @@ export function createApp(rt: Runtime): App {
 /** Seconds a sender waits before retrying an ingest request that failed inside Sluice. */
 const INGEST_RETRY_AFTER_S = 5;
 
-/** Paths that receive events (any method but GET /v1/events, which reads them). */
-const INGEST_PATHS = new Set([
-  "/v1/browser/events",
-  "/collect",
-  "/collect/hook",
-  "/v1/batch",
-  "/v1/track",
-  "/v1/identify",
-  "/v1/page",
-  "/v1/screen",
-  "/v1/group",
-  "/v1/alias",
-  "/v1/import",
-]);
-
-/** Whether a request sends events, so a failure must tell the sender to retry. */
-function isIngestRequest(method: string, path: string): boolean {
-  return (method === "POST" && path === "/v1/events") || INGEST_PATHS.has(path) ||
-    path.startsWith("/ingest/");
-}
-
 /**
- * Answers an error nothing mapped: logs it with the method, the path (no query string,
- * no body) and the trace id; ingest requests get 503 + Retry-After so senders retry (the
+ * Answers an error nothing mapped: logs it with the method, the route pattern (no path, query
+ * or body) and the trace id; ingest requests get 503 + Retry-After so senders retry (the
  * event was not stored), every other request 500 quoting the trace id.
  */
 function unexpectedErrorResponse(c: Context<AppEnv>, error: unknown): Response {
   const traceId = c.get("traceId");
-  console.error(`Unhandled error on ${c.req.method} ${c.req.path} (trace ${traceId}):`, error);
+  log.error("Unhandled error", {
+    method: c.req.method,
+    route: routePattern(c),
+    trace_id: traceId,
+    workspace_id: c.get("workspace")?.id,
+    error: errorText(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
   if (isIngestRequest(c.req.method, c.req.path)) {
     return problemResponse(
       problemOf(503, `The event could not be stored; retry it (trace ${traceId})`),

@@ -3,6 +3,7 @@ import type { QueuePort } from "../queue/mod.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import type { EventIdEntry, SealedEvent } from "../event_store.ts";
 import { eventIdKey, eventKey, statKey } from "../kv/keys.ts";
+import { type Metrics, secondsSince } from "../metrics/metrics.ts";
 
 /** One event waiting to be committed. */
 export interface CommitItem {
@@ -29,6 +30,8 @@ export interface CommitOptions {
    * remote KV, where a commit is a network round trip, wants several.
    */
   maxInFlight: number;
+  /** Where commit sizes, latencies and failures are counted. */
+  metrics?: Metrics;
 }
 
 const DEFAULT_OPTIONS: CommitOptions = { limits: DEFAULT_KV_LIMITS, maxInFlight: 1 };
@@ -198,6 +201,8 @@ export class GroupCommitter {
     }
     const counters = this.#counters;
     this.#counters = new CounterBatch();
+    const metrics = this.#options.metrics;
+    const started = performance.now();
     try {
       const op = this.#kv.atomic();
       const idsByWorkspace = new Map<string, string[]>();
@@ -229,6 +234,8 @@ export class GroupCommitter {
       }
       const result = await op.commit();
       if (result.ok) {
+        metrics?.commitDuration.observe(secondsSince(started));
+        metrics?.commitSize.observe(unique.length);
         for (const pending of unique) pending.resolve("accepted");
         for (const pending of repeats) {
           pending.resolve("duplicate");
@@ -239,6 +246,7 @@ export class GroupCommitter {
       this.#mergeCounters(counters);
       await this.#resolveConflicts(unique, repeats);
     } catch (error) {
+      metrics?.kvCommitFailures.inc({ site: "group_commit" });
       this.#mergeCounters(counters);
       if (group.length === 1) {
         group[0]!.reject(error);
@@ -289,6 +297,7 @@ export class GroupCommitter {
       const result = await op.commit();
       if (!result.ok) this.#mergeCounters(counters);
     } catch {
+      this.#options.metrics?.kvCommitFailures.inc({ site: "counters" });
       this.#mergeCounters(counters);
     }
   }
