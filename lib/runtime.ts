@@ -22,6 +22,8 @@ import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
 import { configureLog, errorText, log } from "./log.ts";
+import { Eraser } from "./erasure/eraser.ts";
+import { CounterRetention } from "./erasure/counter_retention.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { outboxProbe } from "./metrics/outbox_probe.ts";
 import { decodeTime } from "ulid";
@@ -45,6 +47,10 @@ export interface Runtime {
   webhookSender: WebhookSender;
   /** This process's Prometheus metrics (`GET /metrics`). */
   metrics: Metrics;
+  /** Removes one person's data (`POST /v1/erasure`); other modules register their hooks on it. */
+  eraser: Eraser;
+  /** Deletes hourly counters past `counter_retention_days`; lib/analytics adds its families. */
+  counterRetention: CounterRetention;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Whether a user-supplied URL may be saved (SSRF guard at registration). */
@@ -54,6 +60,9 @@ export interface Runtime {
   /** Commits what is pending, stops timers and closes KV. */
   close(): Promise<void>;
 }
+
+/** How often hourly counters past their retention are deleted. */
+const COUNTER_SWEEP_MS = 3_600_000;
 
 /** Opens KV (or takes `options.kv`, a handle opened elsewhere) and builds the services for a configuration. */
 export async function openRuntime(
@@ -91,7 +100,13 @@ export async function openRuntime(
   const ingestWorkers = new IngestWorkers(secret, Math.max(1, navigator.hardwareConcurrency - 1));
   const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
   const notices = new WebhookNotices(kv, queue, webhooks);
-  const events = new EventStore(kv, sealer);
+  const workspaces = new WorkspaceStore(kv);
+  const events = new EventStore(kv, sealer, {
+    retentionOf: async (wsId) => {
+      const workspace = await workspaces.get(wsId);
+      return workspace ? workspace.settings.retention_days * 86_400_000 : undefined;
+    },
+  });
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -118,6 +133,8 @@ export async function openRuntime(
     disableAfterMs: config.webhookDisableAfterMs,
     metrics,
   });
+  const counterRetention = new CounterRetention(kv, limits);
+  let stopSweeps: (() => void) | undefined;
   let workers: Promise<void> | undefined;
   let closing = false;
   const inFlight = new Set<Promise<void>>();
@@ -126,7 +143,7 @@ export async function openRuntime(
     kv,
     queue,
     committer,
-    workspaces: new WorkspaceStore(kv),
+    workspaces,
     apiKeys: new ApiKeyStore(kv),
     events,
     rateLimiter,
@@ -144,12 +161,15 @@ export async function openRuntime(
     webhooks,
     webhookSender,
     metrics,
+    eraser: new Eraser({ kv, sealer, limits, cache: storedEvents, metrics }),
+    counterRetention,
     send,
     async urlGuard(url) {
       const check = await checkUrl(url, { allowPrivate: config.allowPrivateUrls });
       return check.kind === "ok" ? { ok: true } : { ok: false, reason: check.reason };
     },
     startWorkers() {
+      stopSweeps ??= counterRetention.start(COUNTER_SWEEP_MS);
       workers ??= queue.listen(async (message) => {
         // Refused while closing: the queue retries it within seconds (after a restart, too),
         // whereas a message cut off by closing KV waits for KV's 60 s lease cleanup.
@@ -188,6 +208,7 @@ export async function openRuntime(
     },
     async close() {
       closing = true;
+      stopSweeps?.();
       await committer.close();
       await rateLimiter.close();
       await Promise.allSettled(inFlight);

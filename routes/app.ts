@@ -8,6 +8,7 @@ import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
 import { browserRoutes } from "./ingest/browser.ts";
+import { erasureRoutes } from "./api/erasure.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
 import { metricsRoutes } from "./api/metrics.ts";
@@ -49,6 +50,7 @@ export function createApp(rt: Runtime): App {
       workspaceRoutes,
       apiKeyRoutes,
       eventRoutes,
+      erasureRoutes,
       platformRoutes,
       ruleRoutes,
       webhookRoutes,

@@ -26,11 +26,14 @@
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
+ * ["erasure", wsId, ulid]              ErasureAuditRecord: one erasure, its identifiers as salted hashes
  * ```
  */
 
 /** A workspace record. */
 export const workspaceKey = (wsId: string) => ["ws", wsId] as const;
+/** Prefix of every workspace record. */
+export const workspacesPrefix = () => ["ws"] as const;
 /** Maps a workspace's public id (`pk_…`) to its id. */
 export const workspacePublicKey = (publicId: string) => ["ws_public", publicId] as const;
 /** Marks an origin as allowed by a workspace. */
@@ -62,6 +65,8 @@ export const statKey = (wsId: string, hourMs: number, metric: string, dimension 
   ["stat", wsId, hourMs, metric, dimension] as const;
 /** Prefix of a workspace's counters for one hour bucket. */
 export const statHourPrefix = (wsId: string, hourMs: number) => ["stat", wsId, hourMs] as const;
+/** Prefix of all a workspace's counters, in hour order. */
+export const statPrefix = (wsId: string) => ["stat", wsId] as const;
 
 /** A rate-limit counter for one fixed window. */
 export const rateLimitKey = (scope: string, windowStart: number) =>
@@ -106,9 +111,18 @@ export const webhookHealthKey = (wsId: string, hookId: string) =>
 /** A webhook message (the notice every subscribed webhook receives). */
 export const webhookMessageKey = (wsId: string, messageId: string) =>
   ["hook_msg", wsId, messageId] as const;
+/** Prefix of a workspace's webhook messages. */
+export const webhookMessagePrefix = (wsId: string) => ["hook_msg", wsId] as const;
 /** One message's delivery to one webhook. */
 export const webhookDeliveryKey = (wsId: string, hookId: string, deliveryId: string) =>
   ["hook_dlv", wsId, hookId, deliveryId] as const;
 /** Prefix of one webhook's delivery log. */
 export const webhookDeliveryPrefix = (wsId: string, hookId: string) =>
   ["hook_dlv", wsId, hookId] as const;
+/** Prefix of the delivery logs of all a workspace's webhooks. */
+export const workspaceWebhookDeliveryPrefix = (wsId: string) => ["hook_dlv", wsId] as const;
+
+/** The audit record of one erasure. */
+export const erasureAuditKey = (wsId: string, id: string) => ["erasure", wsId, id] as const;
+/** Prefix of a workspace's erasure audit records, oldest first. */
+export const erasureAuditPrefix = (wsId: string) => ["erasure", wsId] as const;
