@@ -36,10 +36,20 @@ const defaultSink: LogSink = (level, line) => {
 let threshold = LOG_LEVELS.indexOf("info");
 let sink: LogSink = defaultSink;
 
-/** Sets the level below which lines are dropped, and (for tests) where lines go. */
-export function configureLog(options: { level?: LogLevel; sink?: LogSink }): void {
+/** The logger's settings. */
+export interface LogSettings {
+  /** Lines below this level are dropped. */
+  level: LogLevel;
+  /** Where lines go. */
+  sink: LogSink;
+}
+
+/** Changes the level and (for tests) where lines go; answers the settings before, to restore. */
+export function configureLog(options: Partial<LogSettings>): LogSettings {
+  const before = { level: LOG_LEVELS[threshold]!, sink };
   if (options.level) threshold = LOG_LEVELS.indexOf(options.level);
   if (options.sink) sink = options.sink;
+  return before;
 }
 
 /** Whether lines of `level` are written (to skip building fields nobody reads). */
