@@ -1,5 +1,7 @@
 import { parse } from "dotenv";
 import { z } from "zod";
+// Configuration errors say what each variable must be.
+import "../core/field_messages.ts";
 import { parseDurationList } from "./duration.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 

@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Hook, z } from "@hono/zod-openapi";
+// Validation answers say what each field must be.
+import "../core/field_messages.ts";
 import { readBody } from "./_body.ts";
 import { HttpError, problemOf, problemResponse } from "./_http_error.ts";
 import { InvalidCursorError } from "../lib/kv/page.ts";
