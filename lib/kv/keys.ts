@@ -17,12 +17,12 @@
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination, written
  *                                      on the first answer (or by replay, forward, retry-failed)
  * ["rule", wsId, ruleId]               RoutingRule
- * ["hook", wsId, hookId]               Webhook (secrets sealed)
+ * ["hook", wsId, hookId]               Webhook (secrets sealed); hookId `wh_` + ULID
  * ["hook_guard", wsId]                 number bumped by every webhook create (serialises the limit check)
  * ["hook_health", wsId, hookId]        WebhookHealth {failing_since}: present while every send fails
  * ["hook_msg", wsId, msgId]            WebhookMessage: one notice, sent to every subscribed webhook
  * ["hook_dlv", wsId, hookId, dlvId]    WebhookDelivery: one message to one webhook, with its attempts;
- *                                      dlvId is a ULID, so the log reads in time order
+ *                                      dlvId is `whd_` + a ULID, so the log reads in time order
  * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
  *                                      due-time order; when leased, dueMs is the lease expiry
  * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)

@@ -8,7 +8,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { webhookDeliveryKey, webhookMessageKey } from "../kv/keys.ts";
 import type { QueuePort, WebhookDeliveryMessage } from "../queue/mod.ts";
 import { retryAfterMs } from "../../core/retry_after.ts";
-import type { WebhookDisabledData } from "./catalogue.ts";
+import { publishedEvent, type WebhookDisabledData } from "./catalogue.ts";
 import {
   inFlight,
   MAX_LOGGED_ATTEMPTS,
@@ -309,7 +309,7 @@ export class WebhookSender {
     if (!message) return null;
     if (message.event === undefined) return messageBody(message, message.data);
     const view = await this.#d.events.getByUlid(wsId, message.event);
-    return view ? messageBody(message, view.event) : null;
+    return view ? messageBody(message, publishedEvent(view.event)) : null;
   }
 
   /** Writes the delivery (and queues its next attempt) unless it changed meanwhile. */
