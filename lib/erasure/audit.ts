@@ -29,6 +29,21 @@ export const removedCountsSchema = z.record(z.string(), z.number().int()).openap
   },
 });
 
+/** What `POST /v1/erasure` answers. */
+export const erasureReportSchema = z.object({
+  id: z.string().openapi({
+    description: "The audit record (`era_…`), kept without the identifiers in clear",
+  }),
+  removed: removedCountsSchema,
+  scanned_events: z.number().int().openapi({
+    description: "Stored events read to find the person's (events are encrypted at rest)",
+  }),
+  duration_ms: z.number().int(),
+}).openapi("ErasureReport");
+
+/** What one erasure did. */
+export type ErasureReport = z.output<typeof erasureReportSchema>;
+
 /** The audit record of one erasure: who asked, when, for whom (hashed) and what went. */
 export const erasureAuditRecordSchema = z.object({
   id: z.string().openapi({ description: "`era_` + ULID" }),

@@ -24,6 +24,7 @@ import type { WebhookDelivery, WebhookMessage } from "../webhooks/deliveries.ts"
 import {
   type ErasureAuditLog,
   type ErasureAuditRecord,
+  type ErasureReport,
   hashIdentifier,
   KvErasureAudit,
 } from "./audit.ts";
@@ -67,17 +68,6 @@ export interface EraserDeps {
   /** In-memory copies of events to drop. */
   cache?: ErasedEventCache;
   metrics?: Metrics;
-}
-
-/** What one erasure did. */
-export interface ErasureReport {
-  /** The audit record's id. */
-  id: string;
-  /** Records removed, by kind. */
-  removed: Record<string, number>;
-  /** Stored events read to find the person's. */
-  scanned_events: number;
-  duration_ms: number;
 }
 
 /** Events opened and matched per page: memory stays bounded however many events there are. */

@@ -1,21 +1,10 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { removedCountsSchema } from "../../lib/erasure/audit.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { erasureReportSchema } from "../../lib/erasure/audit.ts";
 import { erasureRequestSchema } from "../../lib/erasure/person.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import type { AppEnv } from "../_env.ts";
 import { apiRoute } from "../_route.ts";
 import { jsonBody, jsonResponse, problems } from "../_schemas.ts";
-
-const erasureReportSchema = z.object({
-  id: z.string().openapi({
-    description: "The audit record (`era_…`), kept without the identifiers in clear",
-  }),
-  removed: removedCountsSchema,
-  scanned_events: z.number().int().openapi({
-    description: "Stored events read to find the person's (events are encrypted at rest)",
-  }),
-  duration_ms: z.number().int(),
-}).openapi("ErasureReport");
 
 /** `POST /v1/erasure`: the GDPR erasure of one person's data in the workspace. */
 export function erasureRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
