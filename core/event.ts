@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+// Every field error says what the field must be.
+import "./field_messages.ts";
 
 /** The ways events reach Sluice. */
 export type Dialect = "native" | "browser" | "collect" | "hook" | "segment";
@@ -148,7 +150,9 @@ const idText = z.union([z.string(), z.number().finite()])
   .transform((v) => String(v).trim())
   .pipe(z.string().min(1).max(EVENT_LIMITS.idLength));
 const urlText = z.string().trim().max(EVENT_LIMITS.urlLength);
-const consentValue = z.union([z.boolean(), z.enum(["granted", "denied", "GRANTED", "DENIED"])])
+const consentValue = z.union([z.boolean(), z.enum(["granted", "denied", "GRANTED", "DENIED"])], {
+  error: 'must be "granted" or "denied" (or true or false)',
+})
   .transform((v): ConsentState =>
     v === true || String(v).toLowerCase() === "granted" ? "granted" : "denied"
   );

@@ -1,6 +1,9 @@
 import { parse } from "dotenv";
 import { z } from "zod";
+// Configuration errors say what each variable must be.
+import "../core/field_messages.ts";
 import { parseDurationList } from "./duration.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 const flag = z.enum(["0", "1", "true", "false", ""]).transform((v) => v === "1" || v === "true");
 const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v).optional();
@@ -34,6 +37,7 @@ const envSchema = z.object({
       .transform((url) => url.replace(/\/+$/, ""))
       .optional(),
   ),
+  SLUICE_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
 });
 
 /** The instance configuration, parsed once from the environment. */
@@ -84,6 +88,8 @@ export interface Config {
    * slash), for the URLs it hands out; absent, the origin of the request they are asked in.
    */
   readonly publicUrl?: string;
+  /** Lines below this level are not logged. */
+  readonly logLevel: LogLevel;
 }
 
 /** Whether a KV location names a remote database rather than a file or memory. */
@@ -141,6 +147,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     trustedProxies: e.SLUICE_TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean),
     kvMaxChecks: e.SLUICE_KV_MAX_CHECKS ?? (remote ? 10 : 100),
     ...(e.SLUICE_PUBLIC_URL ? { publicUrl: e.SLUICE_PUBLIC_URL } : {}),
+    logLevel: e.SLUICE_LOG_LEVEL,
   });
 }
 

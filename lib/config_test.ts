@@ -25,6 +25,7 @@ Deno.test("parseConfig() applies every default for an empty environment", () => 
     metricsToken: undefined,
     trustedProxies: [],
     kvMaxChecks: 100,
+    logLevel: "info",
   });
 });
 

@@ -43,15 +43,43 @@ export interface EventView {
   handed_off_at?: number;
 }
 
-/** Reads and lists a workspace's stored events. */
+/** How long a workspace keeps events, ms; undefined when the workspace is gone. */
+export type RetentionOf = (wsId: string) => Promise<number | undefined>;
+
+/**
+ * Whether an event is past its retention: received `retentionMs` or longer ago. KV's
+ * `expireIn` deletes lazily, so reads check this as well.
+ */
+export function isPastRetention(
+  event: Pick<SluiceEvent, "received_at">,
+  retentionMs: number,
+  now: number,
+): boolean {
+  return event.received_at + retentionMs <= now;
+}
+
+/**
+ * Reads and lists a workspace's stored events. With `retentionOf`, an event past the
+ * workspace's retention is not returned, although KV may not have deleted it yet.
+ */
 export class EventStore {
   readonly #kv: Deno.Kv;
+  readonly #retentionOf?: RetentionOf;
   /** Opens and seals this instance's stored events. */
   readonly sealer: Sealer;
 
-  constructor(kv: Deno.Kv, sealer: Sealer) {
+  constructor(kv: Deno.Kv, sealer: Sealer, options: { retentionOf?: RetentionOf } = {}) {
     this.#kv = kv;
     this.sealer = sealer;
+    this.#retentionOf = options.retentionOf;
+  }
+
+  /** The test that hides events past the workspace's retention (none without `retentionOf`). */
+  async #visible(wsId: string): Promise<(event: SluiceEvent) => boolean> {
+    const retentionMs = await this.#retentionOf?.(wsId);
+    if (retentionMs === undefined) return () => true;
+    const now = Date.now();
+    return (event) => !isPastRetention(event, retentionMs, now);
   }
 
   /** The newest event stored under a sender's event id, or null. */
@@ -68,12 +96,13 @@ export class EventStore {
     ]);
     if (!stored.value) return null;
     const view: EventView = { event: openEvent(stored.value, this.sealer) };
+    if (!(await this.#visible(wsId))(view.event)) return null;
     if (handoff.value) view.handed_off_at = handoff.value.at;
     return view;
   }
 
   /** Newest-first page of events; `cursor` continues a previous page. */
-  list(
+  async list(
     wsId: string,
     options: {
       limit: number;
@@ -81,11 +110,13 @@ export class EventStore {
       filter?: (event: SluiceEvent) => boolean | Promise<boolean>;
     },
   ): Promise<{ data: SluiceEvent[]; next_cursor: string | null }> {
-    return listPage<SealedEvent, SluiceEvent>(this.#kv, eventPrefix(wsId), {
+    const visible = await this.#visible(wsId);
+    return await listPage<SealedEvent, SluiceEvent>(this.#kv, eventPrefix(wsId), {
       limit: options.limit,
       cursor: options.cursor,
       select: async (sealed) => {
         const event = openEvent(sealed, this.sealer);
+        if (!visible(event)) return undefined;
         return !options.filter || await options.filter(event) ? event : undefined;
       },
     });

@@ -1,3 +1,4 @@
+import { log } from "./log.ts";
 import { isRemoteKv } from "./config.ts";
 import { randomBase62 } from "./crypto.ts";
 
@@ -24,7 +25,7 @@ export async function resolveMasterSecret(kvPath: string, configured?: string): 
   }
   const secret = randomBase62(43);
   await Deno.writeTextFile(file, secret + "\n", { mode: 0o600, createNew: true });
-  console.warn(
+  log.warn(
     `SLUICE_SECRET is not set: generated one and kept it in ${file}. Set SLUICE_SECRET in production and back it up; without it stored secrets and PII cannot be read.`,
   );
   return secret;

@@ -43,6 +43,12 @@ const REQUEUE_WHILE_CLOSING_MS = 1_000;
 
 /** After a request's drain found nothing due, the next request drains no sooner than this, ms. */
 const REQUEST_DRAIN_IDLE_MS = 1_000;
+import { configureLog, errorText, log } from "./log.ts";
+import { Eraser } from "./erasure/eraser.ts";
+import { CounterRetention } from "./erasure/counter_retention.ts";
+import { Metrics } from "./metrics/metrics.ts";
+import { outboxProbe } from "./metrics/outbox_probe.ts";
+import { decodeTime } from "ulid";
 
 /** Everything a running Sluice holds: the KV handle and the services built on it. */
 export interface Runtime {
@@ -73,6 +79,12 @@ export interface Runtime {
   invitations: InvitationStore;
   loginThrottle: LoginThrottle;
   audit: AuditLog;
+  /** This process's Prometheus metrics (`GET /metrics`). */
+  metrics: Metrics;
+  /** Removes one person's data (`POST /v1/erasure`); other modules register their hooks on it. */
+  eraser: Eraser;
+  /** Deletes hourly counters past `counter_retention_days`; lib/analytics adds its families. */
+  counterRetention: CounterRetention;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;
   /** Fingerprints of the master secrets this instance opens values with: `SLUICE_SECRET` first. */
@@ -97,11 +109,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** How often hourly counters past their retention are deleted. */
+const COUNTER_SWEEP_MS = 3_600_000;
+
 /** Opens KV (or takes `options.kv`, a handle opened elsewhere) and builds the services for a configuration. */
 export async function openRuntime(
   config: Config,
   options: { kv?: Deno.Kv } = {},
 ): Promise<Runtime> {
+  configureLog({ level: config.logLevel });
   const kv = options.kv ?? await openKv(config.kvPath);
   const secret = await resolveMasterSecret(config.kvPath, config.secret).catch((error) => {
     kv.close();
@@ -114,11 +130,14 @@ export async function openRuntime(
     : new KvQueue(kv);
   const sealer = eventSealer(secret);
   const limits = kvLimits(config.kvMaxChecks);
+  const metrics = new Metrics();
+  if (queue.kind === "kv-outbox") metrics.addProbe(outboxProbe(kv, metrics));
   const committer = new GroupCommitter(kv, queue, {
     limits,
     maxInFlight: isRemoteKv(config.kvPath) ? 4 : 1,
+    metrics,
   });
-  const rateLimiter = new RateLimiter(kv, limits);
+  const rateLimiter = new RateLimiter(kv, limits, { metrics });
   const destinations = new DestinationStore(kv, secret);
   const rules = new RuleStore(kv);
   const send: Sender = (request) =>
@@ -131,7 +150,13 @@ export async function openRuntime(
   const ingestWorkers = new IngestWorkers(secret, Math.max(1, navigator.hardwareConcurrency - 1));
   const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
   const notices = new WebhookNotices(kv, queue, webhooks);
-  const events = new EventStore(kv, sealer);
+  const workspaces = new WorkspaceStore(kv);
+  const events = new EventStore(kv, sealer, {
+    retentionOf: async (wsId) => {
+      const workspace = await workspaces.get(wsId);
+      return workspace ? workspace.settings.retention_days * 86_400_000 : undefined;
+    },
+  });
   const identity = new IdentityGraph(kv, secret);
   const engine = new DeliveryEngine({
     kv,
@@ -146,6 +171,7 @@ export async function openRuntime(
     notices,
     retryScheduleMs: config.deliveryRetrySchedule,
     sendTimeoutMs: config.deliveryTimeoutMs,
+    metrics,
   });
   const webhookSender = new WebhookSender({
     kv,
@@ -156,7 +182,10 @@ export async function openRuntime(
     send,
     retryScheduleMs: config.webhookRetrySchedule,
     disableAfterMs: config.webhookDisableAfterMs,
+    metrics,
   });
+  const counterRetention = new CounterRetention(kv, limits);
+  let stopSweeps: (() => void) | undefined;
   let workers: Promise<void> | undefined;
   let closing = false;
   let kvClosed = false;
@@ -174,6 +203,9 @@ export async function openRuntime(
         },
       );
     }
+    if (message.type === "ingested" && message.ids[0]) {
+      metrics.fanOutLag.observe(Math.max(0, Date.now() - decodeTime(message.ids[0])) / 1000);
+    }
     const handling = message.type === "ingested"
       ? engine.fanOut(message)
       : message.type === "deliver"
@@ -182,9 +214,20 @@ export async function openRuntime(
       ? engine.check(message)
       : webhookSender.handle(message);
     inFlight.add(handling);
+    metrics.queueInFlight.inc();
     try {
       await handling;
+      metrics.queueHandled.inc({ type: message.type, outcome: "ok" });
+    } catch (error) {
+      metrics.queueHandled.inc({ type: message.type, outcome: "error" });
+      log.warn("Queue message failed; the queue delivers it again later", {
+        type: message.type,
+        workspace_id: message.workspace_id,
+        error: errorText(error),
+      });
+      throw error;
     } finally {
+      metrics.queueInFlight.dec();
       inFlight.delete(handling);
     }
   };
@@ -201,7 +244,7 @@ export async function openRuntime(
     kv,
     queue,
     committer,
-    workspaces: new WorkspaceStore(kv),
+    workspaces,
     apiKeys: new ApiKeyStore(kv),
     events,
     rateLimiter,
@@ -227,6 +270,9 @@ export async function openRuntime(
     invitations: new InvitationStore(kv),
     loginThrottle: new LoginThrottle(kv),
     audit: new AuditLog(kv),
+    metrics,
+    eraser: new Eraser({ kv, sealer, limits, cache: storedEvents, metrics }),
+    counterRetention,
     send,
     secretFingerprints: [secret, ...config.previousSecrets].map(secretFingerprint),
     async urlGuard(url) {
@@ -234,6 +280,7 @@ export async function openRuntime(
       return check.kind === "ok" ? { ok: true } : { ok: false, reason: check.reason };
     },
     startWorkers() {
+      stopSweeps ??= counterRetention.start(COUNTER_SWEEP_MS);
       workers ??= queue.listen(dispatch);
       return workers;
     },
@@ -259,6 +306,7 @@ export async function openRuntime(
     },
     async close() {
       closing = true;
+      stopSweeps?.();
       await committer.close();
       await rateLimiter.close();
       await requestDrain;

@@ -1,3 +1,4 @@
+import { errorText, log } from "../lib/log.ts";
 import type { Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { clipped } from "../core/event.ts";
@@ -246,9 +247,10 @@ function tooLarge(limit: number, what = ""): HttpError {
  * is the client's problem: one debug line, no stack, and a 400 if an answer still reaches it.
  */
 function cutOff(request: Request, error: unknown): HttpError {
-  const reason = error instanceof Error ? error.message : String(error);
-  console.debug(
-    `Request body cut off: ${request.method} ${new URL(request.url).pathname}: ${reason}`,
-  );
+  log.debug("Request body cut off", {
+    method: request.method,
+    path: new URL(request.url).pathname,
+    error: errorText(error),
+  });
   return new HttpError(400, "The request body ended before it was complete");
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { contentCoding, readBody } from "./_body.ts";
 import { HttpError } from "./_http_error.ts";
+import { configureLog } from "../lib/log.ts";
 
 function post(body: BodyInit | null, headers: Record<string, string> = {}): Request {
   return new Request("https://sluice.test/v1/events", { method: "POST", body, headers });
@@ -261,9 +262,11 @@ Deno.test("contentCoding() reads the one coding of a Content-Encoding header", (
 });
 
 Deno.test("readBody() answers 400 when the client stops sending mid-body, logging one debug line", async () => {
-  const debug = console.debug;
-  const lines: unknown[][] = [];
-  console.debug = (...args: unknown[]) => lines.push(args);
+  const lines: Record<string, unknown>[] = [];
+  const before = configureLog({
+    level: "debug",
+    sink: (_, line) => lines.push(JSON.parse(line)),
+  });
   try {
     for (const coding of [undefined, "gzip"]) {
       const half = coding ? gzipSync(EVENT_JSON).subarray(0, 10) : EVENT_JSON.subarray(0, 10);
@@ -282,11 +285,26 @@ Deno.test("readBody() answers 400 when the client stops sending mid-body, loggin
       assert.equal(error.status, 400);
       assert.equal(error.message, "The request body ended before it was complete");
     }
-    assert.deepEqual(lines, [
-      ["Request body cut off: POST /v1/events: connection closed before message completed"],
-      ["Request body cut off: POST /v1/events: connection closed before message completed"],
-    ]);
+    assert.deepEqual(
+      lines.map(({ level, msg, method, path, error }) => ({ level, msg, method, path, error })),
+      [
+        {
+          level: "debug",
+          msg: "Request body cut off",
+          method: "POST",
+          path: "/v1/events",
+          error: "Error: connection closed before message completed",
+        },
+        {
+          level: "debug",
+          msg: "Request body cut off",
+          method: "POST",
+          path: "/v1/events",
+          error: "Error: connection closed before message completed",
+        },
+      ],
+    );
   } finally {
-    console.debug = debug;
+    configureLog(before);
   }
 });

@@ -6,13 +6,17 @@ import type { Runtime } from "../lib/runtime.ts";
 import type { Workspace } from "../lib/workspaces.ts";
 import type { AppEnv } from "./_env.ts";
 
-/** Context for events sent by a server: the request's IP and agent are not the user's. */
+/**
+ * Context for events sent by a server: the request's IP and agent are not the user's. The
+ * workspace is recorded on the request too, for its log line.
+ */
 export function serverContext(
   c: Context<AppEnv>,
   workspace: Workspace,
   dialect: Dialect,
   defaultSource = "server",
 ): RequestContext {
+  c.set("workspace", workspace);
   return {
     workspaceId: workspace.id,
     dialect,

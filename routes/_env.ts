@@ -10,7 +10,16 @@ export interface AppEnv {
     workspace: Workspace;
     apiKey: ApiKeyRecord;
     traceId: string;
+    /** What became of the events of an ingest request, for its metrics. */
+    ingested: IngestCounts;
   };
+}
+
+/** Events of one ingest request by what became of them. */
+export interface IngestCounts {
+  accepted: number;
+  duplicate: number;
+  rejected: number;
 }
 
 /** The application type every route module registers on. */

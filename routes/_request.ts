@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Hook, z } from "@hono/zod-openapi";
+// Validation answers say what each field must be.
+import "../core/field_messages.ts";
 import { readBody } from "./_body.ts";
 import { HttpError, problemOf, problemResponse } from "./_http_error.ts";
 import { InvalidCursorError } from "../lib/kv/page.ts";
@@ -117,6 +119,9 @@ export function ingestResponse(
   { batch = false, headers = {}, duplicateStatus = 409 }: IngestAnswerOptions = {},
 ): Response {
   const traceId = c.get("traceId");
+  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+  for (const r of results) counts[r.status]++;
+  c.set("ingested", counts);
   if (!batch) {
     const [result] = results;
     if (result?.status === "accepted") {
@@ -144,8 +149,6 @@ export function ingestResponse(
       headers,
     );
   }
-  const counts = { accepted: 0, duplicate: 0, rejected: 0 };
-  for (const r of results) counts[r.status]++;
   if (counts.rejected === results.length) {
     return problemResponse(
       problemOf(400, "No event in the batch is valid", results.flatMap((r) => r.errors ?? [])),

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { randomHexId } from "../lib/crypto.ts";
+import { errorText, log } from "../lib/log.ts";
 import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
 import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
@@ -12,8 +12,11 @@ import { deliveryRequestRoutes } from "./api/delivery_requests.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { deliveryRoutes } from "./api/deliveries.ts";
 import { pixelRoutes } from "./ingest/pixel.ts";
+import { erasureRoutes } from "./api/erasure.ts";
 import { eventRoutes } from "./api/events.ts";
 import { healthRoutes } from "./api/health.ts";
+import { metricsRoutes } from "./api/metrics.ts";
+import { isIngestRequest, observeRequests, routePattern } from "./_observe.ts";
 import { conversionHookRoutes } from "./ingest/conversion_hook.ts";
 import { nativeIngestRoutes } from "./ingest/native.ts";
 import { outboxRoutes } from "./api/outbox.ts";
@@ -30,10 +33,7 @@ import { auditApiChanges } from "./_audit.ts";
 /** Builds the HTTP application on a runtime. */
 export function createApp(rt: Runtime): App {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationProblem });
-  app.use(async function traceId(c, next) {
-    c.set("traceId", randomHexId());
-    await next();
-  });
+  app.use(observeRequests(rt));
   app.use(auditApiChanges(rt));
   // After the answer is ready: where isolates live only while they serve requests, requests
   // drain the kv-outbox a little each (bounded; one drain at a time per process).
@@ -64,10 +64,12 @@ export function createApp(rt: Runtime): App {
   for (
     const routes of [
       healthRoutes,
+      metricsRoutes,
       workspaceRoutes,
       apiKeyRoutes,
       eventRoutes,
       deliveryRoutes,
+      erasureRoutes,
       platformRoutes,
       ruleRoutes,
       webhookRoutes,
@@ -116,35 +118,21 @@ export function createApp(rt: Runtime): App {
 /** Seconds a sender waits before retrying an ingest request that failed inside Sluice. */
 const INGEST_RETRY_AFTER_S = 5;
 
-/** Paths that receive events (any method but GET /v1/events, which reads them). */
-const INGEST_PATHS = new Set([
-  "/v1/browser/events",
-  "/collect",
-  "/collect/hook",
-  "/v1/batch",
-  "/v1/track",
-  "/v1/identify",
-  "/v1/page",
-  "/v1/screen",
-  "/v1/group",
-  "/v1/alias",
-  "/v1/import",
-]);
-
-/** Whether a request sends events, so a failure must tell the sender to retry. */
-function isIngestRequest(method: string, path: string): boolean {
-  return (method === "POST" && path === "/v1/events") || INGEST_PATHS.has(path) ||
-    path.startsWith("/ingest/");
-}
-
 /**
- * Answers an error nothing mapped: logs it with the method, the path (no query string,
- * no body) and the trace id; ingest requests get 503 + Retry-After so senders retry (the
+ * Answers an error nothing mapped: logs it with the method, the route pattern (no path, query
+ * or body) and the trace id; ingest requests get 503 + Retry-After so senders retry (the
  * event was not stored), every other request 500 quoting the trace id.
  */
 function unexpectedErrorResponse(c: Context<AppEnv>, error: unknown): Response {
   const traceId = c.get("traceId");
-  console.error(`Unhandled error on ${c.req.method} ${c.req.path} (trace ${traceId}):`, error);
+  log.error("Unhandled error", {
+    method: c.req.method,
+    route: routePattern(c),
+    trace_id: traceId,
+    workspace_id: c.get("workspace")?.id,
+    error: errorText(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
   if (isIngestRequest(c.req.method, c.req.path)) {
     return problemResponse(
       problemOf(503, `The event could not be stored; retry it (trace ${traceId})`),

@@ -28,7 +28,13 @@ export async function openTestSluice(
   options: { kv?: Deno.Kv } = {},
 ): Promise<TestSluice> {
   const rt = await openRuntime(
-    parseConfig({ SLUICE_KV: ":memory:", SLUICE_ROOT_TOKEN: TEST_ROOT_TOKEN, ...env }),
+    parseConfig({
+      SLUICE_KV: ":memory:",
+      SLUICE_ROOT_TOKEN: TEST_ROOT_TOKEN,
+      // Request and delivery lines would bury a failing test's output.
+      SLUICE_LOG_LEVEL: "warn",
+      ...env,
+    }),
     options,
   );
   const workers = rt.startWorkers();

@@ -48,8 +48,10 @@ export interface EventJson {
   event_id: string;
   event_name: string;
   original_event_name?: string;
-  event_time: number;
-  received_at: number;
+  /** ISO 8601. */
+  event_time: string;
+  /** ISO 8601. */
+  received_at: string;
   source: string;
   dialect: string;
   user_data: {

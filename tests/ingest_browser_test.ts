@@ -272,7 +272,10 @@ Deno.test("POST /v1/browser/events takes client IP, User-Agent and platform cook
   assert.equal(event.user_data.browser_ids?.ga, "GA1.1.123.456");
   assert.equal(event.user_data.click_ids?.fbclid, "AbC123xYz");
   // fbc is built from the click id, byte-exact, stamped with the receive time.
-  assert.equal(event.user_data.browser_ids?.fbc, `fb.1.${event.received_at}.AbC123xYz`);
+  assert.equal(
+    event.user_data.browser_ids?.fbc,
+    `fb.1.${Date.parse(event.received_at)}.AbC123xYz`,
+  );
   assert.deepEqual(event.utm, { campaign: "spring" });
   assert.equal(event.properties.session, undefined);
 });

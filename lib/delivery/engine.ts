@@ -5,6 +5,9 @@ import { KeyedLimiter } from "../keyed_limiter.ts";
 import { deliveryKey, deliveryPrefix } from "../kv/keys.ts";
 import { DEFAULT_KV_LIMITS, type KvLimits } from "../kv/limits.ts";
 import { readByIds } from "../kv/range_read.ts";
+import { errorText, log } from "../log.ts";
+import { reportDeliveries, type SettledAttempt } from "../metrics/delivery_report.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { CheckMessage, DeliverMessage, IngestedMessage, QueuePort } from "../queue/mod.ts";
 import { EVENT_MESSAGE_TYPES } from "../webhooks/catalogue.ts";
 import type { WebhookNotices } from "../webhooks/notices.ts";
@@ -37,6 +40,8 @@ export interface DeliveryEngineDeps {
   limits?: KvLimits;
   /** Raises webhook notices (event notices at fan-out, delivery notices at the last failure). */
   notices?: WebhookNotices;
+  /** Where deliveries, retries and latencies are counted. */
+  metrics?: Metrics;
   /** Delays between attempts, ms; attempts = length + 1. */
   retryScheduleMs: readonly number[];
   /** Where stored events are loaded from; shared with ingest, which hands over what it stored. */
@@ -81,8 +86,9 @@ interface Target {
  * row_writer.ts (commits).
  */
 export class DeliveryEngine {
-  readonly #d: Required<Omit<DeliveryEngineDeps, "events" | "notices">> & {
+  readonly #d: Required<Omit<DeliveryEngineDeps, "events" | "notices" | "metrics">> & {
     notices?: WebhookNotices;
+    metrics?: Metrics;
   };
   readonly #slots: KeyedLimiter;
   readonly #events: EventLoader;
@@ -176,7 +182,11 @@ export class DeliveryEngine {
         this.#slowUntil.set(message.destination_id, now + SLOW_FOR_MS);
         queued.push({ message, delayMs: this.#d.sendTimeoutMs + HANDOVER_MARGIN_MS });
       } else {
-        console.error(`First attempt to ${message.destination_id} failed:`, outcome.error);
+        log.error("First delivery attempt failed; queued again", {
+          workspace_id: message.workspace_id,
+          destination_id: message.destination_id,
+          error: errorText(outcome.error),
+        });
         queued.push({ message, delayMs: FAILED_ATTEMPT_DELAY_MS });
       }
     });
@@ -227,7 +237,7 @@ export class DeliveryEngine {
     }));
     const target = this.#targetOf(destination);
     if ("reason" in target) {
-      await this.#close(wsId, message.destination_id, events, rows, target);
+      await this.#close(message, events, rows, target);
       return [];
     }
     const attempts = await attemptDelivery(
@@ -264,26 +274,30 @@ export class DeliveryEngine {
 
   /** Closes rows that cannot be sent: skipped (disabled, deleted) or failed (no connector, bad settings). */
   async #close(
-    wsId: string,
-    destinationId: string,
+    message: DeliverMessage,
     events: readonly SluiceEvent[],
     rows: ReadonlyMap<string, DeliveryRow>,
     closed: { status: "skipped" | "failed"; reason: string },
   ): Promise<void> {
     const updatedAt = new Date(this.#d.now()).toISOString();
+    const settled = events.map((event) => ({
+      event,
+      row: {
+        ...rows.get(event.id)!,
+        status: closed.status,
+        last_error: closed.reason,
+        updated_at: updatedAt,
+      },
+    }));
     await this.#writer.write(
-      wsId,
-      events.map((event) => ({
+      message.workspace_id,
+      settled.map(({ event, row }) => ({
         ulid: event.id,
-        destinationId,
-        row: {
-          ...rows.get(event.id)!,
-          status: closed.status,
-          last_error: closed.reason,
-          updated_at: updatedAt,
-        },
+        destinationId: message.destination_id,
+        row,
       })),
     );
+    reportDeliveries(this.#d.metrics, message.workspace_id, settled, { attempt: message.attempt });
   }
 
   /**
@@ -300,6 +314,7 @@ export class DeliveryEngine {
   ): Promise<void> {
     const now = this.#d.now();
     const writes: RowWrite[] = [];
+    const reported: SettledAttempt[] = [];
     const retryIds: string[] = [];
     const followUps = new Map<string, string[]>();
     let retryInMs = 0;
@@ -324,6 +339,7 @@ export class DeliveryEngine {
       }
       authFailure ??= settled.authFailure;
       writes.push({ ulid: event.id, destinationId: destination.id, row: settled.row });
+      reported.push({ event, row: settled.row, answer: result.answer });
     }
     for (const write of writes) {
       if (write.row.status === "retrying") write.row.next_attempt_at = now + retryInMs;
@@ -348,6 +364,7 @@ export class DeliveryEngine {
       writes,
     });
     await this.#writer.write(wsId, writes, queued, notices);
+    reportDeliveries(this.#d.metrics, wsId, reported, { attempt: message.attempt });
     if (authFailure) await this.#pause(wsId, destination, authFailure, now);
   }
 
@@ -431,6 +448,13 @@ export class DeliveryEngine {
       writes,
     });
     await this.#writer.write(wsId, writes, [], notices);
+    const traceIds = new Map(events.map((event) => [event.id, event.trace_id]));
+    reportDeliveries(
+      this.#d.metrics,
+      wsId,
+      writes.map(({ ulid, row }) => ({ event: { id: ulid, trace_id: traceIds.get(ulid) }, row })),
+      { attempt: message.check, kind: "follow_up" },
+    );
     if (stillOpen > 0) await this.#checkAgain(message, followUp, now);
   }
 

@@ -35,6 +35,11 @@ export class EventLoader {
     this.#opened.set(cacheKey(event.workspace_id, event.id), event);
   }
 
+  /** Drops kept copies of events that were erased. */
+  forget(wsId: string, ids: readonly string[]): void {
+    for (const id of ids) this.#opened.delete(cacheKey(wsId, id));
+  }
+
   /** The events of `ids` that are still stored, in the order of `ids`. */
   async load(wsId: string, ids: readonly string[]): Promise<SluiceEvent[]> {
     const kept = new Map<string, SluiceEvent>();

@@ -100,10 +100,26 @@ export const deliveryRowSchema = z.object({
     description:
       `The last ${MAX_HISTORY} attempts, oldest first; kept across retries, replays and forwards`,
   }),
+});
+
+/** One event's delivery to one destination, as stored. */
+export type DeliveryRow = z.output<typeof deliveryRowSchema>;
+
+/** A delivery row as the API shows it: every time in ISO 8601. */
+export const shownDeliveryRowSchema = deliveryRowSchema.extend({
+  next_attempt_at: z.string().optional().openapi({
+    description: "When the next attempt is due (ISO 8601), while retrying",
+  }),
 }).openapi("DeliveryRow");
 
-/** One event's delivery to one destination. */
-export type DeliveryRow = z.output<typeof deliveryRowSchema>;
+/** A delivery row as the API shows it. */
+export type ShownDeliveryRow = z.output<typeof shownDeliveryRowSchema>;
+
+/** A stored row as the API shows it. */
+export function shownDeliveryRow(row: DeliveryRow): ShownDeliveryRow {
+  const { next_attempt_at: next, ...rest } = row;
+  return next === undefined ? rest : { ...rest, next_attempt_at: new Date(next).toISOString() };
+}
 
 /** How long delivery rows are kept, ms (with the events they describe). */
 export const DELIVERY_ROW_TTL_MS = 30 * 86_400_000;

@@ -3,6 +3,7 @@ import type { QueuePort } from "../queue/mod.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import type { EventIdEntry, SealedEvent } from "../event_store.ts";
 import { eventIdKey, eventKey, statKey } from "../kv/keys.ts";
+import { type Metrics, secondsSince } from "../metrics/metrics.ts";
 
 /** One event waiting to be committed. */
 export interface CommitItem {
@@ -40,6 +41,8 @@ export interface CommitOptions {
    * remote KV, where a commit is a network round trip, wants several.
    */
   maxInFlight: number;
+  /** Where commit sizes, latencies and failures are counted. */
+  metrics?: Metrics;
 }
 
 /** Key bytes an event's own writes take at most: its record, id entry, counters and check. */
@@ -229,6 +232,8 @@ export class GroupCommitter {
     }
     const counters = this.#counters;
     this.#counters = new CounterBatch();
+    const metrics = this.#options.metrics;
+    const started = performance.now();
     try {
       const op = this.#kv.atomic();
       const idsByWorkspace = new Map<string, string[]>();
@@ -265,6 +270,8 @@ export class GroupCommitter {
       }
       const result = await op.commit();
       if (result.ok) {
+        metrics?.commitDuration.observe(secondsSince(started));
+        metrics?.commitSize.observe(unique.length);
         for (const pending of unique) pending.resolve("accepted");
         for (const pending of repeats) {
           pending.resolve("duplicate");
@@ -275,6 +282,7 @@ export class GroupCommitter {
       this.#mergeCounters(counters);
       await this.#resolveConflicts(unique, repeats);
     } catch (error) {
+      metrics?.kvCommitFailures.inc({ site: "group_commit" });
       this.#mergeCounters(counters);
       if (group.length === 1) {
         group[0]!.reject(error);
@@ -325,6 +333,7 @@ export class GroupCommitter {
       const result = await op.commit();
       if (!result.ok) this.#mergeCounters(counters);
     } catch {
+      this.#options.metrics?.kvCommitFailures.inc({ site: "counters" });
       this.#mergeCounters(counters);
     }
   }

@@ -1,5 +1,7 @@
 import { DEFAULT_KV_LIMITS, keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import { rateLimitKey } from "../kv/keys.ts";
+import { errorText, log } from "../log.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 
 /** The answer to one request for budget. */
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
@@ -28,10 +30,17 @@ export class RateLimiter {
   readonly #windows = new Map<string, WindowState>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #metrics?: Metrics;
 
-  constructor(kv: Deno.Kv, limits: KvLimits = DEFAULT_KV_LIMITS) {
+  /** Counts in `kv`, syncing within `limits`; refusals are counted in `options.metrics`. */
+  constructor(
+    kv: Deno.Kv,
+    limits: KvLimits = DEFAULT_KV_LIMITS,
+    options: { metrics?: Metrics } = {},
+  ) {
     this.#kv = kv;
     this.#perCommit = keysPerCommit(limits);
+    this.#metrics = options.metrics;
   }
 
   /** Takes `cost` from the scope's budget of `limit` per window of `windowMs`. */
@@ -50,6 +59,7 @@ export class RateLimiter {
       this.#windows.set(id, state);
     }
     if (state.global + state.unsynced + cost > limit) {
+      this.#metrics?.rateLimited.inc({ scope: scopeKind(scope) });
       return {
         ok: false,
         retryAfterSeconds: Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000)),
@@ -113,11 +123,18 @@ export class RateLimiter {
       try {
         await this.sync();
       } catch (error) {
-        console.error(`Rate-limit sync failed: ${(error as Error).message}`);
+        this.#metrics?.kvCommitFailures.inc({ site: "rate_limit" });
+        log.error("Rate-limit sync failed", { error: errorText(error) });
       } finally {
         this.#timer = undefined;
         if (this.#windows.size > 0) this.#armSync();
       }
     }, SYNC_INTERVAL_MS);
   }
+}
+
+/** A scope's kind for metrics: the part before its first colon (`ws`, `ip`), never an id. */
+function scopeKind(scope: string): string {
+  const kind = scope.slice(0, scope.indexOf(":"));
+  return /^[a-z_]{1,16}$/.test(kind) ? kind : "other";
 }

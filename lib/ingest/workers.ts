@@ -1,3 +1,4 @@
+import { errorText, log } from "../log.ts";
 import type { Sealer } from "../crypto.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import { inputPath, parseEvent, type RequestContext } from "./event_input.ts";
@@ -120,7 +121,9 @@ export class IngestWorkers {
       }
     } catch (error) {
       // A runtime without Web Workers: every batch is prepared in place.
-      console.warn(`Ingest workers unavailable, preparing batches in place: ${error}`);
+      log.warn("Ingest workers unavailable; batches are prepared in place", {
+        error: errorText(error),
+      });
       this.close();
     }
   }

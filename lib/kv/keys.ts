@@ -19,7 +19,7 @@
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination, written
  *                                      on the first answer (or by replay, forward, retry-failed)
  * ["rule", wsId, ruleId]               RoutingRule
- * ["hook", wsId, hookId]               Webhook (secrets sealed)
+ * ["hook", wsId, hookId]               Webhook (secrets sealed); hookId `wh_` + ULID
  * ["hook_guard", wsId]                 number bumped by every webhook create (serialises the limit check)
  * ["hook_health", wsId, hookId]        WebhookHealth {failing_since}: present while every send fails
  * ["hook_msg", wsId, msgId]            WebhookMessage: one notice, sent to every subscribed webhook
@@ -49,6 +49,11 @@
  * ["rotation"]                         RotationProgress: a SLUICE_SECRET rotation, resumable
  * ["backup_mark"]                      a backup's start mark (its versionstamp dates the export;
  *                                      expireIn 1 h; never exported)
+ *                                      dlvId is `whd_` + a ULID, so the log reads in time order
+ * ["outbox", dueMs, id]                OutboxEntry {message, attempts, leased}: the kv-outbox queue,
+ *                                      due-time order; when leased, dueMs is the lease expiry
+ * ["outbox_dead", id]                  DeadOutboxEntry: gave up after the last retry (expireIn 7 d)
+ * ["erasure", wsId, ulid]              ErasureAuditRecord: one erasure, its identifiers as salted hashes
  * ```
  */
 
@@ -56,6 +61,7 @@
 export const workspaceKey = (wsId: string) => ["ws", wsId] as const;
 /** Prefix of every workspace record. */
 export const workspacePrefix = () => ["ws"] as const;
+export const workspacesPrefix = () => ["ws"] as const;
 /** Maps a workspace's public id (`pk_…`) to its id. */
 export const workspacePublicKey = (publicId: string) => ["ws_public", publicId] as const;
 /** Marks an origin as allowed by a workspace. */
@@ -92,6 +98,8 @@ export const statKey = (wsId: string, hourMs: number, metric: string, dimension 
   ["stat", wsId, hourMs, metric, dimension] as const;
 /** Prefix of a workspace's counters for one hour bucket. */
 export const statHourPrefix = (wsId: string, hourMs: number) => ["stat", wsId, hourMs] as const;
+/** Prefix of all a workspace's counters, in hour order. */
+export const statPrefix = (wsId: string) => ["stat", wsId] as const;
 
 /** A rate-limit counter for one fixed window. */
 export const rateLimitKey = (scope: string, windowStart: number) =>
@@ -140,6 +148,8 @@ export const webhookHealthKey = (wsId: string, hookId: string) =>
 /** A webhook message (the notice every subscribed webhook receives). */
 export const webhookMessageKey = (wsId: string, messageId: string) =>
   ["hook_msg", wsId, messageId] as const;
+/** Prefix of a workspace's webhook messages. */
+export const webhookMessagePrefix = (wsId: string) => ["hook_msg", wsId] as const;
 /** One message's delivery to one webhook. */
 export const webhookDeliveryKey = (wsId: string, hookId: string, deliveryId: string) =>
   ["hook_dlv", wsId, hookId, deliveryId] as const;
@@ -200,3 +210,10 @@ export const auditPrefix = (wsId: string) => ["audit", wsId] as const;
 export const rotationKey = () => ["rotation"] as const;
 /** Written as a backup starts: its versionstamp dates the export (lib/backup). */
 export const backupMarkKey = () => ["backup_mark"] as const;
+/** Prefix of the delivery logs of all a workspace's webhooks. */
+export const workspaceWebhookDeliveryPrefix = (wsId: string) => ["hook_dlv", wsId] as const;
+
+/** The audit record of one erasure. */
+export const erasureAuditKey = (wsId: string, id: string) => ["erasure", wsId, id] as const;
+/** Prefix of a workspace's erasure audit records, oldest first. */
+export const erasureAuditPrefix = (wsId: string) => ["erasure", wsId] as const;

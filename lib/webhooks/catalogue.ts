@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import type { SluiceEvent } from "../../core/event.ts";
 
 /** Message types a webhook can subscribe to. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -44,8 +45,8 @@ export const canonicalEventSchema = z.object({
   event_id: z.string().describe("The dedup key, from the sender or generated"),
   event_name: z.string().describe("Canonical name (purchase, lead, page_view, …) or custom"),
   original_event_name: z.string().optional().describe("The name as sent, when it differs"),
-  event_time: z.number().describe("When it happened, epoch milliseconds"),
-  received_at: z.number().describe("When Sluice received it, epoch milliseconds"),
+  event_time: z.string().describe("When it happened (ISO 8601)"),
+  received_at: z.string().describe("When Sluice received it (ISO 8601)"),
   source: z.string(),
   action_source: z.string().optional(),
   dialect: z.enum(["native", "browser", "collect", "hook", "segment"]),
@@ -98,6 +99,18 @@ export const canonicalEventSchema = z.object({
   properties: z.record(z.string(), z.unknown()),
   trace_id: z.string(),
 }).describe("An accepted event");
+
+/** An accepted event as the API and webhooks show it. */
+export type PublishedEvent = z.infer<typeof canonicalEventSchema>;
+
+/** An event as the API and webhooks show it: stored times (epoch ms) as ISO 8601. */
+export function publishedEvent(event: SluiceEvent): PublishedEvent {
+  return {
+    ...event,
+    event_time: new Date(event.event_time).toISOString(),
+    received_at: new Date(event.received_at).toISOString(),
+  };
+}
 
 const platformRef = z.object({
   id: z.string(),
@@ -158,13 +171,13 @@ export type PlatformRef = z.infer<typeof platformRef>;
 /** An event as delivery notices list it. */
 export type EventRef = z.infer<typeof eventRef>;
 
-const exampleEvent: z.infer<typeof canonicalEventSchema> = {
+const exampleEvent: PublishedEvent = {
   id: "01JD2Q7K1X9V3C8M5T4R6N2B0A",
   workspace_id: "ws_5fJq2LxP9s",
   event_id: "order-1001",
   event_name: "purchase",
-  event_time: 1763894400000,
-  received_at: 1763894400312,
+  event_time: "2025-11-23T10:40:00.000Z",
+  received_at: "2025-11-23T10:40:00.312Z",
   source: "server",
   action_source: "website",
   dialect: "native",

@@ -46,7 +46,7 @@ export type WebhookAttempt = z.output<typeof webhookAttemptSchema>;
 
 /** One message's delivery to one webhook, with every attempt, as stored. */
 export const webhookDeliverySchema = z.object({
-  id: z.string().openapi({ description: "ULID: the log reads in time order" }),
+  id: z.string().openapi({ description: "`whd_` + ULID: the log reads in time order" }),
   webhook_id: z.string(),
   message_id: z.string().openapi({ description: "The webhook-id header" }),
   event_type: z.enum([...WEBHOOK_EVENT_TYPES, "webhook.test"]),
@@ -71,10 +71,24 @@ export const webhookDeliverySchema = z.object({
 /** One message's delivery to one webhook, with every attempt. */
 export type WebhookDelivery = z.output<typeof webhookDeliverySchema>;
 
-/** A delivery as the API shows it: the round bookkeeping left out. */
+/** A delivery as the API shows it: the round bookkeeping left out, every time in ISO 8601. */
 export const shownWebhookDeliverySchema = webhookDeliverySchema
   .omit({ round: true, round_start: true })
+  .extend({
+    next_attempt_at: z.string().optional().openapi({
+      description: "When the next attempt is due (ISO 8601), while retrying",
+    }),
+  })
   .openapi("WebhookDelivery");
+
+/** A delivery as the API shows it. */
+export type ShownWebhookDelivery = z.output<typeof shownWebhookDeliverySchema>;
+
+/** A stored delivery as the API shows it. */
+export function shownWebhookDelivery(delivery: WebhookDelivery): ShownWebhookDelivery {
+  const { round: _round, round_start: _start, next_attempt_at: next, ...shown } = delivery;
+  return next === undefined ? shown : { ...shown, next_attempt_at: new Date(next).toISOString() };
+}
 
 /** How long messages and delivery records are kept, ms. */
 export const WEBHOOK_LOG_TTL_MS = 30 * 86_400_000;
@@ -94,7 +108,8 @@ export function newMessage(
 /** A new delivery of a message to a webhook, not attempted yet. */
 export function newDelivery(hookId: string, message: WebhookMessage): WebhookDelivery {
   return {
-    id: newUlid(),
+    // Typed like every other id; ULID order keeps the log in time order after the prefix.
+    id: `whd_${newUlid().toLowerCase()}`,
     webhook_id: hookId,
     message_id: message.id,
     event_type: message.type,

@@ -3,10 +3,12 @@ import { signWebhook } from "../../connectors/webhook.ts";
 import type { Sender, SendResult } from "../delivery/send.ts";
 import type { EventStore } from "../event_store.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
+import { log } from "../log.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { webhookDeliveryKey, webhookMessageKey } from "../kv/keys.ts";
 import type { QueuePort, WebhookDeliveryMessage } from "../queue/mod.ts";
 import { retryAfterMs } from "../../core/retry_after.ts";
-import type { WebhookDisabledData } from "./catalogue.ts";
+import { publishedEvent, type WebhookDisabledData } from "./catalogue.ts";
 import {
   inFlight,
   MAX_LOGGED_ATTEMPTS,
@@ -35,6 +37,8 @@ export interface WebhookSenderDeps {
   disableAfterMs: number;
   /** Requests in flight per webhook in this process. */
   perWebhookConcurrency?: number;
+  /** Where webhook attempts and latencies are counted. */
+  metrics?: Metrics;
   now?: () => number;
   random?: () => number;
 }
@@ -99,7 +103,7 @@ function outcomeOf(result: SendResult): Outcome {
  * (raising `webhook.disabled` to the others).
  */
 export class WebhookSender {
-  readonly #d: Required<WebhookSenderDeps>;
+  readonly #d: Required<Omit<WebhookSenderDeps, "metrics">> & { metrics?: Metrics };
   readonly #limiter: KeyedLimiter;
 
   constructor(deps: WebhookSenderDeps) {
@@ -163,6 +167,7 @@ export class WebhookSender {
       retryDelay === undefined ? undefined : { ...message, attempt: message.attempt + 1 },
       retryDelay,
     );
+    this.#report(message, next, attempt);
     if (outcome.kind !== "delivered") await this.#failed(hook);
     else if (health) await this.#d.store.markHealthy(wsId, hook.id);
   }
@@ -236,6 +241,23 @@ export class WebhookSender {
     return next;
   }
 
+  /** One log line and the counters for an attempt; never the receiver's answer or the URL. */
+  #report(message: WebhookDeliveryMessage, delivery: WebhookDelivery, attempt: WebhookAttempt) {
+    this.#d.metrics?.webhookAttempts.inc({ outcome: delivery.status });
+    this.#d.metrics?.webhookDuration.observe(attempt.latency_ms / 1000);
+    log.info("webhook attempt", {
+      workspace_id: message.workspace_id,
+      webhook_id: message.webhook_id,
+      delivery_id: message.delivery_id,
+      message_id: delivery.message_id,
+      event_type: delivery.event_type,
+      attempt: attempt.attempt,
+      outcome: delivery.status,
+      status: attempt.status,
+      latency_ms: attempt.latency_ms,
+    });
+  }
+
   async #post(
     hook: Webhook,
     messageId: string,
@@ -287,7 +309,7 @@ export class WebhookSender {
     if (!message) return null;
     if (message.event === undefined) return messageBody(message, message.data);
     const view = await this.#d.events.getByUlid(wsId, message.event);
-    return view ? messageBody(message, view.event) : null;
+    return view ? messageBody(message, publishedEvent(view.event)) : null;
   }
 
   /** Writes the delivery (and queues its next attempt) unless it changed meanwhile. */

@@ -99,7 +99,8 @@ export class WebhookStore {
     const now = new Date().toISOString();
     const secret = generateWebhookSecret();
     const webhook: Webhook = {
-      id: newId(),
+      // Typed like every other id (`ws_`, `dst_`, `key_`); ids stored without it still work.
+      id: `wh_${newId().toLowerCase()}`,
       workspace_id: wsId,
       url: input.url,
       events: [...new Set(input.events)],

@@ -1,10 +1,15 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { EVENT_LIMITS, type SluiceEvent } from "../../core/event.ts";
 import type { RequeueMode } from "../../lib/delivery/engine.ts";
-import { deliveriesOf, DELIVERY_STATUSES, deliveryRowSchema } from "../../lib/delivery/rows.ts";
+import {
+  deliveriesOf,
+  DELIVERY_STATUSES,
+  shownDeliveryRow,
+  shownDeliveryRowSchema,
+} from "../../lib/delivery/rows.ts";
 import type { EventView } from "../../lib/event_store.ts";
 import type { Runtime } from "../../lib/runtime.ts";
-import { canonicalEventSchema } from "../../lib/webhooks/catalogue.ts";
+import { canonicalEventSchema, publishedEvent } from "../../lib/webhooks/catalogue.ts";
 import type { AppEnv } from "../_env.ts";
 import { HttpError } from "../_http_error.ts";
 import { withCursor } from "../_request.ts";
@@ -47,12 +52,12 @@ const eventDetailSchema = z.object({
   handed_off_at: z.string().nullable().openapi({
     description: "When the event reached fan-out; null until it has",
   }),
-  deliveries: z.array(deliveryRowSchema),
+  deliveries: z.array(shownDeliveryRowSchema),
 }).openapi("EventDetail");
 
 const requeuedSchema = z.object({
   event_id: z.string(),
-  queued: z.array(deliveryRowSchema),
+  queued: z.array(shownDeliveryRowSchema),
 }).openapi("Requeued");
 
 const eventParams = z.object({ event_id: pathId(EVENT_LIMITS.idLength) });
@@ -119,7 +124,7 @@ export function eventRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const page = await withCursor(() =>
         rt.events.list(wsId, { limit: q.limit, cursor: q.cursor, filter })
       );
-      return c.json(page, 200);
+      return c.json({ data: page.data.map(publishedEvent), next_cursor: page.next_cursor }, 200);
     },
   );
 
@@ -138,16 +143,16 @@ export function eventRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const wsId = c.get("workspace").id;
       const view = await eventOr404(rt, wsId, c.req.valid("param").event_id);
       return c.json({
-        event: view.event,
+        event: publishedEvent(view.event),
         handed_off_at: view.handed_off_at ? new Date(view.handed_off_at).toISOString() : null,
-        deliveries: await deliveriesOf(rt.kv, wsId, view.event.id),
+        deliveries: (await deliveriesOf(rt.kv, wsId, view.event.id)).map(shownDeliveryRow),
       }, 200);
     },
   );
 
   const requeue = async (wsId: string, view: EventView, mode: RequeueMode) => ({
     event_id: view.event.event_id,
-    queued: await rt.engine.requeue(wsId, view.event, mode),
+    queued: (await rt.engine.requeue(wsId, view.event, mode)).map(shownDeliveryRow),
   });
   const requeued = jsonResponse("The deliveries now queued", requeuedSchema);
 

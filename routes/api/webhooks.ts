@@ -8,6 +8,7 @@ import {
 import {
   getDelivery,
   listDeliveries,
+  shownWebhookDelivery,
   shownWebhookDeliverySchema,
   WEBHOOK_DELIVERY_STATUSES,
   type WebhookDelivery,
@@ -126,12 +127,6 @@ function unprocessable(error: unknown): never {
 
 async function shown(rt: Runtime, webhook: Webhook) {
   return publicWebhook(webhook, await rt.webhooks.health(webhook.workspace_id, webhook.id));
-}
-
-/** A delivery as the API shows it (the round bookkeeping left out). */
-function shownDelivery(delivery: WebhookDelivery) {
-  const { round: _round, round_start: _start, ...shown } = delivery;
-  return shown;
 }
 
 /** `/v1/webhooks` and `/v1/webhook-events`: outbound webhooks and their delivery log. */
@@ -323,7 +318,10 @@ export function webhookRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const webhook = await webhookOr404(rt, wsId, c.req.valid("param").id);
       const query = c.req.valid("query");
       const page = await withCursor(() => listDeliveries(rt.kv, wsId, webhook.id, query));
-      return c.json({ data: page.data.map(shownDelivery), next_cursor: page.next_cursor }, 200);
+      return c.json({
+        data: page.data.map(shownWebhookDelivery),
+        next_cursor: page.next_cursor,
+      }, 200);
     },
   );
 
@@ -341,7 +339,7 @@ export function webhookRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
     async (c) => {
       const { id, delivery_id } = c.req.valid("param");
       const webhook = await webhookOr404(rt, c.get("workspace").id, id);
-      return c.json(shownDelivery(await deliveryOr404(rt, webhook, delivery_id)), 200);
+      return c.json(shownWebhookDelivery(await deliveryOr404(rt, webhook, delivery_id)), 200);
     },
   );
 
@@ -365,7 +363,7 @@ export function webhookRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const delivery = await deliveryOr404(rt, webhook, delivery_id);
       const redelivered = await rt.webhookSender.redeliver(webhook, delivery.id)
         .catch(unprocessable);
-      return c.json(shownDelivery(redelivered), 202);
+      return c.json(shownWebhookDelivery(redelivered), 202);
     },
   );
   return app;

@@ -97,6 +97,7 @@ async function ingestBrowser(
   }
   const workspace = await rt.workspaces.getByPublicId(publicId);
   if (!workspace) throw new HttpError(401, `Unknown public_id "${publicId.slice(0, 64)}"`);
+  c.set("workspace", workspace);
   const origin = requireAllowedOrigin(c, workspace);
   const cors = corsHeaders(origin);
 
@@ -121,6 +122,7 @@ async function ingestBrowser(
   const userAgent = c.req.header("user-agent") ?? "";
   if (isbot(userAgent)) {
     rt.committer.count(workspace.id, "bot_dropped", "", events.length);
+    rt.metrics.botDropped.inc(events.length);
     return c.json({ success: true, dropped: events.length, reason: "bot" }, 202, cors);
   }
   const inputs = dialect === "collect" ? events.map(collectToNative) : events;
