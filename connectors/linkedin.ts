@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeEmail } from "../core/pii/mod.ts";
+import { trimmedText } from "./_records.ts";
 import { baseUrl, chunk, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, optionalSecretSetting } from "./_settings.ts";
 import type {
@@ -126,22 +127,18 @@ export function linkedinUserIds(user: UserData): { idType: string; idValue: stri
   ];
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-}
-
 /**
  * LinkedIn `user.userInfo`, raw: only when both first and last name are known (LinkedIn
  * refuses one without the other), with the company (`user_data.company_name`), job title
  * (`user_data.job_title`) and country (ISO alpha-2, uppercase) when present.
  */
 export function linkedinUserInfo(user: UserData): Record<string, string> | undefined {
-  const firstName = text(user.first_name);
-  const lastName = text(user.last_name);
+  const firstName = trimmedText(user.first_name);
+  const lastName = trimmedText(user.last_name);
   if (!firstName || !lastName) return undefined;
   const info: Record<string, string> = { firstName, lastName };
-  const companyName = text(user.company_name);
-  const title = text(user.job_title);
+  const companyName = trimmedText(user.company_name);
+  const title = trimmedText(user.job_title);
   const countryCode = user.country ? normalizeCountry(user.country)?.toUpperCase() : undefined;
   if (companyName) info.companyName = companyName;
   if (title) info.title = title;

@@ -12,6 +12,7 @@ import {
   normalizeZip,
   phoneDigits,
 } from "../core/pii/mod.ts";
+import { omitEmptyAndEmptyArrays, uniqueDefined } from "./_records.ts";
 import { baseUrl, chunk, every, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
@@ -123,10 +124,6 @@ export function metaActionSource(event: SluiceEvent): string {
   return "other";
 }
 
-function unique(values: (string | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => v !== undefined))];
-}
-
 /** Meta `external_id` before hashing: trimmed and lowercased, as Meta's SDK does. */
 export function metaExternalId(value: string): string | undefined {
   const id = value.trim().toLowerCase();
@@ -137,9 +134,9 @@ export function metaExternalId(value: string): string | undefined {
 export function metaUserData(user: UserData, eventTime: number): Record<string, unknown> {
   const country = user.country;
   const fbclid = user.click_ids?.fbclid;
-  const out: Record<string, unknown> = {
-    em: unique([hashNormalized(user.email, normalizeEmail)]),
-    ph: unique([hashNormalized(user.phone, (v) => phoneDigits(v, country))]),
+  return omitEmptyAndEmptyArrays({
+    em: uniqueDefined([hashNormalized(user.email, normalizeEmail)]),
+    ph: uniqueDefined([hashNormalized(user.phone, (v) => phoneDigits(v, country))]),
     fn: hashNormalized(user.first_name, normalizeName),
     ln: hashNormalized(user.last_name, normalizeName),
     ge: hashNormalized(user.gender, normalizeGender),
@@ -148,7 +145,7 @@ export function metaUserData(user: UserData, eventTime: number): Record<string, 
     st: hashNormalized(user.state, (v) => normalizeState(v, country)),
     zp: hashNormalized(user.zip, (v) => normalizeZip(v, country)),
     country: hashNormalized(country, normalizeCountry),
-    external_id: unique(
+    external_id: uniqueDefined(
       [user.customer_id, ...(user.external_ids ?? [])].map((id) =>
         hashNormalized(id, metaExternalId)
       ),
@@ -158,13 +155,7 @@ export function metaUserData(user: UserData, eventTime: number): Record<string, 
     fbc: user.browser_ids?.fbc ?? (fbclid ? `fb.1.${eventTime}.${fbclid}` : undefined),
     fbp: user.browser_ids?.fbp,
     madid: user.madid,
-  };
-  for (const [key, value] of Object.entries(out)) {
-    if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) {
-      delete out[key];
-    }
-  }
-  return out;
+  });
 }
 
 function customData(event: SluiceEvent): Record<string, unknown> | undefined {
