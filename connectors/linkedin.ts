@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeEmail } from "../core/pii/mod.ts";
+import { accessGrant, refreshTokenRequest } from "./_oauth.ts";
 import { trimmedText } from "./_records.ts";
 import { baseUrl, chunk, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, optionalSecretSetting } from "./_settings.ts";
@@ -103,7 +104,6 @@ const DAY_MS = 86_400_000;
 const MAX_AGE_MS = 90 * DAY_MS;
 const BATCH_LIMIT = 5000;
 const MAX_EVENT_ID_LENGTH = 64;
-const DEFAULT_TOKEN_LIFETIME_MS = 3_600_000;
 const NO_TOKEN = "no LinkedIn access token: the refresh token was not exchanged for one";
 const NO_TEST_MODE = "LinkedIn's Conversions API has no test mode: a test event would count " +
   "as a real conversion. Point a second destination at a throwaway conversion rule instead";
@@ -260,11 +260,6 @@ export function linkedinClassify(response: PlatformResponse): Classification {
   return { outcome: { kind: "delivered" }, events };
 }
 
-const tokenGrant = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.number().positive().optional(),
-});
-
 const tokenError = z.object({
   error: z.string().optional(),
   error_description: z.string().optional(),
@@ -272,19 +267,12 @@ const tokenError = z.object({
 
 /** Reads LinkedIn's token endpoint answer: a grant, or why there is none. */
 export function readLinkedinToken(response: PlatformResponse): AccessGrant | Outcome {
-  const json = parseJson(response.body);
+  const grant = accessGrant(response);
+  if (grant) return grant;
   if (response.status >= 200 && response.status < 300) {
-    const grant = tokenGrant.safeParse(json);
-    if (grant.success) {
-      const lifetime = grant.data.expires_in;
-      return {
-        accessToken: grant.data.access_token,
-        expiresInMs: lifetime === undefined ? DEFAULT_TOKEN_LIFETIME_MS : lifetime * 1000,
-      };
-    }
     return { kind: "retry", reason: "LinkedIn token endpoint answered without an access_token" };
   }
-  const parsed = tokenError.safeParse(json);
+  const parsed = tokenError.safeParse(parseJson(response.body));
   const described = parsed.success
     ? [parsed.data.error, parsed.data.error_description].filter(Boolean).join(": ")
     : "";
@@ -350,18 +338,11 @@ export const linkedin = {
     request(settings: LinkedinSettings): OutboundRequest | null {
       const { refresh_token, client_id, client_secret } = settings;
       if (!refresh_token || !client_id || !client_secret) return null;
-      return {
-        method: "POST",
-        url: settings.token_endpoint,
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "refresh_token",
-          refresh_token,
-          client_id,
-          client_secret,
-        }).toString(),
-        eventIndexes: [],
-      };
+      return refreshTokenRequest(settings.token_endpoint, {
+        refresh_token,
+        client_id,
+        client_secret,
+      });
     },
     read: readLinkedinToken,
   },
