@@ -19,7 +19,8 @@ import {
 } from "./_google_ads_errors.ts";
 import { clickIdsOf, eventSourceOf, googleConsent, notAConversion } from "./_google_ads_event.ts";
 import { googleEmail } from "./_google_pii.ts";
-import { baseUrl, chunk, parseJson } from "./_response.ts";
+import { batchEvents } from "./_map_result.ts";
+import { baseUrl, parseJson } from "./_response.ts";
 import type { GoogleAdsSettings } from "./google_ads.ts";
 import type {
   Classification,
@@ -28,7 +29,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** The Google Ads API's default base URL. */
@@ -112,12 +112,9 @@ export function legacyRequests(
   settings: GoogleAdsSettings,
   options: MapOptions,
 ): MapResult {
-  const skipped: SkippedEvent[] = [];
-  const ready: { index: number; body: Record<string, unknown> }[] = [];
-  events.forEach((event, index) => {
-    const mapped = clickConversion(event, settings);
-    if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-    else ready.push({ index, body: mapped });
+  const { batches, skipped } = batchEvents(events, {
+    size: GOOGLE_ADS_BATCH,
+    mapEvent: (event) => clickConversion(event, settings),
   });
   const base = baseUrl(settings.endpoint ?? GOOGLE_ADS_ENDPOINT);
   const url = `${base}/${encodeURIComponent(settings.api_version)}/customers/` +
@@ -128,16 +125,16 @@ export function legacyRequests(
     "developer-token": settings.developer_token ?? "",
     ...(settings.login_customer_id ? { "login-customer-id": settings.login_customer_id } : {}),
   };
-  const requests: OutboundRequest[] = chunk(ready, GOOGLE_ADS_BATCH).map((batch) => ({
+  const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
     method: "POST",
     url,
     headers,
     body: JSON.stringify({
-      conversions: batch.map((e) => e.body),
+      conversions: bodies,
       partialFailure: true,
       ...(options.test ? { validateOnly: true } : {}),
     }),
-    eventIndexes: batch.map((e) => e.index),
+    eventIndexes,
   }));
   return { requests, skipped };
 }

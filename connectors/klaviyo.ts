@@ -2,6 +2,7 @@ import { z } from "zod";
 import { endpointSetting } from "./_settings.ts";
 import type { Item, SluiceEvent, UserData } from "../core/event.ts";
 import { looksHashed, normalizeEmail, phoneE164 } from "../core/pii/mod.ts";
+import { skipAll } from "./_map_result.ts";
 import { omitUndefined, trimmedText } from "./_records.ts";
 import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import type {
@@ -384,7 +385,7 @@ export const klaviyo = {
   testMode: null,
   map(events: readonly SluiceEvent[], settings: KlaviyoSettings, options: MapOptions): MapResult {
     if (options.test) {
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason: NO_TEST_MODE })) };
+      return skipAll(events, NO_TEST_MODE);
     }
     const skipped: SkippedEvent[] = [];
     const entries: Entry[] = [];

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeEmail } from "../core/pii/mod.ts";
+import { batchEvents, skipAll } from "./_map_result.ts";
 import { accessGrant, refreshTokenRequest } from "./_oauth.ts";
 import { trimmedText } from "./_records.ts";
-import { baseUrl, chunk, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { baseUrl, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, optionalSecretSetting } from "./_settings.ts";
 import type {
   AccessGrant,
@@ -14,7 +15,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 const RULE_URN_PREFIX = "urn:lla:llaPartnerConversion:";
@@ -107,10 +107,6 @@ const MAX_EVENT_ID_LENGTH = 64;
 const NO_TOKEN = "no LinkedIn access token: the refresh token was not exchanged for one";
 const NO_TEST_MODE = "LinkedIn's Conversions API has no test mode: a test event would count " +
   "as a real conversion. Point a second destination at a throwaway conversion rule instead";
-
-function skipAll(events: readonly SluiceEvent[], reason: string): MapResult {
-  return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
-}
 
 /** The `conversion` URN of the configured rule. */
 export function conversionUrn(ruleId: string): string {
@@ -309,14 +305,11 @@ export const linkedin = {
     if (options.test) return skipAll(events, NO_TEST_MODE);
     const token = options.accessToken ?? settings.access_token;
     if (!token) return skipAll(events, NO_TOKEN);
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = linkedinEvent(event, settings);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      size: BATCH_LIMIT,
+      mapEvent: (event) => linkedinEvent(event, settings),
     });
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url: `${baseUrl(settings.endpoint)}/rest/conversionEvents`,
       headers: {
@@ -326,8 +319,8 @@ export const linkedin = {
         "x-restli-protocol-version": "2.0.0",
         "x-restli-method": "BATCH_CREATE",
       },
-      body: JSON.stringify({ elements: batch.map((e) => e.body) }),
-      eventIndexes: batch.map((e) => e.index),
+      body: JSON.stringify({ elements: bodies }),
+      eventIndexes,
     }));
     return { requests, skipped };
   },

@@ -12,8 +12,9 @@ import {
   normalizeZip,
   phoneDigits,
 } from "../core/pii/mod.ts";
+import { batchEvents, skipAll } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, uniqueDefined } from "./_records.ts";
-import { baseUrl, chunk, every, parseJson, retryOutcome } from "./_response.ts";
+import { baseUrl, every, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -23,7 +24,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Meta destination settings. */
@@ -293,30 +293,27 @@ export const meta = {
   testMode: "Sends with the destination's test_event_code; the event shows in Events Manager → " +
     "Test events only. Without a test_event_code nothing is sent.",
   map(events: readonly SluiceEvent[], settings: MetaSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
     if (options.test && !settings.test_event_code) {
       // Without a test code Meta records test sends as real conversions: send nothing.
       const reason = "Meta test mode needs test_event_code in the destination settings";
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+      return skipAll(events, reason);
     }
-    events.forEach((event, index) => {
-      const mapped = metaEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      size: 1000,
+      mapEvent: metaEvent,
     });
     const url = `${baseUrl(settings.endpoint)}/${encodeURIComponent(settings.api_version)}/` +
       `${encodeURIComponent(settings.pixel_id)}/events?access_token=` +
       encodeURIComponent(settings.access_token);
-    const requests: OutboundRequest[] = chunk(ready, 1000).map((batch) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url,
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
-        data: batch.map((e) => e.body),
+        data: bodies,
         ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
       }),
-      eventIndexes: batch.map((e) => e.index),
+      eventIndexes,
     }));
     return { requests, skipped };
   },

@@ -2,8 +2,9 @@ import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, phoneE164 } from "../core/pii/mod.ts";
 import { microsoftEmail } from "./_microsoft_pii.ts";
+import { batchEvents } from "./_map_result.ts";
 import { omitEmpty, untrimmedText } from "./_records.ts";
-import { baseUrl, chunk, parseJson, retryOutcome } from "./_response.ts";
+import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -13,7 +14,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Microsoft Advertising UET Conversions API destination settings. */
@@ -323,25 +323,22 @@ export const microsoft = {
     'adStorageConsent "D" and without msclkid, so Microsoft validates it but uses it for no ' +
     "advertising purpose.",
   map(events: readonly SluiceEvent[], settings: MicrosoftSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = microsoftEvent(event, options.test === true);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      size: BATCH_LIMIT,
+      mapEvent: (event) => microsoftEvent(event, options.test === true),
     });
     const url = `${baseUrl(settings.endpoint)}/v1/${
       encodeURIComponent(settings.uet_tag_id)
     }/events`;
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url,
       headers: {
         authorization: `Bearer ${settings.access_token}`,
         "content-type": "application/json",
       },
-      body: JSON.stringify({ data: batch.map((e) => e.body), continueOnValidationError: true }),
-      eventIndexes: batch.map((e) => e.index),
+      body: JSON.stringify({ data: bodies, continueOnValidationError: true }),
+      eventIndexes,
     }));
     return { requests, skipped };
   },

@@ -11,8 +11,9 @@ import {
   phoneDigits,
 } from "../core/pii/mod.ts";
 import { pinterestGender, pinterestMaid, pinterestZip } from "./_pinterest_pii.ts";
+import { batchEvents } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, trimmedText, uniqueDefined } from "./_records.ts";
-import { baseUrl, chunk, parseJson, retryOutcome } from "./_response.ts";
+import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -22,7 +23,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Pinterest destination settings. */
@@ -352,24 +352,21 @@ export const pinterest = {
   testMode: "Sends with ?test=true: Pinterest validates the events and answers as usual, " +
     "but records nothing.",
   map(events: readonly SluiceEvent[], settings: PinterestSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = pinterestEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      size: BATCH_LIMIT,
+      mapEvent: pinterestEvent,
     });
     const url = `${baseUrl(settings.endpoint)}/v5/ad_accounts/` +
       `${encodeURIComponent(settings.ad_account_id)}/events${options.test ? "?test=true" : ""}`;
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url,
       headers: {
         authorization: `Bearer ${settings.access_token}`,
         "content-type": "application/json",
       },
-      body: JSON.stringify({ data: batch.map((e) => e.body) }),
-      eventIndexes: batch.map((e) => e.index),
+      body: JSON.stringify({ data: bodies }),
+      eventIndexes,
     }));
     return { requests, skipped };
   },

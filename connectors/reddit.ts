@@ -2,8 +2,9 @@ import { z } from "zod";
 import type { Item, SluiceEvent } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeState, phoneE164 } from "../core/pii/mod.ts";
 import { redditAdId, type RedditAdIdKind, redditEmail, redditIp } from "./_reddit_pii.ts";
+import { batchEvents, skipAll } from "./_map_result.ts";
 import { omitEmpty } from "./_records.ts";
-import { baseUrl, chunk, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
+import { baseUrl, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -13,7 +14,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -386,22 +386,17 @@ export const reddit = {
     if (options.test && !settings.test_id) {
       // Without a test id Reddit records test sends as real conversions: send nothing.
       const reason = "Reddit test mode needs test_id in the destination settings";
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+      return skipAll(events, reason);
     }
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = redditEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      // Event Testing shows one event per request only.
+      size: options.test ? 1 : BATCH_LIMIT,
+      mapEvent: redditEvent,
     });
     const pixel = settings.pixel_id ?? settings.ad_account_id ?? "";
     const url = `${baseUrl(settings.endpoint)}/api/v3/pixels/${encodeURIComponent(pixel)}` +
       "/conversion_events";
-    // Event Testing shows one event per request only.
-    const requests: OutboundRequest[] = chunk(ready, options.test ? 1 : BATCH_LIMIT).map((
-      batch,
-    ) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url,
       headers: {
@@ -411,11 +406,11 @@ export const reddit = {
       },
       body: JSON.stringify({
         data: {
-          events: batch.map((e) => e.body),
+          events: bodies,
           ...(options.test ? { test_id: settings.test_id } : {}),
         },
       }),
-      eventIndexes: batch.map((e) => e.index),
+      eventIndexes,
     }));
     return { requests, skipped };
   },

@@ -13,8 +13,9 @@ import {
   normalizeZip,
 } from "../core/pii/mod.ts";
 import { snapExternalId, snapPhone } from "./_snapchat_pii.ts";
+import { batchEvents } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, uniqueDefined, untrimmedText } from "./_records.ts";
-import { baseUrl, chunk, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { baseUrl, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -24,7 +25,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -371,22 +371,19 @@ export const snapchat = {
     "are checked and shown in Events Manager's test events, not recorded, and Snap's verdict " +
     "for each event comes back in the answer.",
   map(events: readonly SluiceEvent[], settings: SnapchatSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = snapEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      size: BATCH_LIMIT,
+      mapEvent: snapEvent,
     });
     const path = options.test ? "events/validate" : "events";
     const url = `${baseUrl(settings.endpoint)}/v3/${encodeURIComponent(settings.pixel_id)}/` +
       `${path}?access_token=${encodeURIComponent(settings.access_token)}`;
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ data: batch.map((e) => e.body) }),
-      eventIndexes: batch.map((e) => e.index),
+      body: JSON.stringify({ data: bodies }),
+      eventIndexes,
     }));
     return { requests, skipped };
   },

@@ -10,8 +10,9 @@ import {
   phoneE164,
 } from "../core/pii/mod.ts";
 import { tiktokName, tiktokZip } from "./_tiktok_pii.ts";
+import { batchEvents, skipAll } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, uniqueDefined, untrimmedText } from "./_records.ts";
-import { baseUrl, chunk, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { baseUrl, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -21,7 +22,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** TikTok destination settings. */
@@ -375,19 +375,15 @@ export const tiktok = {
     if (options.test && !settings.test_event_code) {
       // Without a test code TikTok records test sends as real conversions: send nothing.
       const reason = "TikTok test mode needs test_event_code in the destination settings";
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+      return skipAll(events, reason);
     }
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = tiktokEvent(event, settings.event_source);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    const { batches, skipped } = batchEvents(events, {
+      // TikTok shows test events one by one: a test code sends each event alone (as RudderStack).
+      size: settings.test_event_code ? 1 : BATCH_LIMIT,
+      mapEvent: (event) => tiktokEvent(event, settings.event_source),
     });
     const url = `${baseUrl(settings.endpoint)}/open_api/v1.3/event/track/`;
-    // TikTok shows test events one by one: a test code sends each event alone (as RudderStack).
-    const size = settings.test_event_code ? 1 : BATCH_LIMIT;
-    const requests: OutboundRequest[] = chunk(ready, size).map((batch) => ({
+    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
       method: "POST",
       url,
       headers: { "access-token": settings.access_token, "content-type": "application/json" },
@@ -395,9 +391,9 @@ export const tiktok = {
         event_source: settings.event_source,
         event_source_id: settings.pixel_code,
         ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
-        data: batch.map((e) => e.body),
+        data: bodies,
       }),
-      eventIndexes: batch.map((e) => e.index),
+      eventIndexes,
     }));
     return { requests, skipped };
   },
