@@ -23,7 +23,7 @@ import {
   statusReason,
 } from "./_google_ads_errors.ts";
 import { dataManagerEmail, dataManagerFamilyName, dataManagerGivenName } from "./_google_pii.ts";
-import { batchEvents } from "./_map_result.ts";
+import { mapInBatches } from "./_map_result.ts";
 import { baseUrl, parseJson } from "./_response.ts";
 import type { GoogleAdsSettings } from "./google_ads.ts";
 import type {
@@ -165,25 +165,23 @@ export function dataManagerRequests(
   settings: GoogleAdsSettings,
   options: MapOptions,
 ): MapResult {
-  const { batches, skipped } = batchEvents(events, {
+  const destination = dataManagerDestination(settings);
+  return mapInBatches(events, {
     size: DATA_MANAGER_BATCH,
     mapEvent: (event) => dataManagerEvent(event, settings),
-  });
-  const destination = dataManagerDestination(settings);
-  const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-    method: "POST",
-    url: `${dataManagerBase(settings)}/v1/events:ingest`,
-    headers: { "content-type": "application/json", ...bearer(options) },
-    // validateOnly goes last: classify() recognises a validation answer by the body's end.
-    body: JSON.stringify({
-      destinations: [destination],
-      events: bodies,
-      encoding: "HEX",
-      ...(options.test ? { validateOnly: true } : {}),
+    request: (bodies) => ({
+      method: "POST",
+      url: `${dataManagerBase(settings)}/v1/events:ingest`,
+      headers: { "content-type": "application/json", ...bearer(options) },
+      // validateOnly goes last: classify() recognises a validation answer by the body's end.
+      body: JSON.stringify({
+        destinations: [destination],
+        events: bodies,
+        encoding: "HEX",
+        ...(options.test ? { validateOnly: true } : {}),
+      }),
     }),
-    eventIndexes,
-  }));
-  return { requests, skipped };
+  });
 }
 
 function isValidation(request: OutboundRequest): boolean {

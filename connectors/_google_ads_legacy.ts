@@ -19,7 +19,7 @@ import {
 } from "./_google_ads_errors.ts";
 import { clickIdsOf, eventSourceOf, googleConsent, notAConversion } from "./_google_ads_event.ts";
 import { googleEmail } from "./_google_pii.ts";
-import { batchEvents } from "./_map_result.ts";
+import { mapInBatches } from "./_map_result.ts";
 import { baseUrl, parseJson } from "./_response.ts";
 import type { GoogleAdsSettings } from "./google_ads.ts";
 import type {
@@ -112,10 +112,6 @@ export function legacyRequests(
   settings: GoogleAdsSettings,
   options: MapOptions,
 ): MapResult {
-  const { batches, skipped } = batchEvents(events, {
-    size: GOOGLE_ADS_BATCH,
-    mapEvent: (event) => clickConversion(event, settings),
-  });
   const base = baseUrl(settings.endpoint ?? GOOGLE_ADS_ENDPOINT);
   const url = `${base}/${encodeURIComponent(settings.api_version)}/customers/` +
     `${encodeURIComponent(settings.customer_id)}:uploadClickConversions`;
@@ -125,18 +121,20 @@ export function legacyRequests(
     "developer-token": settings.developer_token ?? "",
     ...(settings.login_customer_id ? { "login-customer-id": settings.login_customer_id } : {}),
   };
-  const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-    method: "POST",
-    url,
-    headers,
-    body: JSON.stringify({
-      conversions: bodies,
-      partialFailure: true,
-      ...(options.test ? { validateOnly: true } : {}),
+  return mapInBatches(events, {
+    size: GOOGLE_ADS_BATCH,
+    mapEvent: (event) => clickConversion(event, settings),
+    request: (bodies) => ({
+      method: "POST",
+      url,
+      headers,
+      body: JSON.stringify({
+        conversions: bodies,
+        partialFailure: true,
+        ...(options.test ? { validateOnly: true } : {}),
+      }),
     }),
-    eventIndexes,
-  }));
-  return { requests, skipped };
+  });
 }
 
 /** Codes that mean the conversion is already recorded, or needs no recording: delivered. */

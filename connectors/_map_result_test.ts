@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { SluiceEvent } from "../core/event.ts";
-import { batchEvents, skipAll } from "./_map_result.ts";
+import { type BatchOptions, mapInBatches, skipAll } from "./_map_result.ts";
 import { testEvent } from "./_test_events.ts";
 
 const EVENTS = ["a", "skip-b", "c", "d", "skip-e", "f", "g"].map((id) =>
@@ -11,30 +11,48 @@ function mapEvent(event: SluiceEvent): Record<string, unknown> | string {
   return event.event_id.startsWith("skip-") ? `no ${event.event_id}` : { id: event.event_id };
 }
 
-Deno.test("batchEvents() skips events mapped to a reason, at their positions", () => {
-  assert.deepEqual(batchEvents(EVENTS, { size: 10, mapEvent }).skipped, [
+function request(bodies: Record<string, unknown>[]): ReturnType<BatchOptions["request"]> {
+  return {
+    method: "POST",
+    url: "https://platform.test/events",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ data: bodies }),
+  };
+}
+
+Deno.test("mapInBatches() skips the events mapped to a reason, at their positions", () => {
+  assert.deepEqual(mapInBatches(EVENTS, { size: 10, mapEvent, request }).skipped, [
     { index: 1, reason: "no skip-b" },
     { index: 4, reason: "no skip-e" },
   ]);
 });
 
-Deno.test("batchEvents() cuts the mapped events into batches of at most size, in order", () => {
-  assert.deepEqual(batchEvents(EVENTS, { size: 2, mapEvent }).batches, [
-    { bodies: [{ id: "a" }, { id: "c" }], eventIndexes: [0, 2] },
-    { bodies: [{ id: "d" }, { id: "f" }], eventIndexes: [3, 5] },
-    { bodies: [{ id: "g" }], eventIndexes: [6] },
+Deno.test("mapInBatches() sends the mapped events in order, at most size per request", () => {
+  const { requests } = mapInBatches(EVENTS, { size: 2, mapEvent, request });
+  assert.deepEqual(requests.map((r) => [r.body, r.eventIndexes]), [
+    ['{"data":[{"id":"a"},{"id":"c"}]}', [0, 2]],
+    ['{"data":[{"id":"d"},{"id":"f"}]}', [3, 5]],
+    ['{"data":[{"id":"g"}]}', [6]],
   ]);
-  assert.deepEqual(batchEvents(EVENTS, { size: 1000, mapEvent }).batches, [
-    {
-      bodies: [{ id: "a" }, { id: "c" }, { id: "d" }, { id: "f" }, { id: "g" }],
-      eventIndexes: [0, 2, 3, 5, 6],
-    },
-  ]);
+  assert.deepEqual(requests[0], {
+    method: "POST",
+    url: "https://platform.test/events",
+    headers: { "content-type": "application/json" },
+    body: '{"data":[{"id":"a"},{"id":"c"}]}',
+    eventIndexes: [0, 2],
+  });
+  assert.deepEqual(
+    mapInBatches(EVENTS, { size: 1000, mapEvent, request }).requests.map((r) => r.eventIndexes),
+    [[0, 2, 3, 5, 6]],
+  );
 });
 
-Deno.test("batchEvents() gives no batches when every event is skipped or none is given", () => {
-  assert.deepEqual(batchEvents(EVENTS, { size: 5, mapEvent: () => "never" }).batches, []);
-  assert.deepEqual(batchEvents([], { size: 5, mapEvent }), { batches: [], skipped: [] });
+Deno.test("mapInBatches() sends nothing when every event is skipped or none is given", () => {
+  assert.deepEqual(
+    mapInBatches(EVENTS, { size: 5, mapEvent: () => "never", request }).requests,
+    [],
+  );
+  assert.deepEqual(mapInBatches([], { size: 5, mapEvent, request }), { requests: [], skipped: [] });
 });
 
 Deno.test("skipAll() sends nothing and skips every event for the reason", () => {

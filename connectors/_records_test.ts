@@ -21,43 +21,17 @@ const RECORD = {
   j: ["y"],
 };
 
-Deno.test("omitUndefined() drops only undefined fields", () => {
-  assert.deepEqual(omitUndefined(RECORD), {
-    a: "x",
-    c: "",
-    d: [],
-    e: 0,
-    f: false,
-    g: null,
-    h: " ",
-    i: {},
-    j: ["y"],
-  });
-});
-
-Deno.test("omitEmpty() drops undefined and empty-string fields and keeps empty lists", () => {
-  assert.deepEqual(omitEmpty(RECORD), {
-    a: "x",
-    d: [],
-    e: 0,
-    f: false,
-    g: null,
-    h: " ",
-    i: {},
-    j: ["y"],
-  });
-});
-
-Deno.test("omitEmptyAndEmptyArrays() drops undefined, empty-string and empty-list fields", () => {
-  assert.deepEqual(omitEmptyAndEmptyArrays(RECORD), {
-    a: "x",
-    e: 0,
-    f: false,
-    g: null,
-    h: " ",
-    i: {},
-    j: ["y"],
-  });
+Deno.test("omitUndefined(), omitEmpty() and omitEmptyAndEmptyArrays() drop what they name, no more", () => {
+  const variants = [
+    [omitUndefined, ["a", "c", "d", "e", "f", "g", "h", "i", "j"]],
+    [omitEmpty, ["a", "d", "e", "f", "g", "h", "i", "j"]],
+    [omitEmptyAndEmptyArrays, ["a", "e", "f", "g", "h", "i", "j"]],
+  ] as const;
+  for (const [omit, kept] of variants) {
+    const out: Record<string, unknown> = omit(RECORD);
+    assert.deepEqual(Object.keys(out), kept, omit.name);
+    for (const key of kept) assert.equal(out[key], RECORD[key], `${omit.name} ${key}`);
+  }
 });
 
 Deno.test("omitEmpty() keeps the order of the fields it keeps", () => {

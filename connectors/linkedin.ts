@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeEmail } from "../core/pii/mod.ts";
-import { batchEvents, skipAll } from "./_map_result.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
 import { accessGrant, refreshTokenRequest } from "./_oauth.ts";
 import { trimmedText } from "./_records.ts";
 import { baseUrl, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
@@ -305,24 +305,22 @@ export const linkedin = {
     if (options.test) return skipAll(events, NO_TEST_MODE);
     const token = options.accessToken ?? settings.access_token;
     if (!token) return skipAll(events, NO_TOKEN);
-    const { batches, skipped } = batchEvents(events, {
+    return mapInBatches(events, {
       size: BATCH_LIMIT,
       mapEvent: (event) => linkedinEvent(event, settings),
+      request: (bodies) => ({
+        method: "POST",
+        url: `${baseUrl(settings.endpoint)}/rest/conversionEvents`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "linkedin-version": settings.api_version,
+          "x-restli-protocol-version": "2.0.0",
+          "x-restli-method": "BATCH_CREATE",
+        },
+        body: JSON.stringify({ elements: bodies }),
+      }),
     });
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url: `${baseUrl(settings.endpoint)}/rest/conversionEvents`,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        "linkedin-version": settings.api_version,
-        "x-restli-protocol-version": "2.0.0",
-        "x-restli-method": "BATCH_CREATE",
-      },
-      body: JSON.stringify({ elements: bodies }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
   },
   classify(response: PlatformResponse): Classification {
     return linkedinClassify(response);

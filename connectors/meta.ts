@@ -12,7 +12,7 @@ import {
   normalizeZip,
   phoneDigits,
 } from "../core/pii/mod.ts";
-import { batchEvents, skipAll } from "./_map_result.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, uniqueDefined } from "./_records.ts";
 import { baseUrl, every, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
@@ -21,7 +21,6 @@ import type {
   Connector,
   MapOptions,
   MapResult,
-  OutboundRequest,
   Outcome,
   PlatformResponse,
 } from "./types.ts";
@@ -298,24 +297,22 @@ export const meta = {
       const reason = "Meta test mode needs test_event_code in the destination settings";
       return skipAll(events, reason);
     }
-    const { batches, skipped } = batchEvents(events, {
-      size: 1000,
-      mapEvent: metaEvent,
-    });
     const url = `${baseUrl(settings.endpoint)}/${encodeURIComponent(settings.api_version)}/` +
       `${encodeURIComponent(settings.pixel_id)}/events?access_token=` +
       encodeURIComponent(settings.access_token);
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        data: bodies,
-        ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
+    return mapInBatches(events, {
+      size: 1000,
+      mapEvent: metaEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          data: bodies,
+          ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
+        }),
       }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
+    });
   },
   classify(response: PlatformResponse): Classification {
     return every(metaOutcome(response));

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, phoneE164 } from "../core/pii/mod.ts";
 import { microsoftEmail } from "./_microsoft_pii.ts";
-import { batchEvents } from "./_map_result.ts";
+import { mapInBatches } from "./_map_result.ts";
 import { omitEmpty, untrimmedText } from "./_records.ts";
 import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
@@ -323,24 +323,22 @@ export const microsoft = {
     'adStorageConsent "D" and without msclkid, so Microsoft validates it but uses it for no ' +
     "advertising purpose.",
   map(events: readonly SluiceEvent[], settings: MicrosoftSettings, options: MapOptions): MapResult {
-    const { batches, skipped } = batchEvents(events, {
-      size: BATCH_LIMIT,
-      mapEvent: (event) => microsoftEvent(event, options.test === true),
-    });
     const url = `${baseUrl(settings.endpoint)}/v1/${
       encodeURIComponent(settings.uet_tag_id)
     }/events`;
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url,
-      headers: {
-        authorization: `Bearer ${settings.access_token}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ data: bodies, continueOnValidationError: true }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: (event) => microsoftEvent(event, options.test === true),
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: {
+          authorization: `Bearer ${settings.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ data: bodies, continueOnValidationError: true }),
+      }),
+    });
   },
   classify: microsoftClassify,
 } satisfies Connector<typeof microsoftSettings>;

@@ -11,7 +11,7 @@ import {
   phoneDigits,
 } from "../core/pii/mod.ts";
 import { pinterestGender, pinterestMaid, pinterestZip } from "./_pinterest_pii.ts";
-import { batchEvents } from "./_map_result.ts";
+import { mapInBatches } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, trimmedText, uniqueDefined } from "./_records.ts";
 import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
@@ -20,7 +20,6 @@ import type {
   Connector,
   MapOptions,
   MapResult,
-  OutboundRequest,
   Outcome,
   PlatformResponse,
 } from "./types.ts";
@@ -352,23 +351,21 @@ export const pinterest = {
   testMode: "Sends with ?test=true: Pinterest validates the events and answers as usual, " +
     "but records nothing.",
   map(events: readonly SluiceEvent[], settings: PinterestSettings, options: MapOptions): MapResult {
-    const { batches, skipped } = batchEvents(events, {
-      size: BATCH_LIMIT,
-      mapEvent: pinterestEvent,
-    });
     const url = `${baseUrl(settings.endpoint)}/v5/ad_accounts/` +
       `${encodeURIComponent(settings.ad_account_id)}/events${options.test ? "?test=true" : ""}`;
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url,
-      headers: {
-        authorization: `Bearer ${settings.access_token}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ data: bodies }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: pinterestEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: {
+          authorization: `Bearer ${settings.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ data: bodies }),
+      }),
+    });
   },
   classify(response: PlatformResponse): Classification {
     return pinterestClassify(response);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Item, SluiceEvent } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeState, phoneE164 } from "../core/pii/mod.ts";
 import { redditAdId, type RedditAdIdKind, redditEmail, redditIp } from "./_reddit_pii.ts";
-import { batchEvents, skipAll } from "./_map_result.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
 import { omitEmpty } from "./_records.ts";
 import { baseUrl, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
@@ -388,31 +388,29 @@ export const reddit = {
       const reason = "Reddit test mode needs test_id in the destination settings";
       return skipAll(events, reason);
     }
-    const { batches, skipped } = batchEvents(events, {
-      // Event Testing shows one event per request only.
-      size: options.test ? 1 : BATCH_LIMIT,
-      mapEvent: redditEvent,
-    });
     const pixel = settings.pixel_id ?? settings.ad_account_id ?? "";
     const url = `${baseUrl(settings.endpoint)}/api/v3/pixels/${encodeURIComponent(pixel)}` +
       "/conversion_events";
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url,
-      headers: {
-        authorization: `Bearer ${settings.access_token}`,
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-      },
-      body: JSON.stringify({
-        data: {
-          events: bodies,
-          ...(options.test ? { test_id: settings.test_id } : {}),
+    return mapInBatches(events, {
+      // Event Testing shows one event per request only.
+      size: options.test ? 1 : BATCH_LIMIT,
+      mapEvent: redditEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: {
+          authorization: `Bearer ${settings.access_token}`,
+          "content-type": "application/json",
+          "user-agent": USER_AGENT,
         },
+        body: JSON.stringify({
+          data: {
+            events: bodies,
+            ...(options.test ? { test_id: settings.test_id } : {}),
+          },
+        }),
       }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
+    });
   },
   classify: redditClassify,
 } satisfies Connector<typeof redditSettings>;

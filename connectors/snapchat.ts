@@ -13,7 +13,7 @@ import {
   normalizeZip,
 } from "../core/pii/mod.ts";
 import { snapExternalId, snapPhone } from "./_snapchat_pii.ts";
-import { batchEvents } from "./_map_result.ts";
+import { mapInBatches } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, uniqueDefined, untrimmedText } from "./_records.ts";
 import { baseUrl, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
@@ -371,21 +371,19 @@ export const snapchat = {
     "are checked and shown in Events Manager's test events, not recorded, and Snap's verdict " +
     "for each event comes back in the answer.",
   map(events: readonly SluiceEvent[], settings: SnapchatSettings, options: MapOptions): MapResult {
-    const { batches, skipped } = batchEvents(events, {
-      size: BATCH_LIMIT,
-      mapEvent: snapEvent,
-    });
     const path = options.test ? "events/validate" : "events";
     const url = `${baseUrl(settings.endpoint)}/v3/${encodeURIComponent(settings.pixel_id)}/` +
       `${path}?access_token=${encodeURIComponent(settings.access_token)}`;
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ data: bodies }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: snapEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ data: bodies }),
+      }),
+    });
   },
   classify: snapClassify,
 } satisfies Connector<typeof snapchatSettings>;

@@ -10,7 +10,7 @@ import {
   phoneE164,
 } from "../core/pii/mod.ts";
 import { tiktokName, tiktokZip } from "./_tiktok_pii.ts";
-import { batchEvents, skipAll } from "./_map_result.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
 import { omitEmptyAndEmptyArrays, uniqueDefined, untrimmedText } from "./_records.ts";
 import { baseUrl, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
@@ -377,25 +377,23 @@ export const tiktok = {
       const reason = "TikTok test mode needs test_event_code in the destination settings";
       return skipAll(events, reason);
     }
-    const { batches, skipped } = batchEvents(events, {
+    const url = `${baseUrl(settings.endpoint)}/open_api/v1.3/event/track/`;
+    return mapInBatches(events, {
       // TikTok shows test events one by one: a test code sends each event alone (as RudderStack).
       size: settings.test_event_code ? 1 : BATCH_LIMIT,
       mapEvent: (event) => tiktokEvent(event, settings.event_source),
-    });
-    const url = `${baseUrl(settings.endpoint)}/open_api/v1.3/event/track/`;
-    const requests: OutboundRequest[] = batches.map(({ bodies, eventIndexes }) => ({
-      method: "POST",
-      url,
-      headers: { "access-token": settings.access_token, "content-type": "application/json" },
-      body: JSON.stringify({
-        event_source: settings.event_source,
-        event_source_id: settings.pixel_code,
-        ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
-        data: bodies,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: { "access-token": settings.access_token, "content-type": "application/json" },
+        body: JSON.stringify({
+          event_source: settings.event_source,
+          event_source_id: settings.pixel_code,
+          ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
+          data: bodies,
+        }),
       }),
-      eventIndexes,
-    }));
-    return { requests, skipped };
+    });
   },
   classify: tiktokClassify,
 } satisfies Connector<typeof tiktokSettings>;
