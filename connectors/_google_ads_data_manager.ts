@@ -23,7 +23,8 @@ import {
   statusReason,
 } from "./_google_ads_errors.ts";
 import { dataManagerEmail, dataManagerFamilyName, dataManagerGivenName } from "./_google_pii.ts";
-import { baseUrl, chunk, parseJson } from "./_response.ts";
+import { mapInBatches } from "./_map_result.ts";
+import { baseUrl, parseJson } from "./_response.ts";
 import type { GoogleAdsSettings } from "./google_ads.ts";
 import type {
   Classification,
@@ -32,7 +33,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Data Manager's default base URL. */
@@ -165,28 +165,23 @@ export function dataManagerRequests(
   settings: GoogleAdsSettings,
   options: MapOptions,
 ): MapResult {
-  const skipped: SkippedEvent[] = [];
-  const ready: { index: number; body: Record<string, unknown> }[] = [];
-  events.forEach((event, index) => {
-    const mapped = dataManagerEvent(event, settings);
-    if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-    else ready.push({ index, body: mapped });
-  });
   const destination = dataManagerDestination(settings);
-  const requests: OutboundRequest[] = chunk(ready, DATA_MANAGER_BATCH).map((batch) => ({
-    method: "POST",
-    url: `${dataManagerBase(settings)}/v1/events:ingest`,
-    headers: { "content-type": "application/json", ...bearer(options) },
-    // validateOnly goes last: classify() recognises a validation answer by the body's end.
-    body: JSON.stringify({
-      destinations: [destination],
-      events: batch.map((e) => e.body),
-      encoding: "HEX",
-      ...(options.test ? { validateOnly: true } : {}),
+  return mapInBatches(events, {
+    size: DATA_MANAGER_BATCH,
+    mapEvent: (event) => dataManagerEvent(event, settings),
+    request: (bodies) => ({
+      method: "POST",
+      url: `${dataManagerBase(settings)}/v1/events:ingest`,
+      headers: { "content-type": "application/json", ...bearer(options) },
+      // validateOnly goes last: classify() recognises a validation answer by the body's end.
+      body: JSON.stringify({
+        destinations: [destination],
+        events: bodies,
+        encoding: "HEX",
+        ...(options.test ? { validateOnly: true } : {}),
+      }),
     }),
-    eventIndexes: batch.map((e) => e.index),
-  }));
-  return { requests, skipped };
+  });
 }
 
 function isValidation(request: OutboundRequest): boolean {

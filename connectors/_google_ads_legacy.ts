@@ -19,7 +19,8 @@ import {
 } from "./_google_ads_errors.ts";
 import { clickIdsOf, eventSourceOf, googleConsent, notAConversion } from "./_google_ads_event.ts";
 import { googleEmail } from "./_google_pii.ts";
-import { baseUrl, chunk, parseJson } from "./_response.ts";
+import { mapInBatches } from "./_map_result.ts";
+import { baseUrl, parseJson } from "./_response.ts";
 import type { GoogleAdsSettings } from "./google_ads.ts";
 import type {
   Classification,
@@ -28,7 +29,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** The Google Ads API's default base URL. */
@@ -112,13 +112,6 @@ export function legacyRequests(
   settings: GoogleAdsSettings,
   options: MapOptions,
 ): MapResult {
-  const skipped: SkippedEvent[] = [];
-  const ready: { index: number; body: Record<string, unknown> }[] = [];
-  events.forEach((event, index) => {
-    const mapped = clickConversion(event, settings);
-    if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-    else ready.push({ index, body: mapped });
-  });
   const base = baseUrl(settings.endpoint ?? GOOGLE_ADS_ENDPOINT);
   const url = `${base}/${encodeURIComponent(settings.api_version)}/customers/` +
     `${encodeURIComponent(settings.customer_id)}:uploadClickConversions`;
@@ -128,18 +121,20 @@ export function legacyRequests(
     "developer-token": settings.developer_token ?? "",
     ...(settings.login_customer_id ? { "login-customer-id": settings.login_customer_id } : {}),
   };
-  const requests: OutboundRequest[] = chunk(ready, GOOGLE_ADS_BATCH).map((batch) => ({
-    method: "POST",
-    url,
-    headers,
-    body: JSON.stringify({
-      conversions: batch.map((e) => e.body),
-      partialFailure: true,
-      ...(options.test ? { validateOnly: true } : {}),
+  return mapInBatches(events, {
+    size: GOOGLE_ADS_BATCH,
+    mapEvent: (event) => clickConversion(event, settings),
+    request: (bodies) => ({
+      method: "POST",
+      url,
+      headers,
+      body: JSON.stringify({
+        conversions: bodies,
+        partialFailure: true,
+        ...(options.test ? { validateOnly: true } : {}),
+      }),
     }),
-    eventIndexes: batch.map((e) => e.index),
-  }));
-  return { requests, skipped };
+  });
 }
 
 /** Codes that mean the conversion is already recorded, or needs no recording: delivered. */

@@ -9,6 +9,7 @@ import {
   googlePostalCode,
   googleRegion,
 } from "./_google_pii.ts";
+import { omitEmpty } from "./_records.ts";
 import { baseUrl, chunk, every, httpReason, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
@@ -149,18 +150,12 @@ export function ga4SessionId(value: string | undefined): string | undefined {
   return /^GS1\.\d+\.(\d+)\./.exec(text)?.[1] ?? /^GS2\.\d+\.s(\d+)/.exec(text)?.[1];
 }
 
-function compact<T extends Record<string, unknown>>(record: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(record).filter(([, v]) => v !== undefined && v !== ""),
-  ) as Partial<T>;
-}
-
 /** GA4 `user_data`: hashed email/phone/names per Google's rules, unhashed city/region/zip/country. */
 export function ga4UserData(user: UserData): Record<string, unknown> | undefined {
   const country = user.country;
   const email = hashNormalized(user.email, googleEmail);
   const phone = hashNormalized(user.phone, (v) => phoneE164(v, country));
-  const address = compact({
+  const address = omitEmpty({
     sha256_first_name: hashNormalized(user.first_name, googleName),
     sha256_last_name: hashNormalized(user.last_name, googleName),
     city: user.city === undefined ? undefined : googleCity(user.city),
@@ -168,7 +163,7 @@ export function ga4UserData(user: UserData): Record<string, unknown> | undefined
     postal_code: user.zip === undefined ? undefined : googlePostalCode(user.zip),
     country: country === undefined ? undefined : normalizeCountry(country)?.toUpperCase(),
   });
-  const out = compact({
+  const out = omitEmpty({
     sha256_email_address: email ? [email] : undefined,
     sha256_phone_number: phone ? [phone] : undefined,
     address: Object.keys(address).length > 0 ? [address] : undefined,
@@ -196,7 +191,7 @@ function ga4Params(event: SluiceEvent): Record<string, unknown> {
   const search = props.search_term ?? props.search_string ?? props.query;
   const params: Record<string, unknown> = {
     ...scalarParams(props),
-    ...compact({
+    ...omitEmpty({
       session_id: sessionId,
       engagement_time_msec: typeof engagement === "number" ? engagement : DEFAULT_ENGAGEMENT_MS,
       page_location: event.page?.url,
@@ -212,7 +207,7 @@ function ga4Params(event: SluiceEvent): Record<string, unknown> {
   delete params.search_string;
   if (event.items?.length) {
     params.items = event.items.map((item) =>
-      compact({
+      omitEmpty({
         item_id: item.id,
         item_name: typeof item.name === "string" ? item.name : undefined,
         price: item.price,
@@ -239,13 +234,13 @@ interface Envelope {
 function envelopeOf(event: SluiceEvent, clientId: string): Envelope {
   const user = event.user_data;
   const consent = event.consent;
-  const consentOut = compact({
+  const consentOut = omitEmpty({
     ad_user_data: consent?.ad_user_data?.toUpperCase(),
     ad_personalization: consent?.ad_personalization?.toUpperCase(),
   });
   // User-provided data is only sent when ad_user_data consent is not denied.
   const userData = consent?.ad_user_data === "denied" ? undefined : ga4UserData(user);
-  return compact({
+  return omitEmpty({
     client_id: clientId,
     user_id: user.customer_id,
     ip_override: user.client_ip,

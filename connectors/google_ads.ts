@@ -8,6 +8,7 @@ import {
   requestStatusRequest,
 } from "./_google_ads_data_manager.ts";
 import { classifyUpload, legacyRequests } from "./_google_ads_legacy.ts";
+import { accessGrant, refreshTokenRequest } from "./_oauth.ts";
 import { parseJson, retryOutcome } from "./_response.ts";
 import {
   endpointSetting,
@@ -104,30 +105,10 @@ const DAY_MS = 86_400_000;
 const MAX_AGE_MS = 90 * DAY_MS;
 const HOUR_MS = 3_600_000;
 
-const tokenAnswer = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.number().positive().optional(),
-});
 const tokenError = z.object({
   error: z.string(),
   error_description: z.string().optional(),
 });
-
-/** The OAuth2 refresh-token grant (RFC 6749 §6) at Google's token endpoint. */
-function tokenRequest(settings: GoogleAdsSettings): OutboundRequest {
-  return {
-    method: "POST",
-    url: settings.token_endpoint,
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "refresh_token",
-      client_id: settings.client_id,
-      client_secret: settings.client_secret,
-      refresh_token: settings.refresh_token,
-    }).toString(),
-    eventIndexes: [],
-  };
-}
 
 /**
  * Reads the token endpoint's answer: an access token (Google's last an hour), or refused
@@ -135,17 +116,9 @@ function tokenRequest(settings: GoogleAdsSettings): OutboundRequest {
  * as `auth_failed`, or throttling and server errors as `retry`.
  */
 export function readTokenAnswer(response: PlatformResponse): AccessGrant | Outcome {
-  const json = parseJson(response.body);
-  if (response.status >= 200 && response.status < 300) {
-    const grant = tokenAnswer.safeParse(json);
-    if (grant.success) {
-      return {
-        accessToken: grant.data.access_token,
-        expiresInMs: (grant.data.expires_in ?? 3600) * 1000,
-      };
-    }
-  }
-  const error = tokenError.safeParse(json);
+  const grant = accessGrant(response);
+  if (grant) return grant;
+  const error = tokenError.safeParse(parseJson(response.body));
   const reason = "Google OAuth token endpoint: " +
     (error.success
       ? `${error.data.error}${
@@ -197,7 +170,14 @@ export const googleAds = {
       : classifyIngest(response, request);
   },
   authorize: {
-    request: tokenRequest,
+    request(settings: GoogleAdsSettings): OutboundRequest {
+      const { client_id, client_secret, refresh_token } = settings;
+      return refreshTokenRequest(settings.token_endpoint, {
+        client_id,
+        client_secret,
+        refresh_token,
+      });
+    },
     read: readTokenAnswer,
   },
   followUp: {

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { endpointSetting } from "./_settings.ts";
 import type { Item, SluiceEvent, UserData } from "../core/event.ts";
 import { looksHashed, normalizeEmail, phoneE164 } from "../core/pii/mod.ts";
+import { skipAll } from "./_map_result.ts";
+import { omitUndefined, trimmedText } from "./_records.ts";
 import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import type {
   Classification,
@@ -66,18 +68,9 @@ const HOUR_MS = 3_600_000;
 const NO_TEST_MODE = "Klaviyo has no test mode: connect a Klaviyo sandbox (test) account's " +
   "private key to try Sluice without touching real profiles";
 
-function trimmed(value: string | undefined): string | undefined {
-  const text = value?.trim();
-  return text ? text : undefined;
-}
-
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
-}
-
 /** The profile's external id: `customer_id`, else the first of `external_ids`. */
 function externalId(user: UserData): string | undefined {
-  return trimmed(user.customer_id) ?? trimmed(user.external_ids?.[0]);
+  return trimmedText(user.customer_id) ?? trimmedText(user.external_ids?.[0]);
 }
 
 /**
@@ -86,19 +79,19 @@ function externalId(user: UserData): string | undefined {
  * `user_data.country` for national numbers). Values Klaviyo would refuse are left out.
  */
 export function klaviyoProfile(user: UserData): Record<string, unknown> {
-  const location = compact({
-    city: trimmed(user.city),
-    region: trimmed(user.state),
-    zip: trimmed(user.zip),
-    country: trimmed(user.country),
-    ip: trimmed(user.client_ip),
+  const location = omitUndefined({
+    city: trimmedText(user.city),
+    region: trimmedText(user.state),
+    zip: trimmedText(user.zip),
+    country: trimmedText(user.country),
+    ip: trimmedText(user.client_ip),
   });
-  return compact({
+  return omitUndefined({
     email: user.email === undefined ? undefined : normalizeEmail(user.email),
     phone_number: user.phone === undefined ? undefined : phoneE164(user.phone, user.country),
     external_id: externalId(user),
-    first_name: trimmed(user.first_name),
-    last_name: trimmed(user.last_name),
+    first_name: trimmedText(user.first_name),
+    last_name: trimmedText(user.last_name),
     location: Object.keys(location).length > 0 ? location : undefined,
   });
 }
@@ -127,7 +120,7 @@ function stringProp(item: Item, key: string): string | undefined {
 /** One line item in the shape of Klaviyo's ecommerce guide (`ProductID`, `ItemPrice`, …). */
 function klaviyoItem(item: Item): Record<string, unknown> {
   const category = stringProp(item, "category");
-  return compact({
+  return omitUndefined({
     ProductID: item.id,
     SKU: stringProp(item, "sku"),
     ProductName: stringProp(item, "name"),
@@ -150,7 +143,7 @@ function singleProduct(event: SluiceEvent): Record<string, unknown> {
   const item = event.items?.length === 1 ? event.items[0] : undefined;
   if (item === undefined) return {};
   const line = klaviyoItem(item);
-  const product = compact({
+  const product = omitUndefined({
     ProductID: line.ProductID,
     SKU: line.SKU,
     ProductName: line.ProductName,
@@ -162,7 +155,7 @@ function singleProduct(event: SluiceEvent): Record<string, unknown> {
   });
   if (event.event_name === "view_content") return product;
   if (event.event_name !== "add_to_cart") return {};
-  return compact({
+  return omitUndefined({
     ...Object.fromEntries(Object.entries(product).map(([key, v]) => [`AddedItem${key}`, v])),
     AddedItemQuantity: item.quantity,
   });
@@ -177,7 +170,7 @@ export function klaviyoProperties(event: SluiceEvent): Record<string, unknown> {
   const items = event.items ?? [];
   const names = items.map((item) => stringProp(item, "name")).filter((n) => n !== undefined);
   return {
-    ...compact({
+    ...omitUndefined({
       OrderId: event.order_id,
       Items: items.length > 0 ? items.map(klaviyoItem) : undefined,
       ItemNames: names.length > 0 ? names : undefined,
@@ -238,7 +231,7 @@ function klaviyoEntry(
   const metric = KLAVIYO_METRIC_NAMES[event.event_name] ?? event.event_name;
   const uniqueId = klaviyoUniqueId(event);
   const late = now - event.event_time > settings.backfill_after_hours * HOUR_MS;
-  const attributes = compact({
+  const attributes = omitUndefined({
     properties,
     time: isoSeconds(event.event_time),
     value: event.value,
@@ -392,7 +385,7 @@ export const klaviyo = {
   testMode: null,
   map(events: readonly SluiceEvent[], settings: KlaviyoSettings, options: MapOptions): MapResult {
     if (options.test) {
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason: NO_TEST_MODE })) };
+      return skipAll(events, NO_TEST_MODE);
     }
     const skipped: SkippedEvent[] = [];
     const entries: Entry[] = [];

@@ -1,7 +1,10 @@
 import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeEmail } from "../core/pii/mod.ts";
-import { baseUrl, chunk, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
+import { accessGrant, refreshTokenRequest } from "./_oauth.ts";
+import { trimmedText } from "./_records.ts";
+import { baseUrl, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, optionalSecretSetting } from "./_settings.ts";
 import type {
   AccessGrant,
@@ -12,7 +15,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 const RULE_URN_PREFIX = "urn:lla:llaPartnerConversion:";
@@ -102,14 +104,9 @@ const DAY_MS = 86_400_000;
 const MAX_AGE_MS = 90 * DAY_MS;
 const BATCH_LIMIT = 5000;
 const MAX_EVENT_ID_LENGTH = 64;
-const DEFAULT_TOKEN_LIFETIME_MS = 3_600_000;
 const NO_TOKEN = "no LinkedIn access token: the refresh token was not exchanged for one";
 const NO_TEST_MODE = "LinkedIn's Conversions API has no test mode: a test event would count " +
   "as a real conversion. Point a second destination at a throwaway conversion rule instead";
-
-function skipAll(events: readonly SluiceEvent[], reason: string): MapResult {
-  return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
-}
 
 /** The `conversion` URN of the configured rule. */
 export function conversionUrn(ruleId: string): string {
@@ -126,22 +123,18 @@ export function linkedinUserIds(user: UserData): { idType: string; idValue: stri
   ];
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-}
-
 /**
  * LinkedIn `user.userInfo`, raw: only when both first and last name are known (LinkedIn
  * refuses one without the other), with the company (`user_data.company_name`), job title
  * (`user_data.job_title`) and country (ISO alpha-2, uppercase) when present.
  */
 export function linkedinUserInfo(user: UserData): Record<string, string> | undefined {
-  const firstName = text(user.first_name);
-  const lastName = text(user.last_name);
+  const firstName = trimmedText(user.first_name);
+  const lastName = trimmedText(user.last_name);
   if (!firstName || !lastName) return undefined;
   const info: Record<string, string> = { firstName, lastName };
-  const companyName = text(user.company_name);
-  const title = text(user.job_title);
+  const companyName = trimmedText(user.company_name);
+  const title = trimmedText(user.job_title);
   const countryCode = user.country ? normalizeCountry(user.country)?.toUpperCase() : undefined;
   if (companyName) info.companyName = companyName;
   if (title) info.title = title;
@@ -263,11 +256,6 @@ export function linkedinClassify(response: PlatformResponse): Classification {
   return { outcome: { kind: "delivered" }, events };
 }
 
-const tokenGrant = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.number().positive().optional(),
-});
-
 const tokenError = z.object({
   error: z.string().optional(),
   error_description: z.string().optional(),
@@ -275,19 +263,12 @@ const tokenError = z.object({
 
 /** Reads LinkedIn's token endpoint answer: a grant, or why there is none. */
 export function readLinkedinToken(response: PlatformResponse): AccessGrant | Outcome {
-  const json = parseJson(response.body);
+  const grant = accessGrant(response);
+  if (grant) return grant;
   if (response.status >= 200 && response.status < 300) {
-    const grant = tokenGrant.safeParse(json);
-    if (grant.success) {
-      const lifetime = grant.data.expires_in;
-      return {
-        accessToken: grant.data.access_token,
-        expiresInMs: lifetime === undefined ? DEFAULT_TOKEN_LIFETIME_MS : lifetime * 1000,
-      };
-    }
     return { kind: "retry", reason: "LinkedIn token endpoint answered without an access_token" };
   }
-  const parsed = tokenError.safeParse(json);
+  const parsed = tokenError.safeParse(parseJson(response.body));
   const described = parsed.success
     ? [parsed.data.error, parsed.data.error_description].filter(Boolean).join(": ")
     : "";
@@ -324,27 +305,22 @@ export const linkedin = {
     if (options.test) return skipAll(events, NO_TEST_MODE);
     const token = options.accessToken ?? settings.access_token;
     if (!token) return skipAll(events, NO_TOKEN);
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = linkedinEvent(event, settings);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: (event) => linkedinEvent(event, settings),
+      request: (bodies) => ({
+        method: "POST",
+        url: `${baseUrl(settings.endpoint)}/rest/conversionEvents`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "linkedin-version": settings.api_version,
+          "x-restli-protocol-version": "2.0.0",
+          "x-restli-method": "BATCH_CREATE",
+        },
+        body: JSON.stringify({ elements: bodies }),
+      }),
     });
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
-      method: "POST",
-      url: `${baseUrl(settings.endpoint)}/rest/conversionEvents`,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        "linkedin-version": settings.api_version,
-        "x-restli-protocol-version": "2.0.0",
-        "x-restli-method": "BATCH_CREATE",
-      },
-      body: JSON.stringify({ elements: batch.map((e) => e.body) }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
   },
   classify(response: PlatformResponse): Classification {
     return linkedinClassify(response);
@@ -353,18 +329,11 @@ export const linkedin = {
     request(settings: LinkedinSettings): OutboundRequest | null {
       const { refresh_token, client_id, client_secret } = settings;
       if (!refresh_token || !client_id || !client_secret) return null;
-      return {
-        method: "POST",
-        url: settings.token_endpoint,
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "refresh_token",
-          refresh_token,
-          client_id,
-          client_secret,
-        }).toString(),
-        eventIndexes: [],
-      };
+      return refreshTokenRequest(settings.token_endpoint, {
+        refresh_token,
+        client_id,
+        client_secret,
+      });
     },
     read: readLinkedinToken,
   },

@@ -12,17 +12,17 @@ import {
   normalizeZip,
   phoneDigits,
 } from "../core/pii/mod.ts";
-import { baseUrl, chunk, every, parseJson, retryOutcome } from "./_response.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
+import { omitEmptyAndEmptyArrays, uniqueDefined } from "./_records.ts";
+import { baseUrl, every, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
   MapOptions,
   MapResult,
-  OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Meta destination settings. */
@@ -123,10 +123,6 @@ export function metaActionSource(event: SluiceEvent): string {
   return "other";
 }
 
-function unique(values: (string | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => v !== undefined))];
-}
-
 /** Meta `external_id` before hashing: trimmed and lowercased, as Meta's SDK does. */
 export function metaExternalId(value: string): string | undefined {
   const id = value.trim().toLowerCase();
@@ -137,9 +133,9 @@ export function metaExternalId(value: string): string | undefined {
 export function metaUserData(user: UserData, eventTime: number): Record<string, unknown> {
   const country = user.country;
   const fbclid = user.click_ids?.fbclid;
-  const out: Record<string, unknown> = {
-    em: unique([hashNormalized(user.email, normalizeEmail)]),
-    ph: unique([hashNormalized(user.phone, (v) => phoneDigits(v, country))]),
+  return omitEmptyAndEmptyArrays({
+    em: uniqueDefined([hashNormalized(user.email, normalizeEmail)]),
+    ph: uniqueDefined([hashNormalized(user.phone, (v) => phoneDigits(v, country))]),
     fn: hashNormalized(user.first_name, normalizeName),
     ln: hashNormalized(user.last_name, normalizeName),
     ge: hashNormalized(user.gender, normalizeGender),
@@ -148,7 +144,7 @@ export function metaUserData(user: UserData, eventTime: number): Record<string, 
     st: hashNormalized(user.state, (v) => normalizeState(v, country)),
     zp: hashNormalized(user.zip, (v) => normalizeZip(v, country)),
     country: hashNormalized(country, normalizeCountry),
-    external_id: unique(
+    external_id: uniqueDefined(
       [user.customer_id, ...(user.external_ids ?? [])].map((id) =>
         hashNormalized(id, metaExternalId)
       ),
@@ -158,13 +154,7 @@ export function metaUserData(user: UserData, eventTime: number): Record<string, 
     fbc: user.browser_ids?.fbc ?? (fbclid ? `fb.1.${eventTime}.${fbclid}` : undefined),
     fbp: user.browser_ids?.fbp,
     madid: user.madid,
-  };
-  for (const [key, value] of Object.entries(out)) {
-    if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) {
-      delete out[key];
-    }
-  }
-  return out;
+  });
 }
 
 function customData(event: SluiceEvent): Record<string, unknown> | undefined {
@@ -302,32 +292,27 @@ export const meta = {
   testMode: "Sends with the destination's test_event_code; the event shows in Events Manager → " +
     "Test events only. Without a test_event_code nothing is sent.",
   map(events: readonly SluiceEvent[], settings: MetaSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
     if (options.test && !settings.test_event_code) {
       // Without a test code Meta records test sends as real conversions: send nothing.
       const reason = "Meta test mode needs test_event_code in the destination settings";
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+      return skipAll(events, reason);
     }
-    events.forEach((event, index) => {
-      const mapped = metaEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
-    });
     const url = `${baseUrl(settings.endpoint)}/${encodeURIComponent(settings.api_version)}/` +
       `${encodeURIComponent(settings.pixel_id)}/events?access_token=` +
       encodeURIComponent(settings.access_token);
-    const requests: OutboundRequest[] = chunk(ready, 1000).map((batch) => ({
-      method: "POST",
-      url,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        data: batch.map((e) => e.body),
-        ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
+    return mapInBatches(events, {
+      size: 1000,
+      mapEvent: metaEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          data: bodies,
+          ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
+        }),
       }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
+    });
   },
   classify(response: PlatformResponse): Classification {
     return every(metaOutcome(response));

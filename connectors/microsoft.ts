@@ -2,7 +2,9 @@ import { z } from "zod";
 import type { SluiceEvent, UserData } from "../core/event.ts";
 import { hashNormalized, phoneE164 } from "../core/pii/mod.ts";
 import { microsoftEmail } from "./_microsoft_pii.ts";
-import { baseUrl, chunk, parseJson, retryOutcome } from "./_response.ts";
+import { mapInBatches } from "./_map_result.ts";
+import { omitEmpty, untrimmedText } from "./_records.ts";
+import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -12,7 +14,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Microsoft Advertising UET Conversions API destination settings. */
@@ -62,10 +63,6 @@ const MAX_AGE_MS = 90 * 86_400_000;
 const BATCH_LIMIT = 1000;
 const UET_COOKIE_PREFIX = "_uet";
 
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && v !== ""));
-}
-
 /** An absolute http(s) URL as sent, or undefined: Microsoft refuses other URL values. */
 function httpUrl(value: string | undefined): string | undefined {
   if (!value) return undefined;
@@ -101,7 +98,7 @@ function adIdField(userAgent: string | undefined): "idfa" | "gaid" | undefined {
  */
 export function microsoftUserData(user: UserData): Record<string, unknown> {
   const field = adIdField(user.user_agent);
-  return compact({
+  return omitEmpty({
     msclkid: microsoftClickId(user),
     anonymousId: user.anonymous_id,
     externalId: hashNormalized(user.customer_id ?? user.external_ids?.[0], (v) => v.trim()),
@@ -115,8 +112,8 @@ export function microsoftUserData(user: UserData): Record<string, unknown> {
 
 function stringProperty(event: SluiceEvent, ...names: string[]): string | undefined {
   for (const name of names) {
-    const value = event.properties[name];
-    if (typeof value === "string" && value.trim() !== "") return value;
+    const text = untrimmedText(event.properties[name]);
+    if (text !== undefined) return text;
   }
   return undefined;
 }
@@ -131,7 +128,7 @@ export function microsoftCustomData(event: SluiceEvent): Record<string, unknown>
   const items = event.items ?? [];
   const pageType = PAGE_TYPES[event.event_name];
   const eventValue = event.properties.event_value;
-  const data = compact({
+  const data = omitEmpty({
     eventCategory: stringProperty(event, "event_category"),
     eventLabel: stringProperty(event, "event_label"),
     eventValue: typeof eventValue === "number" && Number.isFinite(eventValue)
@@ -143,7 +140,7 @@ export function microsoftCustomData(event: SluiceEvent): Record<string, unknown>
     currency: event.value !== undefined ? event.currency : undefined,
     items: items.length > 0
       ? items.map((item) =>
-        compact({
+        omitEmpty({
           id: item.id,
           quantity: Number.isInteger(item.quantity) ? item.quantity : undefined,
           price: item.price,
@@ -184,7 +181,7 @@ function microsoftEvent(event: SluiceEvent, test: boolean): Record<string, unkno
     return "no Microsoft identifier (msclkid, anonymous id, external id, email, phone, IP, " +
       "user agent or mobile ad id)";
   }
-  return compact({
+  return omitEmpty({
     eventType: pageLoad ? "pageLoad" : "custom",
     eventId: event.event_id,
     eventName: pageLoad ? undefined : MICROSOFT_EVENT_NAMES[event.event_name] ?? event.event_name,
@@ -326,27 +323,22 @@ export const microsoft = {
     'adStorageConsent "D" and without msclkid, so Microsoft validates it but uses it for no ' +
     "advertising purpose.",
   map(events: readonly SluiceEvent[], settings: MicrosoftSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = microsoftEvent(event, options.test === true);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
-    });
     const url = `${baseUrl(settings.endpoint)}/v1/${
       encodeURIComponent(settings.uet_tag_id)
     }/events`;
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
-      method: "POST",
-      url,
-      headers: {
-        authorization: `Bearer ${settings.access_token}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ data: batch.map((e) => e.body), continueOnValidationError: true }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: (event) => microsoftEvent(event, options.test === true),
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: {
+          authorization: `Bearer ${settings.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ data: bodies, continueOnValidationError: true }),
+      }),
+    });
   },
   classify: microsoftClassify,
 } satisfies Connector<typeof microsoftSettings>;

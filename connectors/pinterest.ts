@@ -11,17 +11,17 @@ import {
   phoneDigits,
 } from "../core/pii/mod.ts";
 import { pinterestGender, pinterestMaid, pinterestZip } from "./_pinterest_pii.ts";
-import { baseUrl, chunk, parseJson, retryOutcome } from "./_response.ts";
+import { mapInBatches } from "./_map_result.ts";
+import { omitEmptyAndEmptyArrays, trimmedText, uniqueDefined } from "./_records.ts";
+import { baseUrl, parseJson, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
   Connector,
   MapOptions,
   MapResult,
-  OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** Pinterest destination settings. */
@@ -142,21 +142,10 @@ function hashedList(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : [value];
 }
 
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(record).filter(([, v]) =>
-      v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)
-    ),
-  );
-}
-
 /** Pinterest `user_data`: PII normalised per Pinterest's rules and hashed (as arrays); IP, UA and epik raw. */
 export function pinterestUserData(user: UserData): Record<string, unknown> {
   const country = user.country;
-  const externalIds = [user.customer_id, ...(user.external_ids ?? [])]
-    .map((id) => hashNormalized(id, (v) => v.trim()))
-    .filter((id): id is string => id !== undefined);
-  return compact({
+  return omitEmptyAndEmptyArrays({
     em: hashedList(hashNormalized(user.email, normalizeEmail)),
     ph: hashedList(hashNormalized(user.phone, (v) => phoneDigits(v, country))),
     fn: hashedList(hashNormalized(user.first_name, normalizeName)),
@@ -167,16 +156,16 @@ export function pinterestUserData(user: UserData): Record<string, unknown> {
     st: hashedList(hashNormalized(user.state, (v) => normalizeState(v, country))),
     zp: hashedList(hashNormalized(user.zip, (v) => pinterestZip(v, country))),
     country: hashedList(hashNormalized(country, normalizeCountry)),
-    external_id: [...new Set(externalIds)],
+    external_id: uniqueDefined(
+      [user.customer_id, ...(user.external_ids ?? [])].map((id) =>
+        hashNormalized(id, (v) => v.trim())
+      ),
+    ),
     hashed_maids: hashedList(hashNormalized(user.madid, pinterestMaid)),
     client_ip_address: user.client_ip,
     client_user_agent: user.user_agent,
     click_id: user.click_ids?.epik ?? user.browser_ids?.epik,
   });
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
 function decimal(value: unknown): string | undefined {
@@ -193,13 +182,13 @@ function quantityOf(item: Item): number | undefined {
 }
 
 function contentOf(item: Item): Record<string, unknown> {
-  return compact({
+  return omitEmptyAndEmptyArrays({
     id: item.id,
     item_price: decimal(item.price),
     quantity: quantityOf(item),
-    item_name: text(item.name),
-    item_category: text(item.category),
-    item_brand: text(item.brand),
+    item_name: trimmedText(item.name),
+    item_category: trimmedText(item.category),
+    item_brand: trimmedText(item.brand),
   });
 }
 
@@ -207,7 +196,7 @@ function contentOf(item: Item): Record<string, unknown> {
 function customData(event: SluiceEvent): Record<string, unknown> | undefined {
   const items = event.items ?? [];
   const props = event.properties;
-  const data = compact({
+  const data = omitEmptyAndEmptyArrays({
     currency: event.currency,
     value: decimal(event.value),
     content_ids: items.map((item) => item.id),
@@ -216,10 +205,10 @@ function customData(event: SluiceEvent): Record<string, unknown> | undefined {
       ? items.reduce((sum, item) => sum + (quantityOf(item) ?? 1), 0)
       : undefined,
     order_id: event.order_id,
-    search_string: text(props.search_string) ?? text(props.query),
-    content_name: text(props.content_name),
-    content_category: text(props.content_category),
-    content_brand: text(props.content_brand),
+    search_string: trimmedText(props.search_string) ?? trimmedText(props.query),
+    content_name: trimmedText(props.content_name),
+    content_category: trimmedText(props.content_category),
+    content_brand: trimmedText(props.content_brand),
     predicted_ltv: decimal(props.predicted_ltv),
     // Limited Data Processing: Pinterest reads the user's state and country (st, country).
     opt_out_type: event.consent?.ad_user_data === "denied" ? "LDP" : undefined,
@@ -241,7 +230,7 @@ function pinterestEvent(event: SluiceEvent): Record<string, unknown> | string {
     return "Pinterest needs an email, a mobile ad id, or both the IP address and the " +
       "user agent (user_data.email, madid, client_ip, user_agent)";
   }
-  return compact({
+  return omitEmptyAndEmptyArrays({
     event_name: pinterestEventName(event.event_name),
     action_source: actionSource,
     event_time: Math.floor(event.event_time / 1000),
@@ -362,26 +351,21 @@ export const pinterest = {
   testMode: "Sends with ?test=true: Pinterest validates the events and answers as usual, " +
     "but records nothing.",
   map(events: readonly SluiceEvent[], settings: PinterestSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = pinterestEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
-    });
     const url = `${baseUrl(settings.endpoint)}/v5/ad_accounts/` +
       `${encodeURIComponent(settings.ad_account_id)}/events${options.test ? "?test=true" : ""}`;
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
-      method: "POST",
-      url,
-      headers: {
-        authorization: `Bearer ${settings.access_token}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ data: batch.map((e) => e.body) }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: pinterestEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: {
+          authorization: `Bearer ${settings.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ data: bodies }),
+      }),
+    });
   },
   classify(response: PlatformResponse): Classification {
     return pinterestClassify(response);

@@ -2,7 +2,9 @@ import { z } from "zod";
 import type { Item, SluiceEvent } from "../core/event.ts";
 import { hashNormalized, normalizeCountry, normalizeState, phoneE164 } from "../core/pii/mod.ts";
 import { redditAdId, type RedditAdIdKind, redditEmail, redditIp } from "./_reddit_pii.ts";
-import { baseUrl, chunk, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
+import { omitEmpty } from "./_records.ts";
+import { baseUrl, parseJson, retryAfterMs, retryOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -12,7 +14,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -114,10 +115,6 @@ export function redditActionSource(event: SluiceEvent): RedditActionSource {
   return event.source === "app" ? "APP" : "OTHER";
 }
 
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && v !== ""));
-}
-
 /** Apple or Android, from the user agent; undefined when it names neither. */
 function adIdKind(userAgent: string | undefined): RedditAdIdKind | undefined {
   if (!userAgent) return undefined;
@@ -138,7 +135,7 @@ export function redditDataProcessing(event: SluiceEvent): Record<string, unknown
   const user = event.user_data;
   const country = user.country === undefined ? undefined : normalizeCountry(user.country);
   const state = country && user.state ? normalizeState(user.state, country) : undefined;
-  return compact({
+  return omitEmpty({
     modes: ["LDU"],
     country: country?.toUpperCase(),
     region: country && state?.length === 2 ? `${country}-${state}`.toUpperCase() : undefined,
@@ -157,7 +154,7 @@ export function redditUser(
   const user = event.user_data;
   const device = source !== "PHYSICAL_STORE";
   const kind = device ? adIdKind(user.user_agent) : undefined;
-  return compact({
+  return omitEmpty({
     email: hashNormalized(user.email, redditEmail),
     phone_number: hashNormalized(user.phone, (v) => phoneE164(v, user.country)),
     external_id: hashNormalized(user.customer_id ?? user.external_ids?.[0], (v) => v.trim()),
@@ -178,7 +175,7 @@ function hasMatchKey(event: Record<string, unknown>, user: Record<string, unknow
 }
 
 function redditProduct(item: Item): Record<string, unknown> {
-  return compact({
+  return omitEmpty({
     id: item.id,
     name: typeof item.name === "string" ? item.name : undefined,
     category: typeof item.category === "string" ? item.category : undefined,
@@ -195,7 +192,7 @@ function redditProduct(item: Item): Record<string, unknown> {
 export function redditMetadata(event: SluiceEvent, trackingType: string): Record<string, unknown> {
   const items = event.items ?? [];
   const revenue = VALUE_TYPES.has(trackingType) && event.value !== undefined && event.currency;
-  return compact({
+  return omitEmpty({
     conversion_id: event.event_id,
     order_id: event.order_id,
     value: revenue ? event.value : undefined,
@@ -218,7 +215,7 @@ function redditEvent(event: SluiceEvent): Record<string, unknown> | string {
       `("${event.event_name.slice(0, 40)}…")`;
   }
   const source = redditActionSource(event);
-  const out = compact({
+  const out: Record<string, unknown> = omitEmpty({
     event_at: Math.floor(event.event_time),
     action_source: source,
     type: trackingType === "CUSTOM"
@@ -389,38 +386,31 @@ export const reddit = {
     if (options.test && !settings.test_id) {
       // Without a test id Reddit records test sends as real conversions: send nothing.
       const reason = "Reddit test mode needs test_id in the destination settings";
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+      return skipAll(events, reason);
     }
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = redditEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
-    });
     const pixel = settings.pixel_id ?? settings.ad_account_id ?? "";
     const url = `${baseUrl(settings.endpoint)}/api/v3/pixels/${encodeURIComponent(pixel)}` +
       "/conversion_events";
-    // Event Testing shows one event per request only.
-    const requests: OutboundRequest[] = chunk(ready, options.test ? 1 : BATCH_LIMIT).map((
-      batch,
-    ) => ({
-      method: "POST",
-      url,
-      headers: {
-        authorization: `Bearer ${settings.access_token}`,
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-      },
-      body: JSON.stringify({
-        data: {
-          events: batch.map((e) => e.body),
-          ...(options.test ? { test_id: settings.test_id } : {}),
+    return mapInBatches(events, {
+      // Event Testing shows one event per request only.
+      size: options.test ? 1 : BATCH_LIMIT,
+      mapEvent: redditEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: {
+          authorization: `Bearer ${settings.access_token}`,
+          "content-type": "application/json",
+          "user-agent": USER_AGENT,
         },
+        body: JSON.stringify({
+          data: {
+            events: bodies,
+            ...(options.test ? { test_id: settings.test_id } : {}),
+          },
+        }),
       }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
+    });
   },
   classify: redditClassify,
 } satisfies Connector<typeof redditSettings>;

@@ -13,7 +13,9 @@ import {
   normalizeZip,
 } from "../core/pii/mod.ts";
 import { snapExternalId, snapPhone } from "./_snapchat_pii.ts";
-import { baseUrl, chunk, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { mapInBatches } from "./_map_result.ts";
+import { omitEmptyAndEmptyArrays, uniqueDefined, untrimmedText } from "./_records.ts";
+import { baseUrl, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -23,7 +25,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -148,24 +149,12 @@ export function snapEventName(event: SluiceEvent): { name: string } | { error: s
   };
 }
 
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(record).filter(([, v]) =>
-      v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)
-    ),
-  );
-}
-
-function unique(values: (string | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => v !== undefined))];
-}
-
 /** Snap `user_data`: PII normalised per Snap's rules and hashed; IP, UA, click id, cookie and madid raw. */
 export function snapUserData(user: UserData): Record<string, unknown> {
   const country = user.country;
-  return compact({
-    em: unique([hashNormalized(user.email, normalizeEmail)]),
-    ph: unique([hashNormalized(user.phone, (v) => snapPhone(v, country))]),
+  return omitEmptyAndEmptyArrays({
+    em: uniqueDefined([hashNormalized(user.email, normalizeEmail)]),
+    ph: uniqueDefined([hashNormalized(user.phone, (v) => snapPhone(v, country))]),
     fn: hashNormalized(user.first_name, normalizeName),
     ln: hashNormalized(user.last_name, normalizeName),
     ge: hashNormalized(user.gender, normalizeGender),
@@ -174,7 +163,7 @@ export function snapUserData(user: UserData): Record<string, unknown> {
     st: hashNormalized(user.state, (v) => normalizeState(v, country)),
     zp: hashNormalized(user.zip, (v) => normalizeZip(v, country)),
     country: hashNormalized(country, normalizeCountry),
-    external_id: unique(
+    external_id: uniqueDefined(
       [user.customer_id, ...(user.external_ids ?? [])].map((id) =>
         hashNormalized(id, snapExternalId)
       ),
@@ -187,34 +176,31 @@ export function snapUserData(user: UserData): Record<string, unknown> {
   });
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value : undefined;
-}
-
 /** Snap `custom_data`; contents quantities and prices are strings, as Snap's v3 spec types them. */
 function snapCustomData(event: SluiceEvent): Record<string, unknown> {
   const items = event.items ?? [];
   const props = event.properties;
-  return compact({
+  return omitEmptyAndEmptyArrays({
     value: event.value,
     currency: event.currency,
     ...(items.length > 0
       ? {
         content_ids: items.map((item) => item.id),
         contents: items.map((item) =>
-          compact({
+          omitEmptyAndEmptyArrays({
             id: item.id,
             quantity: item.quantity === undefined ? undefined : String(item.quantity),
             item_price: item.price === undefined ? undefined : String(item.price),
-            brand: text(item.brand),
+            brand: untrimmedText(item.brand),
           })
         ),
         num_items: items.reduce((sum, item) => sum + (item.quantity ?? 1), 0),
       }
       : {}),
     order_id: event.order_id,
-    search_string: text(props.search_string) ?? text(props.query) ?? text(props.search_term),
-    sign_up_method: text(props.sign_up_method) ?? text(props.method),
+    search_string: untrimmedText(props.search_string) ?? untrimmedText(props.query) ??
+      untrimmedText(props.search_term),
+    sign_up_method: untrimmedText(props.sign_up_method) ?? untrimmedText(props.method),
   });
 }
 
@@ -247,7 +233,7 @@ function snapEvent(event: SluiceEvent): Record<string, unknown> | string {
   const consent = event.consent;
   const limited = consent?.ad_user_data === "denied" || consent?.ad_personalization === "denied";
   const customData = snapCustomData(event);
-  return compact({
+  return omitEmptyAndEmptyArrays({
     event_name: name.name,
     event_time: Math.floor(event.event_time / 1000),
     event_id: event.event_id,
@@ -385,24 +371,19 @@ export const snapchat = {
     "are checked and shown in Events Manager's test events, not recorded, and Snap's verdict " +
     "for each event comes back in the answer.",
   map(events: readonly SluiceEvent[], settings: SnapchatSettings, options: MapOptions): MapResult {
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = snapEvent(event);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
-    });
     const path = options.test ? "events/validate" : "events";
     const url = `${baseUrl(settings.endpoint)}/v3/${encodeURIComponent(settings.pixel_id)}/` +
       `${path}?access_token=${encodeURIComponent(settings.access_token)}`;
-    const requests: OutboundRequest[] = chunk(ready, BATCH_LIMIT).map((batch) => ({
-      method: "POST",
-      url,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ data: batch.map((e) => e.body) }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
+    return mapInBatches(events, {
+      size: BATCH_LIMIT,
+      mapEvent: snapEvent,
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ data: bodies }),
+      }),
+    });
   },
   classify: snapClassify,
 } satisfies Connector<typeof snapchatSettings>;

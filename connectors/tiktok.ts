@@ -10,7 +10,9 @@ import {
   phoneE164,
 } from "../core/pii/mod.ts";
 import { tiktokName, tiktokZip } from "./_tiktok_pii.ts";
-import { baseUrl, chunk, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
+import { mapInBatches, skipAll } from "./_map_result.ts";
+import { omitEmptyAndEmptyArrays, uniqueDefined, untrimmedText } from "./_records.ts";
+import { baseUrl, httpReason, parseJson, retryOutcome, statusOutcome } from "./_response.ts";
 import { endpointSetting, secretSetting } from "./_settings.ts";
 import type {
   Classification,
@@ -20,7 +22,6 @@ import type {
   OutboundRequest,
   Outcome,
   PlatformResponse,
-  SkippedEvent,
 } from "./types.ts";
 
 /** TikTok destination settings. */
@@ -169,18 +170,6 @@ export function tiktokEventName(
   };
 }
 
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(record).filter(([, v]) =>
-      v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0)
-    ),
-  );
-}
-
-function unique(values: (string | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => v !== undefined))];
-}
-
 /**
  * TikTok `user`: email, phone (E.164 with `+`), external ids, names and zip hashed;
  * city, state and country normalised but raw; ttclid, ttp, IP and user agent raw. Offline
@@ -189,13 +178,13 @@ function unique(values: (string | undefined)[]): string[] {
 export function tiktokUser(user: UserData, source: TiktokEventSource): Record<string, unknown> {
   const country = user.country;
   const keys = {
-    email: unique([hashNormalized(user.email, normalizeEmail)]),
-    phone: unique([hashNormalized(user.phone, (v) => phoneE164(v, country))]),
+    email: uniqueDefined([hashNormalized(user.email, normalizeEmail)]),
+    phone: uniqueDefined([hashNormalized(user.phone, (v) => phoneE164(v, country))]),
   };
-  if (source === "offline") return compact(keys);
-  return compact({
+  if (source === "offline") return omitEmptyAndEmptyArrays(keys);
+  return omitEmptyAndEmptyArrays({
     ...keys,
-    external_id: unique(
+    external_id: uniqueDefined(
       [user.customer_id, ...(user.external_ids ?? [])].map((id) =>
         hashNormalized(id, (v) => v.trim())
       ),
@@ -213,15 +202,11 @@ export function tiktokUser(user: UserData, source: TiktokEventSource): Record<st
   });
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value : undefined;
-}
-
 /** TikTok `properties`: value, currency, contents, order and search details. */
 function tiktokProperties(event: SluiceEvent): Record<string, unknown> {
   const items = event.items ?? [];
   const props = event.properties;
-  return compact({
+  return omitEmptyAndEmptyArrays({
     value: event.value,
     currency: event.currency,
     ...(items.length > 0
@@ -229,11 +214,11 @@ function tiktokProperties(event: SluiceEvent): Record<string, unknown> {
         content_type: "product",
         content_ids: items.map((item) => item.id),
         contents: items.map((item) =>
-          compact({
+          omitEmptyAndEmptyArrays({
             content_id: item.id,
-            content_name: text(item.name),
-            content_category: text(item.category),
-            brand: text(item.brand),
+            content_name: untrimmedText(item.name),
+            content_category: untrimmedText(item.category),
+            brand: untrimmedText(item.brand),
             price: item.price,
             quantity: item.quantity,
           })
@@ -242,9 +227,10 @@ function tiktokProperties(event: SluiceEvent): Record<string, unknown> {
       }
       : {}),
     order_id: event.order_id,
-    search_string: text(props.search_string) ?? text(props.query) ?? text(props.search_term),
-    description: text(props.description),
-    shop_id: text(props.shop_id),
+    search_string: untrimmedText(props.search_string) ?? untrimmedText(props.query) ??
+      untrimmedText(props.search_term),
+    description: untrimmedText(props.description),
+    shop_id: untrimmedText(props.shop_id),
   });
 }
 
@@ -267,9 +253,9 @@ function tiktokEvent(
   }
   const properties = tiktokProperties(event);
   const page = source === "web"
-    ? compact({ url: event.page?.url, referrer: event.page?.referrer })
+    ? omitEmptyAndEmptyArrays({ url: event.page?.url, referrer: event.page?.referrer })
     : {};
-  return compact({
+  return omitEmptyAndEmptyArrays({
     event: name.name,
     event_time: Math.floor(event.event_time / 1000),
     event_id: event.event_id,
@@ -389,31 +375,25 @@ export const tiktok = {
     if (options.test && !settings.test_event_code) {
       // Without a test code TikTok records test sends as real conversions: send nothing.
       const reason = "TikTok test mode needs test_event_code in the destination settings";
-      return { requests: [], skipped: events.map((_, index) => ({ index, reason })) };
+      return skipAll(events, reason);
     }
-    const skipped: SkippedEvent[] = [];
-    const ready: { index: number; body: Record<string, unknown> }[] = [];
-    events.forEach((event, index) => {
-      const mapped = tiktokEvent(event, settings.event_source);
-      if (typeof mapped === "string") skipped.push({ index, reason: mapped });
-      else ready.push({ index, body: mapped });
-    });
     const url = `${baseUrl(settings.endpoint)}/open_api/v1.3/event/track/`;
-    // TikTok shows test events one by one: a test code sends each event alone (as RudderStack).
-    const size = settings.test_event_code ? 1 : BATCH_LIMIT;
-    const requests: OutboundRequest[] = chunk(ready, size).map((batch) => ({
-      method: "POST",
-      url,
-      headers: { "access-token": settings.access_token, "content-type": "application/json" },
-      body: JSON.stringify({
-        event_source: settings.event_source,
-        event_source_id: settings.pixel_code,
-        ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
-        data: batch.map((e) => e.body),
+    return mapInBatches(events, {
+      // TikTok shows test events one by one: a test code sends each event alone (as RudderStack).
+      size: settings.test_event_code ? 1 : BATCH_LIMIT,
+      mapEvent: (event) => tiktokEvent(event, settings.event_source),
+      request: (bodies) => ({
+        method: "POST",
+        url,
+        headers: { "access-token": settings.access_token, "content-type": "application/json" },
+        body: JSON.stringify({
+          event_source: settings.event_source,
+          event_source_id: settings.pixel_code,
+          ...(settings.test_event_code ? { test_event_code: settings.test_event_code } : {}),
+          data: bodies,
+        }),
       }),
-      eventIndexes: batch.map((e) => e.index),
-    }));
-    return { requests, skipped };
+    });
   },
   classify: tiktokClassify,
 } satisfies Connector<typeof tiktokSettings>;
