@@ -38,6 +38,15 @@ import { InvitationStore } from "./auth/invitations.ts";
 import { LoginThrottle } from "./auth/throttle.ts";
 import { AuditLog } from "./audit/log.ts";
 
+/** When a storage id (a ULID) was made, or undefined for anything else. */
+function ulidTime(id: string | undefined): number | undefined {
+  try {
+    return id === undefined ? undefined : decodeTime(id);
+  } catch {
+    return undefined;
+  }
+}
+
 /** How far off a message that arrives while closing is put back. */
 const REQUEUE_WHILE_CLOSING_MS = 1_000;
 
@@ -203,8 +212,9 @@ export async function openRuntime(
         },
       );
     }
-    if (message.type === "ingested" && message.ids[0]) {
-      metrics.fanOutLag.observe(Math.max(0, Date.now() - decodeTime(message.ids[0])) / 1000);
+    const committedAt = message.type === "ingested" ? ulidTime(message.ids[0]) : undefined;
+    if (committedAt !== undefined) {
+      metrics.fanOutLag.observe(Math.max(0, Date.now() - committedAt) / 1000);
     }
     const handling = message.type === "ingested"
       ? engine.fanOut(message)
