@@ -18,10 +18,11 @@ import { liveRoutes } from "./live.tsx";
 import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
 import { overviewRoutes } from "./overview.tsx";
+import { rulesRoutes } from "./rules.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
-const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit"];
+const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit", "/rules"];
 
 /** Builds the dashboard's routes. */
 export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
@@ -39,6 +40,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", liveRoutes(rt));
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
+  app.route("/", rulesRoutes(rt));
   app.onError((error, c) => {
     console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
