@@ -20,6 +20,7 @@ const NAV: [path: string, label: string][] = [
   ["/events", "Events"],
   ["/live", "Live"],
   ["/rules", "Rules"],
+  ["/webhooks", "Webhooks"],
   ["/people", "People"],
   ["/audit", "Audit log"],
 ];

@@ -176,3 +176,128 @@ Deno.test("rules: delete asks first, then deletes and audits; viewers read but a
   assert.deepEqual(await auditActions(s), ["rule.delete"]);
   assert.equal((await getPage(s, owner, `/rules/${rule.id}`)).status, 404);
 });
+
+/** The signing secret a page shows, if any. */
+function secretOn(html: string): string | undefined {
+  return /<code class="break secret">(whsec_[^<]+)<\/code>/.exec(html)?.[1];
+}
+
+Deno.test("webhooks: registering shows the signing secret once; bad input answers next to the field", async () => {
+  await using s = await openTestSluice(ENV);
+  const owner = await withOwner(s);
+  const bad = await postForm(s, owner, "/webhooks", { url: "ftp://nope", events: "bogus.type" });
+  const badHtml = await bad.text();
+  assert.equal(bad.status, 422, badHtml);
+  assert.match(badHtml, /id="url-error"[^>]*>Give an http or https URL/);
+  assert.match(badHtml, /id="events-error"[^>]*>Choose at least one message type/);
+  assert.match(badHtml, /value="ftp:\/\/nope"/, "the form comes back as sent");
+
+  const res = await postForm(s, owner, "/webhooks", {
+    url: "https://crm.example/hooks/sluice",
+    description: "CRM",
+    events: "delivery.failed",
+  });
+  const html = await res.text();
+  assert.equal(res.status, 201, html);
+  const secret = secretOn(html);
+  assert.ok(secret, "the secret is on the page right after creation");
+  assert.match(html, /shown only this once/);
+  const [hook] = await s.rt.webhooks.list(s.workspace.id);
+  assert.deepEqual(hook?.events, ["delivery.failed"]);
+  assert.equal(s.rt.webhooks.signingSecrets(hook!, Date.now())[0], secret);
+  const again = await (await getPage(s, owner, `/webhooks/${hook!.id}`)).text();
+  assert.equal(secretOn(again), undefined, "never shown again");
+  assert.ok(!again.includes(secret!));
+  const list = await (await getPage(s, owner, "/webhooks")).text();
+  assert.match(list, /https:\/\/crm.example\/hooks\/sluice/);
+  assert.ok(!list.includes(secret!));
+  assert.deepEqual(await auditActions(s), ["webhook.create"]);
+});
+
+Deno.test("webhooks: test ping shows the answer; redeliver, rotate (24 h overlap), disable, delete; all audited", async () => {
+  await using s = await openTestSluice(ENV);
+  await using receiver = mockPlatform(() => new Response("thanks from the receiver"));
+  const owner = await withOwner(s);
+  const { webhook } = await s.rt.webhooks.create(s.workspace.id, {
+    url: receiver.url,
+    events: ["delivery.failed"],
+    description: "",
+    enabled: true,
+  });
+  const base = `/webhooks/${webhook.id}`;
+  const ping = await postForm(s, owner, `${base}/test`);
+  const pingHtml = await ping.text();
+  assert.equal(ping.status, 200, pingHtml);
+  assert.match(pingHtml, /Test ping delivered \(HTTP 200\)/);
+  assert.match(pingHtml, /thanks from the receiver/);
+  assert.match(pingHtml, /<code>webhook.test<\/code>/, "the ping is in the delivery log");
+  const deliveryId = /deliveries\/(whd_[a-z0-9]+)\/redeliver/.exec(pingHtml)?.[1];
+  assert.ok(deliveryId);
+
+  const redeliver = await postForm(s, owner, `${base}/deliveries/${deliveryId}/redeliver`);
+  assert.equal(redeliver.status, 303);
+  assert.equal(redeliver.headers.get("location"), `${base}?done=redelivered`);
+
+  const rotate = await postForm(s, owner, `${base}/rotate`);
+  const rotateHtml = await rotate.text();
+  const secret = secretOn(rotateHtml);
+  assert.ok(secret);
+  assert.match(rotateHtml, /The old secret keeps signing beside it for 24 h/);
+  assert.equal(
+    s.rt.webhooks.signingSecrets((await s.rt.webhooks.get(s.workspace.id, webhook.id))!, Date.now())
+      .length,
+    2,
+  );
+
+  const off = await postForm(s, owner, `${base}/enabled`, { enabled: "false" });
+  assert.equal(off.status, 303);
+  assert.equal((await s.rt.webhooks.get(s.workspace.id, webhook.id))?.enabled, false);
+  const refused = await postForm(s, owner, `${base}/deliveries/${deliveryId}/redeliver`);
+  const refusedHtml = await refused.text();
+  assert.equal(refused.status, 422);
+  assert.match(refusedHtml, /Not redelivered: The webhook is disabled/);
+  assert.match(await (await getPage(s, owner, base)).text(), />Enable</);
+
+  assert.match(await (await getPage(s, owner, `${base}/delete`)).text(), /Delete the webhook/);
+  assert.equal((await postForm(s, owner, `${base}/delete`)).status, 303);
+  assert.equal(await s.rt.webhooks.get(s.workspace.id, webhook.id), null);
+  assert.deepEqual(await auditActions(s), [
+    "webhook.delete",
+    "webhook.update",
+    "webhook.rotate_secret",
+    "webhook.redeliver",
+    "webhook.test",
+  ]);
+});
+
+Deno.test("webhooks: viewers see statuses and the log, no forms, and every change answers 403", async () => {
+  await using s = await openTestSluice(ENV);
+  const { webhook } = await s.rt.webhooks.create(s.workspace.id, {
+    url: "https://crm.example/hooks",
+    events: ["delivery.failed"],
+    description: "",
+    enabled: true,
+  });
+  const viewer = await withViewer(s);
+  const list = await (await getPage(s, viewer, "/webhooks")).text();
+  assert.match(list, /chip-wh-active/);
+  assert.doesNotMatch(list, /Register a webhook/);
+  const detail = await (await getPage(s, viewer, `/webhooks/${webhook.id}`)).text();
+  assert.match(detail, /Delivery log/);
+  assert.doesNotMatch(detail, /Send a test ping|Rotate/);
+  const base = `/webhooks/${webhook.id}`;
+  for (
+    const path of [
+      "/webhooks",
+      `${base}/test`,
+      `${base}/enabled`,
+      `${base}/rotate`,
+      `${base}/delete`,
+      `${base}/deliveries/whd_x/redeliver`,
+    ]
+  ) {
+    assert.equal((await postForm(s, viewer, path, { url: "https://x.example" })).status, 403, path);
+  }
+  assert.equal((await getPage(s, viewer, `${base}/delete`)).status, 403);
+  assert.equal((await s.rt.webhooks.get(s.workspace.id, webhook.id))?.enabled, true);
+});

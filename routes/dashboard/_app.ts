@@ -19,10 +19,11 @@ import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
 import { overviewRoutes } from "./overview.tsx";
 import { rulesRoutes } from "./rules.tsx";
+import { webhooksRoutes } from "./webhooks.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
-const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit", "/rules"];
+const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit", "/rules", "/webhooks"];
 
 /** Builds the dashboard's routes. */
 export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
@@ -41,6 +42,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
   app.route("/", rulesRoutes(rt));
+  app.route("/", webhooksRoutes(rt));
   app.onError((error, c) => {
     console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
