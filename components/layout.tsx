@@ -21,6 +21,7 @@ const NAV: [path: string, label: string][] = [
   ["/live", "Live"],
   ["/rules", "Rules"],
   ["/webhooks", "Webhooks"],
+  ["/keys", "API keys"],
   ["/people", "People"],
   ["/audit", "Audit log"],
 ];

@@ -301,3 +301,101 @@ Deno.test("webhooks: viewers see statuses and the log, no forms, and every chang
   assert.equal((await getPage(s, viewer, `${base}/delete`)).status, 403);
   assert.equal((await s.rt.webhooks.get(s.workspace.id, webhook.id))?.enabled, true);
 });
+
+/** The API key secret a page shows, if any. */
+function keySecretOn(html: string): string | undefined {
+  return /<code class="break secret">(sk_[^<]+)<\/code>/.exec(html)?.[1];
+}
+
+Deno.test("keys: create shows the secret once; the list has no secrets; bad input answers next to the field", async () => {
+  await using s = await openTestSluice(ENV);
+  const owner = await withOwner(s);
+  const bad = await postForm(s, owner, "/keys", { name: "", scopes: "root" });
+  const badHtml = await bad.text();
+  assert.equal(bad.status, 422, badHtml);
+  assert.match(badHtml, /id="name-error"[^>]*>Give the key a name/);
+  assert.match(badHtml, /id="scopes-error"[^>]*>Choose at least one scope/);
+
+  const res = await s.request("/keys", {
+    method: "POST",
+    headers: {
+      cookie: owner.cookie,
+      origin: "http://localhost",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams([
+      ["_csrf", owner.csrf],
+      ["name", "Checkout server"],
+      ["scopes", "ingest"],
+      ["scopes", "read"],
+    ]),
+  });
+  const html = await res.text();
+  assert.equal(res.status, 201, html);
+  const secret = keySecretOn(html);
+  assert.ok(secret);
+  const key = await s.rt.apiKeys.authenticate(secret!);
+  assert.deepEqual(key?.scopes, ["ingest", "read"]);
+  const list = await (await getPage(s, owner, "/keys")).text();
+  assert.match(list, /Checkout server/);
+  assert.match(list, new RegExp(`<code>${secret!.slice(0, 10)}…</code>`));
+  assert.ok(!list.includes(secret!), "never shown again");
+  assert.equal(keySecretOn(list), undefined);
+  assert.deepEqual(await auditActions(s), ["api_key.create"]);
+});
+
+Deno.test("keys: rotate shows the new secret and the overlap end; the last admin key's revocation is refused", async () => {
+  await using s = await openTestSluice(ENV);
+  const owner = await withOwner(s);
+  const keys = await s.rt.apiKeys.list(s.workspace.id);
+  const admin = keys.find((k) => k.scopes.includes("admin"))!;
+  const ingest = keys.find((k) => !k.scopes.includes("admin"))!;
+
+  const rotate = await postForm(s, owner, `/keys/${ingest.id}/rotate`, {
+    overlap_ms: "86400000",
+  });
+  const html = await rotate.text();
+  assert.equal(rotate.status, 200, html);
+  const secret = keySecretOn(html);
+  assert.ok(secret);
+  assert.match(html, /The old secret keeps working until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+  assert.ok(await s.rt.apiKeys.authenticate(secret!));
+  assert.ok(await s.rt.apiKeys.authenticate(s.workspace.ingest_key), "the old one still works");
+  assert.equal(
+    (await postForm(s, owner, `/keys/${ingest.id}/rotate`, { overlap_ms: "12345" })).status,
+    422,
+  );
+
+  assert.match(
+    await (await getPage(s, owner, `/keys/${admin.id}/revoke`)).text(),
+    /Revoke the key/,
+  );
+  const refused = await postForm(s, owner, `/keys/${admin.id}/revoke`);
+  const refusedHtml = await refused.text();
+  assert.equal(refused.status, 422);
+  assert.match(
+    refusedHtml,
+    /Not revoked: API key &quot;key_[a-z0-9]+&quot; is the workspace's last admin key/,
+  );
+  assert.ok(await s.rt.apiKeys.authenticate(s.workspace.admin_key));
+
+  const revoke = await postForm(s, owner, `/keys/${ingest.id}/revoke`);
+  assert.equal(revoke.status, 303);
+  assert.equal((await s.rt.apiKeys.list(s.workspace.id)).length, 1);
+  assert.deepEqual(await auditActions(s), ["api_key.revoke", "api_key.rotate"]);
+});
+
+Deno.test("keys: viewers see names and scopes, no forms, and every change answers 403", async () => {
+  await using s = await openTestSluice(ENV);
+  const viewer = await withViewer(s);
+  const [key] = await s.rt.apiKeys.list(s.workspace.id);
+  const html = await (await getPage(s, viewer, "/keys")).text();
+  assert.match(html, new RegExp(key!.prefix));
+  assert.doesNotMatch(html, /Create a key|>Rotate<|Revoke/);
+  for (const path of ["/keys", `/keys/${key!.id}/rotate`, `/keys/${key!.id}/revoke`]) {
+    const res = await postForm(s, viewer, path, { name: "x", scopes: "admin", overlap_ms: "0" });
+    assert.equal(res.status, 403, path);
+  }
+  assert.equal((await getPage(s, viewer, `/keys/${key!.id}/revoke`)).status, 403);
+  assert.equal((await s.rt.apiKeys.list(s.workspace.id)).length, 2);
+});

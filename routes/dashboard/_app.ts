@@ -14,6 +14,7 @@ import { auditRoutes } from "./audit.tsx";
 import { eventRoutes } from "./event.tsx";
 import { eventsRoutes } from "./events.tsx";
 import { inviteRoutes } from "./invite.tsx";
+import { keysRoutes } from "./keys.tsx";
 import { liveRoutes } from "./live.tsx";
 import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
@@ -23,7 +24,17 @@ import { webhooksRoutes } from "./webhooks.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
-const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit", "/rules", "/webhooks"];
+const PAGE_PATHS = [
+  "/",
+  "/events",
+  "/search",
+  "/live",
+  "/people",
+  "/audit",
+  "/rules",
+  "/webhooks",
+  "/keys",
+];
 
 /** Builds the dashboard's routes. */
 export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
@@ -43,6 +54,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", auditRoutes(rt));
   app.route("/", rulesRoutes(rt));
   app.route("/", webhooksRoutes(rt));
+  app.route("/", keysRoutes(rt));
   app.onError((error, c) => {
     console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
