@@ -36,7 +36,7 @@ const SCOPE_HELP: Record<Scope, string> = {
 
 /** Overlaps a rotation offers: label and milliseconds. */
 const OVERLAPS: [label: string, ms: number][] = [
-  ["none (the old secret stops now)", 0],
+  ["none: it stops now", 0],
   ["1 hour", 3_600_000],
   ["24 hours", 86_400_000],
   ["7 days", 7 * 86_400_000],
