@@ -6,6 +6,7 @@ import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
 import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
+import { analyticsRoutes } from "./api/analytics.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
 import { browserRoutes } from "./ingest/browser.ts";
 import { eventRoutes } from "./api/events.ts";
@@ -52,6 +53,7 @@ export function createApp(rt: Runtime): App {
       platformRoutes,
       ruleRoutes,
       webhookRoutes,
+      analyticsRoutes,
     ]
   ) {
     app.route("/", routes(rt));

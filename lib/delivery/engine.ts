@@ -1,5 +1,8 @@
 import type { Connector } from "../../connectors/types.ts";
 import type { SluiceEvent } from "../../core/event.ts";
+import { FanOutCounts } from "../analytics/fan_out_counts.ts";
+import { OrderBook } from "../analytics/orders.ts";
+import type { RowContext } from "../analytics/transitions.ts";
 import type { Sealer } from "../crypto.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
 import { deliveryKey, deliveryPrefix } from "../kv/keys.ts";
@@ -48,6 +51,11 @@ export interface DeliveryEngineDeps {
   sendTimeoutMs?: number;
   now?: () => number;
   random?: () => number;
+  /**
+   * Count analytics in fan-out's and the rows' commits (lib/analytics); on by default, off
+   * for the benchmarks' baseline.
+   */
+  analytics?: boolean;
 }
 
 /** How an event re-enters delivery from the API. */
@@ -89,6 +97,12 @@ export class DeliveryEngine {
   readonly #writer: RowWriter;
   readonly #tokens: AccessTokens;
   readonly #fanOut: FanOutDeps;
+  readonly #orders: OrderBook;
+  /**
+   * One fan-out commit per workspace at a time: its analytics read and rewrite visitor and
+   * order records, which concurrent fan-outs of the same visitor must not interleave.
+   */
+  readonly #countLock = new KeyedLimiter(1);
   /** Destinations whose first attempts go through the queue until then (epoch ms). */
   readonly #slowUntil = new Map<string, number>();
 
@@ -100,6 +114,7 @@ export class DeliveryEngine {
       limits: DEFAULT_KV_LIMITS,
       now: Date.now,
       random: Math.random,
+      analytics: true,
       ...deps,
     };
     this.#events = deps.events ?? new EventLoader(deps.kv, deps.sealer);
@@ -107,7 +122,11 @@ export class DeliveryEngine {
     this.#coalescer = new Coalescer((message, deadline) => this.#deliverNow(message, deadline));
     this.#writer = new RowWriter(this.#d);
     this.#tokens = new AccessTokens(deps.send, this.#d.now);
-    this.#fanOut = this.#d;
+    this.#orders = new OrderBook(deps.kv);
+    this.#fanOut = {
+      ...this.#d,
+      counts: this.#d.analytics ? new FanOutCounts(deps.kv, this.#orders) : undefined,
+    };
   }
 
   /** Routes a committed group to destinations: hand-off records, then the first attempts. */
@@ -117,8 +136,8 @@ export class DeliveryEngine {
       this.#d.destinations.list(wsId, true),
       this.#eventHooks(wsId),
     ]);
-    if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
-      // Nothing to route to: record the hand-off without opening the events.
+    if (!this.#d.analytics && !destinations.some((d) => d.enabled) && hooks.length === 0) {
+      // Nothing to route to or count: record the hand-off without opening the events.
       return await recordHandoffs(this.#fanOut, wsId, message.ids);
     }
     const [events, rules] = await Promise.all([
@@ -134,11 +153,15 @@ export class DeliveryEngine {
     const sends: DeliverMessage[] = [];
     for (let i = 0; i < routed.length; i += sliceSize) {
       const slice = routed.slice(i, i + sliceSize);
-      const recorded = await recordRoutes(this.#fanOut, wsId, slice, destinations, {
-        initial: true,
-        replay: false,
-        hooks,
-      });
+      const recorded = await this.#countLock.run(
+        wsId,
+        () =>
+          recordRoutes(this.#fanOut, wsId, slice, destinations, {
+            initial: true,
+            replay: false,
+            hooks,
+          }),
+      );
       sends.push(...recorded.sends);
     }
     // Events that expired before fan-out still get their hand-off, so the message completes.
@@ -225,8 +248,11 @@ export class DeliveryEngine {
       event_name: rows.get(event.id)!.event_name,
     }));
     const target = this.#targetOf(destination);
+    const contexts = await this.#rowContexts(wsId, destination?.type ?? "webhook", stored, rows, {
+      latency: !message.replay,
+    });
     if ("reason" in target) {
-      await this.#close(wsId, message.destination_id, events, rows, target);
+      await this.#close(wsId, message.destination_id, events, rows, contexts, target);
       return [];
     }
     const attempts = await attemptDelivery(
@@ -235,7 +261,7 @@ export class DeliveryEngine {
       events,
       { deadline },
     );
-    await this.#settle(wsId, target.destination, message, attempts, rows);
+    await this.#settle(wsId, target.destination, message, attempts, rows, contexts);
     return attempts.filter((a) => !a.result).map((a) => a.event.id);
   }
 
@@ -267,6 +293,7 @@ export class DeliveryEngine {
     destinationId: string,
     events: readonly SluiceEvent[],
     rows: ReadonlyMap<string, DeliveryRow>,
+    contexts: ReadonlyMap<string, RowContext>,
     closed: { status: "skipped" | "failed"; reason: string },
   ): Promise<void> {
     const updatedAt = new Date(this.#d.now()).toISOString();
@@ -281,8 +308,33 @@ export class DeliveryEngine {
           last_error: closed.reason,
           updated_at: updatedAt,
         },
+        context: contexts.get(event.id),
       })),
     );
+  }
+
+  /**
+   * What the analytics counters need of each row a send settles: the row before, the stored
+   * event (its own name, identifiers and order id) and whether it is its order's first copy;
+   * `latency`: record accept→delivery time (not for replays). Empty with analytics off.
+   */
+  async #rowContexts(
+    wsId: string,
+    type: string,
+    events: readonly SluiceEvent[],
+    rows: ReadonlyMap<string, DeliveryRow>,
+    options: { latency: boolean },
+  ): Promise<Map<string, RowContext>> {
+    if (!this.#d.analytics) return new Map();
+    const firsts = await this.#orders.firstCopies(wsId, events);
+    const now = this.#d.now();
+    return new Map(events.map((event) => [event.id, {
+      before: rows.get(event.id),
+      type,
+      event,
+      firstOfOrder: firsts.has(event.id),
+      ...(options.latency ? { latencyMs: now - event.received_at } : {}),
+    }]));
   }
 
   /**
@@ -296,6 +348,7 @@ export class DeliveryEngine {
     message: DeliverMessage,
     attempts: readonly EventAttempt[],
     rows: ReadonlyMap<string, DeliveryRow>,
+    contexts: ReadonlyMap<string, RowContext>,
   ): Promise<void> {
     const now = this.#d.now();
     const writes: RowWrite[] = [];
@@ -322,7 +375,12 @@ export class DeliveryEngine {
         ]);
       }
       authFailure ??= settled.authFailure;
-      writes.push({ ulid: event.id, destinationId: destination.id, row: settled.row });
+      writes.push({
+        ulid: event.id,
+        destinationId: destination.id,
+        row: settled.row,
+        context: contexts.get(event.id),
+      });
     }
     for (const write of writes) {
       if (write.row.status === "retrying") write.row.next_attempt_at = now + retryInMs;
@@ -416,7 +474,7 @@ export class DeliveryEngine {
     if (!classification || classification.outcome.kind === "retry") {
       return await this.#checkAgain(message, followUp, now);
     }
-    const writes = message.ids.flatMap((id, position) => {
+    const writes: RowWrite[] = message.ids.flatMap((id, position) => {
       const before = rows.get(id);
       if (before?.status !== "accepted") return [];
       const row = settleFollowUp(before, outcomeAt(classification, position), now);
@@ -424,6 +482,10 @@ export class DeliveryEngine {
     });
     const stillOpen = open.length - writes.length;
     const events = stillOpen === open.length ? [] : await this.#events.load(wsId, open);
+    const contexts = await this.#rowContexts(wsId, target.destination.type, events, rows, {
+      latency: false,
+    });
+    for (const write of writes) write.context = contexts.get(write.ulid);
     const notices = await planDeliveryNotices(this.#d.notices, wsId, target.destination, {
       attempt: 1,
       events,

@@ -6,6 +6,10 @@ import { inputPath, RejectedInput, type RequestContext } from "./event_input.ts"
 import { type IngestWorkers, type PreparedEvent, prepareEvents } from "./workers.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { Workspace } from "../workspaces.ts";
+import { FAMILY } from "../analytics/counters.ts";
+import { EXAMPLE_TTL_MS } from "../analytics/examples.ts";
+import { rejectionExample } from "../analytics/ingest_counts.ts";
+import { counterRetentionDays } from "../analytics/retention.ts";
 
 /** What became of one event in a request. */
 export interface IngestResult {
@@ -86,6 +90,7 @@ export class Ingestor {
     pathPrefix?: string,
   ): Promise<IngestResult[]> {
     this.#admit(workspace, inputs.length, pathPrefix);
+    this.#d.committer.sweepCounters(workspace.id, counterRetentionDays(workspace.settings));
     const prepared = await this.#prepare(inputs, ctx, pathPrefix);
     const results: IngestResult[] = new Array(inputs.length);
     const items: CommitItem[] = [];
@@ -107,7 +112,10 @@ export class Ingestor {
       positions.push(i);
     });
     const rejected = inputs.length - items.length;
-    if (rejected > 0) committer.count(workspace.id, "rejected", "", rejected);
+    if (rejected > 0) {
+      committer.count(workspace.id, "rejected", "", rejected);
+      this.#countRejectedFields(workspace.id, results);
+    }
     if (items.length === 0) return results;
     const outcomes = await committer.submit(items);
     outcomes.forEach((outcome, j) => {
@@ -116,6 +124,18 @@ export class Ingestor {
       if (outcome === "accepted") stored?.keep(event);
     });
     return results;
+  }
+
+  /** Counts each rejected event under its first bad field, and keeps that field's latest example. */
+  #countRejectedFields(wsId: string, results: readonly (IngestResult | undefined)[]): void {
+    const now = Date.now();
+    for (const result of results) {
+      const error = result?.status === "rejected" ? result.errors?.[0] : undefined;
+      if (!error) continue;
+      const { key, field, example } = rejectionExample(wsId, result?.event_id, error, now);
+      this.#d.committer.count(wsId, FAMILY.rejectedFields, field);
+      this.#d.committer.note(key, example, EXAMPLE_TTL_MS);
+    }
   }
 
   /** Takes `count` events from the workspace's per-minute budget, or throws. */
