@@ -36,7 +36,7 @@ export type VolumeMetric = typeof VOLUME_METRICS[number];
 
 /** The analytics counter families (`["an", ws, family, grain, bucket, dim]`), by role. */
 export const FAMILY = {
-  /** `v|<currency>`: purchase value in minor units; `n|<currency>`: purchases with a value. */
+  /** `v|<currency>`: order value in minor units; `n|<currency>`: orders with a value (fan-out). */
   revenue: "rev",
   /** `event_id|<first origin>><second origin>`, `order_id|…`: browser/server copies. */
   pairs: "pair",

@@ -4,6 +4,7 @@
  * order ids seen twice). Fan-out already opens the events and commits once per slice with a
  * hand-off check that makes a redelivered message a no-op, so this is counted exactly once
  * and off the ingest path; it costs one `getMany` per 10 visitors or order ids of a slice.
+ * Revenue is counted here too, once per order id (purchases without one count each).
  *
  * @module
  */
@@ -230,7 +231,10 @@ export class FanOutCounts {
     return false;
   }
 
-  /** Counts an order's revenue under its first and last touch, by click platform and UTM source. */
+  /**
+   * Counts an order's revenue per currency, and under its first and last touch by click
+   * platform and UTM source.
+   */
   #countRevenue(
     writes: AnalyticsWrites,
     wsId: string,
@@ -243,6 +247,10 @@ export class FanOutCounts {
     const minor = event.currency && event.value !== undefined
       ? toMinorUnits(event.value, event.currency)
       : 0;
+    if (minor > 0) {
+      writes.counters.add(wsId, at, FAMILY.revenue, `v|${event.currency}`, minor);
+      writes.counters.add(wsId, at, FAMILY.revenue, `n|${event.currency}`, 1);
+    }
     for (const [model, touch] of [["first", first], ["last", last]] as const) {
       const labels = [
         ["click", touch?.platform ?? cookie ?? NO_TOUCH],

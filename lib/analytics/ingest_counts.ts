@@ -1,7 +1,7 @@
 /**
- * The counters the ingest group commit sums: volume (events by name and source), purchase
- * value per currency, browser/server pairs among duplicates, and rejected fields. Pure sums:
- * the ingest commit reads nothing for them.
+ * The counters the ingest group commit sums: volume (events by name and source, with day
+ * rollups), browser/server pairs among duplicates, and rejected fields. Pure sums: the
+ * ingest commit reads nothing for them. (Revenue is counted at fan-out, once per order.)
  *
  * @module
  */
@@ -9,9 +9,8 @@ import type { SluiceEvent } from "../../core/event.ts";
 import type { FieldError } from "../../core/field_error.ts";
 import type { EventIdEntry } from "../event_store.ts";
 import { issueExampleKey } from "../kv/keys.ts";
-import { type CounterBatch, FAMILY } from "./counters.ts";
+import type { CounterBatch } from "./counters.ts";
 import { type Origin, originOf } from "./labels.ts";
-import { toMinorUnits } from "./money.ts";
 import { type IssueExample, issueExample } from "./examples.ts";
 
 /** The event-id entry with the origin of the copy that was stored (for pair counting). */
@@ -19,23 +18,12 @@ export interface TaggedEventIdEntry extends EventIdEntry {
   origin?: Origin;
 }
 
-/** The counters of one accepted event before analytics (the benchmark's baseline). */
+/** The counters of one accepted event: volume by name and source. */
 export function countVolume(batch: CounterBatch, event: SluiceEvent): void {
   const { workspace_id: wsId, received_at: at } = event;
   batch.add(wsId, at, "events", "", 1);
   batch.add(wsId, at, "events_by_name", event.event_name, 1);
   batch.add(wsId, at, "events_by_source", event.source, 1);
-}
-
-/** The counters of one accepted event: volume, and a purchase's value in minor units. */
-export function countAccepted(batch: CounterBatch, event: SluiceEvent): void {
-  countVolume(batch, event);
-  if (event.event_name !== "purchase" || !event.currency || event.value === undefined) return;
-  const minor = toMinorUnits(event.value, event.currency);
-  if (minor <= 0) return;
-  const { workspace_id: wsId, received_at: at } = event;
-  batch.add(wsId, at, FAMILY.revenue, `v|${event.currency}`, minor);
-  batch.add(wsId, at, FAMILY.revenue, `n|${event.currency}`, 1);
 }
 
 /**

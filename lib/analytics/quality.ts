@@ -7,12 +7,16 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { connectorFor } from "../../connectors/mod.ts";
 import { issueExamplePrefix } from "../kv/keys.ts";
 import { FAMILY } from "./counters.ts";
 import type { IssueExample } from "./examples.ts";
 import { type Identifier, IDENTIFIERS } from "./identifiers.ts";
-import { type PlatformWeights, QUALITY_WEIGHTS, rankedIdentifiers } from "./quality_weights.ts";
+import {
+  PLATFORM_NAMES,
+  type PlatformWeights,
+  QUALITY_WEIGHTS,
+  rankedIdentifiers,
+} from "./quality_weights.ts";
 import { asReasonClass, REASON_CLASSES } from "./reasons.ts";
 import {
   destinationRef,
@@ -105,7 +109,7 @@ export const qualitySchema = z.object({
         share: 0.12,
         expected_gain: 1.3,
         message:
-          "add phone: present on 12 % of purchases; Meta weighs it third, after email and click id (+1.3 points when every purchase has it)",
+          "add phone: present on 12 % of purchases; Meta weighs it third, after email and click id; +1.3 points if every purchase carries it",
       }],
       issues: [{
         status: "skipped",
@@ -171,7 +175,7 @@ function nextSteps(
   platform: string,
   weights: PlatformWeights,
   shareOf: (id: Identifier) => number | null,
-  of: string,
+  of: "purchase" | "event",
 ): Quality["destinations"][number]["next_steps"] {
   const ranked = rankedIdentifiers(weights);
   const total = ranked.reduce((sum, id) => sum + (weights[id] ?? 0), 0);
@@ -192,7 +196,7 @@ function nextSteps(
       expected_gain: gain,
       message: `add ${LABELS[identifier]}: present on ${
         Math.round(present * 100)
-      } % of ${of}; ${platform} weighs it ${position}${after} (+${gain} points when every one of them has it)`,
+      } % of ${of}s; ${platform} weighs it ${position}${after}; +${gain} points if every ${of} carries it`,
     }];
   }).sort((a, b) => b.expected_gain - a.expected_gain).slice(0, TOP_STEPS);
 }
@@ -251,8 +255,9 @@ export async function quality(ctx: ReportContext): Promise<Quality> {
       const purchasesShare = (identifier: Identifier) =>
         share(purchaseIdentifiers.get(`${id}|${identifier}`) ?? 0, purchases);
       const weights = QUALITY_WEIGHTS[ref.type];
-      const platform = connectorFor(ref.type)?.label ?? ref.type;
-      const [basis, of] = purchases > 0 ? [purchasesShare, "purchases"] : [eventsShare, "events"];
+      const platform = PLATFORM_NAMES[ref.type] ?? ref.type;
+      const basis = purchases > 0 ? purchasesShare : eventsShare;
+      const of = purchases > 0 ? "purchase" : "event";
       return {
         ...ref,
         events_sent: events,

@@ -99,6 +99,20 @@ export const QUALITY_WEIGHTS: Readonly<Record<string, PlatformWeights>> = {
   klaviyo: { email: 60, phone: 30, external_id: 10 },
 };
 
+/** Platform names as the quality report's suggestions say them. */
+export const PLATFORM_NAMES: Readonly<Record<string, string>> = {
+  meta: "Meta",
+  ga4: "GA4",
+  google_ads: "Google Ads",
+  tiktok: "TikTok",
+  snapchat: "Snapchat",
+  pinterest: "Pinterest",
+  linkedin: "LinkedIn",
+  reddit: "Reddit",
+  microsoft: "Microsoft Advertising",
+  klaviyo: "Klaviyo",
+};
+
 /** A platform's identifiers from most to least weighty. */
 export function rankedIdentifiers(weights: PlatformWeights): Identifier[] {
   return (Object.entries(weights) as [Identifier, number][])

@@ -4,12 +4,7 @@ import type { SluiceEvent } from "../../core/event.ts";
 import type { SealedEvent } from "../event_store.ts";
 import { eventIdKey, eventKey } from "../kv/keys.ts";
 import { CounterBatch, FAMILY } from "../analytics/counters.ts";
-import {
-  countAccepted,
-  countVolume,
-  duplicatePair,
-  type TaggedEventIdEntry,
-} from "../analytics/ingest_counts.ts";
+import { countVolume, duplicatePair, type TaggedEventIdEntry } from "../analytics/ingest_counts.ts";
 import { type Origin, originOf } from "../analytics/labels.ts";
 import { CounterSweeper } from "../analytics/retention.ts";
 
@@ -39,8 +34,8 @@ export interface CommitOptions {
    */
   maxInFlight: number;
   /**
-   * `analytics` (the default): volume counters with day rollups, purchase value per
-   * currency and browser/server pairs (lib/analytics/ingest_counts.ts). `volume`: the hourly
+   * `analytics` (the default): volume counters with day rollups, origin-tagged event-id
+   * entries and browser/server pairs (lib/analytics/ingest_counts.ts). `volume`: the hourly
    * volume counters alone, as before analytics (the benchmark's baseline).
    */
   counters: "analytics" | "volume";
@@ -246,8 +241,7 @@ export class GroupCommitter {
       }
       const eventCounters = this.#newCounters();
       eventCounters.merge(counters);
-      const countEvent = analytics ? countAccepted : countVolume;
-      for (const { item } of unique) countEvent(eventCounters, item.event);
+      for (const { item } of unique) countVolume(eventCounters, item.event);
       for (const [wsId, ids] of idsByWorkspace) {
         this.#queue.enqueueIn(op, { type: "ingested", workspace_id: wsId, ids });
       }
