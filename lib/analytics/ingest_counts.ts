@@ -19,7 +19,10 @@ export interface TaggedEventIdEntry extends EventIdEntry {
 }
 
 /** The counters of one accepted event: volume by name and source. */
-export function countVolume(batch: CounterBatch, event: SluiceEvent): void {
+export function countVolume(
+  batch: CounterBatch,
+  event: Pick<SluiceEvent, "workspace_id" | "received_at" | "event_name" | "source">,
+): void {
   const { workspace_id: wsId, received_at: at } = event;
   batch.add(wsId, at, "events", "", 1);
   batch.add(wsId, at, "events_by_name", event.event_name, 1);
@@ -31,7 +34,10 @@ export function countVolume(batch: CounterBatch, event: SluiceEvent): void {
  * (`event_id|browser>server`); undefined when both came from the same side, or the stored
  * entry predates origin tags.
  */
-export function duplicatePair(stored: Origin | undefined, repeat: SluiceEvent): string | undefined {
+export function duplicatePair(
+  stored: Origin | undefined,
+  repeat: Pick<SluiceEvent, "dialect">,
+): string | undefined {
   const origin = originOf(repeat);
   return stored === undefined || stored === origin ? undefined : `event_id|${stored}>${origin}`;
 }

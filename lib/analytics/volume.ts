@@ -1,15 +1,16 @@
 /**
  * `GET /v1/analytics/volume`: events per hour or per local day, by event name and source.
  *
- * Hours are UTC hours. Days are the range's zone's days, each the hours that start in it;
- * when every day is a whole UTC day (UTC, or a zone at offset 0 then) they are read from day
- * counters, otherwise summed from hour counters.
+ * Hours are UTC hours. Days are the range's zone's days, each the hours that start in it: a
+ * day that is a whole UTC day (UTC, or a zone at offset 0 then) reads its day counter,
+ * another sums its hours (hour counters are kept 35 days; older local days read the UTC
+ * day of the same date, and the answer says `widened_to_days`).
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { DAY_MS, type VolumeMetric } from "./counters.ts";
-import { hoursOf, type Span, zonedDays } from "./range.ts";
+import { DAY_MS, dayOf, HOUR_MS, type VolumeMetric } from "./counters.ts";
+import { HOUR_COUNTER_DAYS, hoursOf, type Span, zonedDays } from "./range.ts";
 import { type Totals, volumeDim } from "./reader.ts";
 import { rangeInfo, rangeInfoSchema, readerOf, type ReportContext } from "./report.ts";
 
@@ -67,32 +68,60 @@ export type Volume = z.output<typeof volumeSchema>;
 interface Bucket {
   start: number;
   label: string;
-  span: Span;
+  /** The hour counters it sums, or the day counter it reads. */
+  read: { hours: number[] } | { day: number };
 }
 
-function bucketsOf(ctx: ReportContext, interval: Interval): Bucket[] {
+/**
+ * The buckets of the answer and what each reads. A local day that is a whole UTC day reads
+ * its day counter; any other sums its hours while hour counters are kept (35 days), and
+ * past that reads the UTC day holding its noon (the same date for zones within ±12 h).
+ */
+function bucketsOf(ctx: ReportContext, interval: Interval): { buckets: Bucket[]; approx: boolean } {
   if (interval === "hour") {
-    return hoursOf(ctx.range).map((start) => ({
+    const buckets = hoursOf(ctx.range).map((start) => ({
       start,
       label: new Date(start).toISOString(),
-      span: { start, end: start + 3_600_000 },
+      read: { hours: [start] },
     }));
+    return { buckets, approx: false };
   }
-  return zonedDays(ctx.range).map(({ date, span }) => ({ start: span.start, label: date, span }));
+  const cutoff = ctx.now - HOUR_COUNTER_DAYS * DAY_MS;
+  let approx = false;
+  const buckets = zonedDays(ctx.range).map(({ date, span }): Bucket => {
+    const whole = span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
+    if (whole) return { start: span.start, label: date, read: { day: span.start } };
+    if (span.start >= cutoff) {
+      return { start: span.start, label: date, read: { hours: hoursOf(span) } };
+    }
+    approx = true;
+    return { start: span.start, label: date, read: { day: dayOf(span.start + DAY_MS / 2) } };
+  });
+  return { buckets, approx };
+}
+
+/** The smallest span holding these bucket starts, each `width` long. */
+function hull(starts: readonly number[], width: number): Span {
+  return starts.length === 0
+    ? { start: 0, end: 0 }
+    : { start: Math.min(...starts), end: Math.max(...starts) + width };
 }
 
 /** Builds the volume series. */
 export async function volume(ctx: ReportContext, interval: Interval): Promise<Volume> {
   const { reader, plan } = readerOf(ctx);
-  const buckets = bucketsOf(ctx, interval);
-  const wholeDays = interval === "day" &&
-    buckets.every(({ span }) => span.start % DAY_MS === 0 && span.end - span.start === DAY_MS);
-  const series = await reader.series("volume", wholeDays ? "d" : "h", ctx.range);
-  const valuesOf = (bucket: Bucket): Totals => {
-    if (wholeDays || interval === "hour") return series.get(bucket.start) ?? new Map();
+  const { buckets, approx } = bucketsOf(ctx, interval);
+  const hourStarts = buckets.flatMap((b) => "hours" in b.read ? b.read.hours : []);
+  const dayStarts = buckets.flatMap((b) => "day" in b.read ? [b.read.day] : []);
+  const [hourly, daily] = await Promise.all([
+    reader.series("volume", "h", hull(hourStarts, HOUR_MS)),
+    reader.series("volume", "d", hull(dayStarts, DAY_MS)),
+  ]);
+  const valuesOf = ({ read }: Bucket): Totals => {
+    if ("day" in read) return daily.get(read.day) ?? new Map();
     const sum: Totals = new Map();
-    for (const hour of hoursOf(bucket.span)) {
-      for (const [dim, n] of series.get(hour) ?? []) sum.set(dim, (sum.get(dim) ?? 0) + n);
+    for (const hour of read.hours) {
+      for (const [dim, n] of hourly.get(hour) ?? []) sum.set(dim, (sum.get(dim) ?? 0) + n);
     }
     return sum;
   };
@@ -110,7 +139,7 @@ export async function volume(ctx: ReportContext, interval: Interval): Promise<Vo
     }).sort((a, b) => b.total - a.total || a.name.localeCompare(b.name));
   };
   return {
-    range: rangeInfo(ctx.range, plan),
+    range: { ...rangeInfo(ctx.range, plan), widened_to_days: plan.widened || approx },
     interval,
     buckets: buckets.map((b) => ({ start: new Date(b.start).toISOString(), label: b.label })),
     events: column(volumeDim("events")),
