@@ -2,9 +2,10 @@
  * Analytics counters: what is counted, under which key, and the batch that sums them into
  * the commits that already run (the ingest group commit, fan-out, delivery rows).
  *
- * Every counter is a `Deno.KvU64` summed per workspace, bucket and dimension, written twice:
- * once in its UTC hour and once in its UTC day, so a read costs O(buckets) (at most 46
- * edge hours plus the whole days between them), never O(events). Counters of states
+ * Every counter is a `Deno.KvU64` summed per workspace, bucket and dimension, written once per
+ * grain: its UTC hour, its UTC day and its week (Monday 00:00 UTC on), so a read costs
+ * O(buckets) (at most 46 edge hours, 12 edge days and the whole weeks between them), never
+ * O(events). The ingest volume metrics keep hours and days only (their series are per day). Counters of states
  * (delivery rows) move: a row that leaves a state adds −1 there (wrapping `sum`, read back as
  * a signed 64-bit number) and +1 to its new state, so each event counts once however often
  * it is retried or replayed. docs/analytics.md lists every family with its dimensions.
@@ -17,6 +18,10 @@ import { analyticsCounterKey, statDayKey, statKey } from "../kv/keys.ts";
 export const HOUR_MS = 3_600_000;
 /** One day, ms. */
 export const DAY_MS = 86_400_000;
+/** One week, ms. */
+export const WEEK_MS = 7 * DAY_MS;
+/** Weeks start on Mondays: the first Monday after the epoch (a Thursday) is day 4. */
+const WEEK_OFFSET_MS = 4 * DAY_MS;
 
 /**
  * The ingest volume metrics, kept in the `["stat", ws, hour, metric, dim]` layout the ingest
@@ -44,15 +49,15 @@ export const FAMILY = {
   rejectedFields: "rej",
   /** `<dest>|<event name>|<state>|<reason class>`: delivery rows by state (moves). */
   deliveries: "dlv",
-  /** `<dest>|<state>` (moves) and `<dest>|retries` (attempts retried). */
+  /** `<dest>|<state>[|<reason class>]` (moves) and `<dest>|retries` (attempts retried). */
   destinations: "dst",
-  /** `received`, and `<dest>|<state>` for the first event of each order (moves). */
+  /** `received`, and `<dest>|<state>[|<reason class>]` for each order's first event (moves). */
   orders: "ord",
   /** `b<i>`: accept→delivery latency histogram; `sum|<dest>` ms and `n|<dest>`. */
   latency: "lat",
-  /** `<dest>|<identifier>`: sent events carrying the identifier (moves). */
+  /** `<dest>|<identifier>`: sent events carrying the identifier, `<dest>|_sent` all (moves). */
   identifiers: "idf",
-  /** `<dest>|<identifier>`: sent purchases carrying the identifier (moves). */
+  /** The same for sent purchases. */
   purchaseIdentifiers: "idp",
   /** `<step mask>`: visitors whose funnel steps of the UTC day form the mask (moves; days only). */
   funnel: "fun",
@@ -66,8 +71,8 @@ export const FAMILY = {
 export type Family = typeof FAMILY[keyof typeof FAMILY];
 
 const VOLUME = new Set<string>(VOLUME_METRICS);
-/** Families counted per UTC day only (their state is per day). */
-const DAY_ONLY = new Set<string>([FAMILY.funnel]);
+/** Families without hour buckets (their state is per UTC day). */
+const NO_HOURS = new Set<string>([FAMILY.funnel]);
 
 /** The start of the UTC hour holding `at`. */
 export function hourOf(at: number): number {
@@ -77,6 +82,17 @@ export function hourOf(at: number): number {
 /** The start of the UTC day holding `at`. */
 export function dayOf(at: number): number {
   return Math.floor(at / DAY_MS) * DAY_MS;
+}
+
+/** The start of the week (Monday 00:00 UTC) holding `at`. */
+export function weekOf(at: number): number {
+  return Math.floor((at - WEEK_OFFSET_MS) / WEEK_MS) * WEEK_MS + WEEK_OFFSET_MS;
+}
+
+/** The grains a counter family is kept at. */
+export function grainsOf(metric: string): readonly ("h" | "d" | "w")[] {
+  if (VOLUME.has(metric)) return ["h", "d"];
+  return NO_HOURS.has(metric) ? ["d", "w"] : ["h", "d", "w"];
 }
 
 interface Counter {
@@ -95,6 +111,8 @@ interface Counter {
 export class CounterBatch {
   readonly #entries = new Map<string, Counter>();
   readonly #rollups: boolean;
+  #keys = 0;
+  #bytes = 0;
 
   constructor(options: { rollups?: boolean } = {}) {
     this.#rollups = options.rollups ?? true;
@@ -107,9 +125,12 @@ export class CounterBatch {
 
   /** Keys {@link addTo} writes for what is held. */
   get keyCount(): number {
-    let keys = 0;
-    for (const c of this.#entries.values()) keys += this.#keysPer(c.metric);
-    return keys;
+    return this.#keys;
+  }
+
+  /** Bytes of the keys {@link addTo} writes, as KV counts them (about 100 per key). */
+  get keyBytes(): number {
+    return this.#bytes;
   }
 
   /** Adds `by` (negative: a state left) to a counter in the hour holding `at`. */
@@ -117,8 +138,15 @@ export class CounterBatch {
     const hour = hourOf(at);
     const key = `${wsId}\u0000${hour}\u0000${metric}\u0000${dimension}`;
     const counter = this.#entries.get(key);
-    if (counter) counter.by += by;
-    else this.#entries.set(key, { wsId, hour, metric, dimension, by });
+    if (counter) {
+      counter.by += by;
+      return;
+    }
+    this.#entries.set(key, { wsId, hour, metric, dimension, by });
+    const keys = this.#keysPer(metric);
+    this.#keys += keys;
+    // Each string part of a key costs its length plus 2, a number 9 (prefix and grain: 7).
+    this.#bytes += keys * (7 + wsId.length + 2 + metric.length + 2 + 9 + dimension.length + 2);
   }
 
   /** Adds another batch's counters to this one. */
@@ -148,20 +176,20 @@ export class CounterBatch {
   }
 
   #keysPer(metric: string): number {
-    if (!this.#rollups) return 1;
-    return DAY_ONLY.has(metric) ? 1 : 2;
+    return this.#rollups ? grainsOf(metric).length : 1;
   }
 
   #keysOf(c: Counter): Deno.KvKey[] {
-    const day = dayOf(c.hour);
     if (VOLUME.has(c.metric)) {
       const hourKey = statKey(c.wsId, c.hour, c.metric, c.dimension);
-      return this.#rollups ? [hourKey, statDayKey(c.wsId, day, c.metric, c.dimension)] : [hourKey];
+      if (!this.#rollups) return [hourKey];
+      return [hourKey, statDayKey(c.wsId, dayOf(c.hour), c.metric, c.dimension)];
     }
-    const dayKey = analyticsCounterKey(c.wsId, c.metric, "d", day, c.dimension);
-    if (DAY_ONLY.has(c.metric)) return [dayKey];
-    const hourKey = analyticsCounterKey(c.wsId, c.metric, "h", c.hour, c.dimension);
-    return this.#rollups ? [hourKey, dayKey] : [hourKey];
+    const start = { h: c.hour, d: dayOf(c.hour), w: weekOf(c.hour) };
+    const grains = this.#rollups ? grainsOf(c.metric) : ["h" as const];
+    return grains.map((grain) =>
+      analyticsCounterKey(c.wsId, c.metric, grain, start[grain], c.dimension)
+    );
   }
 }
 

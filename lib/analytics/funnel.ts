@@ -13,6 +13,7 @@
 import { z } from "@hono/zod-openapi";
 import { DAY_MS, FAMILY } from "./counters.ts";
 import { FUNNEL_STEPS, stepBit } from "./labels.ts";
+import { bucketPlan } from "./range.ts";
 import {
   rangeInfo,
   rangeInfoSchema,
@@ -75,7 +76,7 @@ export async function funnel(ctx: ReportContext, steps: readonly Step[]): Promis
     start: Math.floor(ctx.range.start / DAY_MS) * DAY_MS,
     end: Math.ceil(ctx.range.end / DAY_MS) * DAY_MS,
   };
-  const masks = await reader.totals(FAMILY.funnel, { hours: [], days, widened: true });
+  const masks = await reader.totals(FAMILY.funnel, bucketPlan(days, ctx.now));
   const counts: number[] = [];
   let required = 0;
   for (const step of steps) {

@@ -9,6 +9,7 @@
 import { z } from "@hono/zod-openapi";
 import { issueExamplePrefix } from "../kv/keys.ts";
 import { FAMILY } from "./counters.ts";
+import { SENT } from "./transitions.ts";
 import type { IssueExample } from "./examples.ts";
 import { type Identifier, IDENTIFIERS } from "./identifiers.ts";
 import {
@@ -219,23 +220,24 @@ function exampleAnswer(example: IssueExample | undefined): z.output<typeof examp
 /** Builds the quality report. */
 export async function quality(ctx: ReportContext): Promise<Quality> {
   const { reader, plan } = readerOf(ctx);
-  const [identifiers, purchaseIdentifiers, deliveries, rejected, examples] = await Promise.all([
+  const [identifiers, purchaseIdentifiers, states, rejected, examples] = await Promise.all([
     reader.totals(FAMILY.identifiers, plan),
     reader.totals(FAMILY.purchaseIdentifiers, plan),
-    reader.totals(FAMILY.deliveries, plan),
+    reader.totals(FAMILY.destinations, plan),
     reader.totals(FAMILY.rejectedFields, plan),
     readExamples(ctx),
   ]);
   const sent = new Map<string, { events: number; purchases: number }>();
+  for (const [dim, n] of identifiers) {
+    const [dest = "", identifier] = dimParts(dim);
+    if (identifier !== SENT) continue;
+    const purchases = purchaseIdentifiers.get(dim) ?? 0;
+    sent.set(dest, { events: n, purchases });
+  }
   const issues = new Map<string, Map<string, Issue>>();
-  for (const [dim, n] of deliveries) {
-    const [dest = "", name = "", state = "", reason = ""] = dimParts(dim);
-    const entry = sent.get(dest) ?? { events: 0, purchases: 0 };
-    sent.set(dest, entry);
-    if (state === "delivered" || state === "accepted") {
-      entry.events += n;
-      if (name === "purchase") entry.purchases += n;
-    } else if (state === "failed" || state === "skipped") {
+  for (const [dim, n] of states) {
+    const [dest = "", state = "", reason = ""] = dimParts(dim);
+    if (state === "failed" || state === "skipped") {
       const perDest = issues.get(dest) ?? new Map<string, Issue>();
       const key = `${state}|${reason}`;
       const issue = perDest.get(key) ?? { status: state, reason: asReasonClass(reason), count: 0 };

@@ -11,7 +11,8 @@ Deno.test("quality() estimates 10 × Σ weight × share / Σ weight and suggests
   const add = (family: string, dim: string, n: number) =>
     batch.add("ws", NOW - 3_600_000, family, dim, n);
   // 10 purchases sent to a GA4 destination: all with the GA client id, 5 with a user id.
-  add(FAMILY.deliveries, "g|purchase|delivered|", 10);
+  add(FAMILY.identifiers, "g|_sent", 10);
+  add(FAMILY.purchaseIdentifiers, "g|_sent", 10);
   add(FAMILY.identifiers, "g|browser_id", 10);
   add(FAMILY.purchaseIdentifiers, "g|browser_id", 10);
   add(FAMILY.identifiers, "g|external_id", 5);

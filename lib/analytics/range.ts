@@ -1,15 +1,16 @@
 /**
  * The time span an analytics answer covers, and the counter buckets that make it up.
  *
- * Counters exist per UTC hour and per UTC day. A span is always whole UTC hours: an hour
- * belongs to a span (or to a local day) when the hour *starts* inside it, so a day in
- * Asia/Kolkata (UTC+5:30, starting at 18:30 UTC) holds the hours starting 19:00 UTC through
- * 18:00 UTC the next day. A total over a span reads its whole UTC days from day counters and
- * only the hours at its two edges from hour counters: at most 46 hours plus the days.
+ * Counters exist per UTC hour, UTC day and week (Monday 00:00 UTC on). A span is always whole
+ * UTC hours: an hour belongs to a span (or to a local day) when the hour *starts* inside it,
+ * so a day in Asia/Kolkata (UTC+5:30, starting at 18:30 UTC) holds the hours starting 19:00
+ * UTC through 18:00 UTC the next day. A total over a span reads its whole weeks from week
+ * counters, the whole days around them from day counters and only the hours at its two edges
+ * from hour counters: at most 46 hours and 12 days plus the weeks.
  *
  * @module
  */
-import { DAY_MS, HOUR_MS } from "./counters.ts";
+import { DAY_MS, HOUR_MS, WEEK_MS, weekOf } from "./counters.ts";
 import { addZonedDays, zonedDate, zonedDayStart } from "./tz.ts";
 
 /** The preset ranges. */
@@ -72,12 +73,14 @@ export function previousSpan(span: Span): Span {
   return { start: 2 * span.start - span.end, end: span.start };
 }
 
-/** The buckets a total over a span reads: runs of hours, and one run of whole days. */
+/** The buckets a total over a span reads: runs of hours and days, and one run of weeks. */
 export interface BucketPlan {
   /** Runs of UTC hours (at most two: the span's edges). */
   hours: Span[];
-  /** The whole UTC days between the edges, or null. */
-  days: Span | null;
+  /** Runs of whole UTC days between the hours and the weeks (at most two). */
+  days: Span[];
+  /** The whole weeks in the middle, or null. */
+  weeks: Span | null;
   /** True when edges older than the hour counters' life were widened to whole days. */
   widened: boolean;
 }
@@ -98,12 +101,20 @@ export function bucketPlan(span: Span, now: number): BucketPlan {
   const firstDay = ceilDay(start);
   const lastDay = floorDay(end);
   if (firstDay >= lastDay) {
-    return { hours: end > start ? [{ start, end }] : [], days: null, widened };
+    return { hours: end > start ? [{ start, end }] : [], days: [], weeks: null, widened };
   }
   const hours: Span[] = [];
   if (start < firstDay) hours.push({ start, end: firstDay });
   if (lastDay < end) hours.push({ start: lastDay, end });
-  return { hours, days: { start: firstDay, end: lastDay }, widened };
+  const firstWeek = firstDay === weekOf(firstDay) ? firstDay : weekOf(firstDay) + WEEK_MS;
+  const lastWeek = weekOf(lastDay);
+  if (firstWeek >= lastWeek) {
+    return { hours, days: [{ start: firstDay, end: lastDay }], weeks: null, widened };
+  }
+  const days: Span[] = [];
+  if (firstDay < firstWeek) days.push({ start: firstDay, end: firstWeek });
+  if (lastWeek < lastDay) days.push({ start: lastWeek, end: lastDay });
+  return { hours, days, weeks: { start: firstWeek, end: lastWeek }, widened };
 }
 
 /** One local day of a range: its date in the range's zone and its span of whole hours. */

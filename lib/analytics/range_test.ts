@@ -48,14 +48,27 @@ Deno.test("bucketPlan() reads whole UTC days and at most the edge hours", () => 
     ["2026-01-09T08:00:00.000Z", 16],
     ["2026-01-16T00:00:00.000Z", 8],
   ]);
-  assert.deepEqual([iso(plan.days!.start), (plan.days!.end - plan.days!.start) / DAY_MS], [
-    "2026-01-10T00:00:00.000Z",
-    6,
+  assert.deepEqual(plan.days.map((d) => [iso(d.start), (d.end - d.start) / DAY_MS]), [
+    ["2026-01-10T00:00:00.000Z", 6],
   ]);
+  assert.equal(plan.weeks, null, "Saturday 10th to Thursday 15th holds no whole week");
   assert.equal(plan.widened, false);
   const short = bucketPlan(resolveRange({ range: "24h", tz: "UTC" }, NOW), NOW);
-  assert.equal(short.days, null);
+  assert.deepEqual(short.days, []);
   assert.equal(short.hours.reduce((n, h) => n + (h.end - h.start) / HOUR_MS, 0), 24);
+});
+
+Deno.test("bucketPlan() reads the whole weeks (from Monday) of 90 days from week counters", () => {
+  const plan = bucketPlan(resolveRange({ range: "90d", tz: "UTC" }, NOW), NOW);
+  assert.deepEqual(plan.hours, []);
+  assert.deepEqual([iso(plan.weeks!.start), (plan.weeks!.end - plan.weeks!.start) / DAY_MS], [
+    "2025-10-20T00:00:00.000Z",
+    84,
+  ]);
+  assert.deepEqual(plan.days.map((d) => [iso(d.start), (d.end - d.start) / DAY_MS]), [
+    ["2025-10-18T00:00:00.000Z", 2],
+    ["2026-01-12T00:00:00.000Z", 4],
+  ]);
 });
 
 Deno.test("bucketPlan() widens edges older than the hour counters' 35 days to whole days", () => {
@@ -63,9 +76,8 @@ Deno.test("bucketPlan() widens edges older than the hour counters' 35 days to wh
   const plan = bucketPlan({ start, end: Date.UTC(2025, 10, 3, 7) }, NOW);
   assert.equal(plan.widened, true);
   assert.deepEqual(plan.hours, []);
-  assert.deepEqual([iso(plan.days!.start), iso(plan.days!.end)], [
-    "2025-11-01T00:00:00.000Z",
-    "2025-11-04T00:00:00.000Z",
+  assert.deepEqual(plan.days.map((d) => [iso(d.start), iso(d.end)]), [
+    ["2025-11-01T00:00:00.000Z", "2025-11-04T00:00:00.000Z"],
   ]);
 });
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { analyticsCounterPrefix, statDayPrefix, statPrefix } from "../kv/keys.ts";
-import { counterValue, type Family } from "./counters.ts";
+import { counterValue, type Family, grainsOf } from "./counters.ts";
 import type { BucketPlan, Span } from "./range.ts";
 
 /** Counter values by dimension. */
@@ -15,6 +15,14 @@ export type Totals = Map<string, number>;
 /** The volume metrics' dimension key: metric and dimension, as `metric\u0000dim`. */
 export function volumeDim(metric: string, dimension = ""): string {
   return `${metric}\u0000${dimension}`;
+}
+
+/** The one run of days covering some day runs and the weeks between them. */
+function daysAround(days: readonly Span[], weeks: Span): Span {
+  return {
+    start: Math.min(weeks.start, ...days.map((d) => d.start)),
+    end: Math.max(weeks.end, ...days.map((d) => d.end)),
+  };
 }
 
 /** What is read: one analytics family, or the ingest volume counters. */
@@ -30,14 +38,20 @@ export class CounterReader {
     this.#wsId = wsId;
   }
 
-  /** Totals by dimension over a plan's hours and days. */
+  /**
+   * Totals by dimension over a plan's hours, days and weeks (the volume counters, which have
+   * no weeks, read their days instead).
+   */
   async totals(source: CounterSource, plan: BucketPlan): Promise<Totals> {
     const totals: Totals = new Map();
     const add = (_bucket: number, dim: string, value: number) =>
       totals.set(dim, (totals.get(dim) ?? 0) + value);
+    const weeks = source !== "volume" && grainsOf(source).includes("w");
+    const days = weeks || !plan.weeks ? plan.days : [daysAround(plan.days, plan.weeks)];
     await Promise.all([
       ...plan.hours.map((span) => this.#scan(source, "h", span, add)),
-      ...(plan.days ? [this.#scan(source, "d", plan.days, add)] : []),
+      ...days.map((span) => this.#scan(source, "d", span, add)),
+      ...(weeks && plan.weeks ? [this.#scan(source, "w", plan.weeks, add)] : []),
     ]);
     return totals;
   }
@@ -45,7 +59,7 @@ export class CounterReader {
   /** Values by bucket start, then dimension, for the buckets of one grain in a span. */
   async series(
     source: CounterSource,
-    grain: "h" | "d",
+    grain: "h" | "d" | "w",
     span: Span,
   ): Promise<Map<number, Totals>> {
     const series = new Map<number, Totals>();
@@ -59,7 +73,7 @@ export class CounterReader {
 
   async #scan(
     source: CounterSource,
-    grain: "h" | "d",
+    grain: "h" | "d" | "w",
     span: Span,
     add: (bucket: number, dim: string, value: number) => void,
   ): Promise<void> {

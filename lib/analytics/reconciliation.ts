@@ -5,8 +5,9 @@
  *
  * The counts come from counters of each order's first event (its rows move between states
  * like every row's). The missing list is an index fan-out and the row commits keep: an
- * entry per (order, destination) while that delivery is not accepted, deleted when it is,
- * read newest first in pages.
+ * entry per (order, destination) while that delivery is refused, skipped or waiting to
+ * retry, deleted when it is accepted, read newest first in pages. Deliveries not answered
+ * yet are counted as pending but not listed.
  *
  * @module
  */

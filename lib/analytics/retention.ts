@@ -1,14 +1,14 @@
 /**
  * How old counters are removed. KV's `sum` cannot carry `expireIn`, so counters never expire
  * by themselves: a sweep deletes a workspace's hour counters older than 35 days and its day
- * counters older than its `counter_retention_days` (default 400). It runs in the background,
+ * and week counters older than its `counter_retention_days` (default 400). It runs in the background,
  * at most once per UTC day per workspace and process, started by the workspace's ingest; a
  * workspace that stops sending keeps its last counters until it sends again.
  *
  * @module
  */
 import { analyticsCounterPrefix, statDayPrefix, statPrefix } from "../kv/keys.ts";
-import { DAY_MS, FAMILY } from "./counters.ts";
+import { DAY_MS, FAMILY, WEEK_MS } from "./counters.ts";
 import { HOUR_COUNTER_DAYS } from "./range.ts";
 
 /** Days daily counters are kept when the workspace does not say. */
@@ -60,6 +60,8 @@ export class CounterSweeper {
     for (const family of Object.values(FAMILY)) {
       ranges.push([analyticsCounterPrefix(wsId, family, "h"), hourCutoff]);
       ranges.push([analyticsCounterPrefix(wsId, family, "d"), dayCutoff]);
+      // A week goes once it has ended before the cutoff.
+      ranges.push([analyticsCounterPrefix(wsId, family, "w"), dayCutoff - WEEK_MS]);
     }
     let deleted = 0;
     for (const [prefix, cutoff] of ranges) deleted += await this.#deleteBefore(prefix, cutoff);

@@ -23,12 +23,14 @@ Deno.test("CounterSweeper.sweep() deletes hour counters after 35 days, day count
   batch.addTo(op);
   await op.commit();
   const deleted = await new CounterSweeper(kv).sweep("ws", 400, NOW);
-  // Hours of 40 and 500 days ago, days of 500 days ago: twice (volume and deliveries).
-  assert.equal(deleted, 6);
+  // Hours of 40 and 500 days ago and days of 500 days ago, for volume and deliveries; the
+  // week of 500 days ago for deliveries (volume has no weeks).
+  assert.equal(deleted, 7);
   assert.equal(await count(kv, statPrefix("ws")), 1);
   assert.equal(await count(kv, statDayPrefix("ws")), 2);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "h")), 1);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "d")), 2);
+  assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "w")), 2);
   assert.equal(await count(kv, statDayPrefix("other")), 1, "other workspaces untouched");
 });
 

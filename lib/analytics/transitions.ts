@@ -50,6 +50,9 @@ export interface MissingDelivery {
   updated_at: number;
 }
 
+/** The identifier counters' dimension of the sent events themselves (their denominator). */
+export const SENT = "_sent";
+
 /** How long a missing-order entry is kept, ms (as long as delivery rows). */
 export const MISSING_TTL_MS = 30 * 86_400_000;
 
@@ -64,9 +67,10 @@ function reasonOf(row: RowState): string {
 }
 
 function stateDims(destId: string, row: RowState): { row: string; state: string } {
+  const reason = reasonOf(row);
   return {
-    row: `${destId}|${nameLabel(row.event_name)}|${row.status}|${reasonOf(row)}`,
-    state: `${destId}|${row.status}`,
+    row: `${destId}|${nameLabel(row.event_name)}|${row.status}|${reason}`,
+    state: reason === "" ? `${destId}|${row.status}` : `${destId}|${row.status}|${reason}`,
   };
 }
 
@@ -99,7 +103,7 @@ export function countRowChange(writes: AnalyticsWrites, wsId: string, change: Ro
   if (wasSent !== nowSent && change.event) {
     const by = nowSent ? 1 : -1;
     const purchase = change.event.event_name === "purchase";
-    for (const identifier of identifiersOf(change.event, change.type)) {
+    for (const identifier of [SENT, ...identifiersOf(change.event, change.type)]) {
       counters.add(wsId, at, FAMILY.identifiers, `${dest}|${identifier}`, by);
       if (purchase) counters.add(wsId, at, FAMILY.purchaseIdentifiers, `${dest}|${identifier}`, by);
     }
@@ -113,17 +117,23 @@ export function countRowChange(writes: AnalyticsWrites, wsId: string, change: Ro
   const orderId = change.event?.order_id;
   if (change.firstOfOrder && orderId !== undefined) {
     const key = missingOrderKey(wsId, change.ulid, dest);
-    if (nowSent) writes.delete(key);
-    else {
+    if (isMissing(change.after.status)) {
       const missing: MissingDelivery = {
         order_id: orderId,
         status: change.after.status,
         updated_at: Date.now(),
-        ...(change.after.status === "failed" || change.after.status === "skipped"
-          ? { reason_class: reasonClassOf(change.after) }
-          : {}),
+        ...(reason === "" ? {} : { reason_class: reason }),
       };
       writes.set(key, missing, MISSING_TTL_MS);
-    }
+    } else if (change.before && isMissing(change.before.status)) writes.delete(key);
   }
+}
+
+/**
+ * Whether an order's delivery in this state is listed as missing: refused or waiting to
+ * retry. A pending one (not answered yet) is only counted: listing it would cost a write and
+ * a delete for nearly every order, which is delivered moments later.
+ */
+function isMissing(status: DeliveryStatus): boolean {
+  return status === "failed" || status === "retrying" || status === "skipped";
 }

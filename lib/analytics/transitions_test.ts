@@ -65,8 +65,9 @@ Deno.test("countRowChange() moves a row between states: it counts once, in its l
   assert.deepEqual(await totals(kv, FAMILY.deliveries), { "d|purchase|delivered|": 1 });
   assert.deepEqual(await totals(kv, FAMILY.destinations), { "d|delivered": 1 });
   assert.deepEqual(await totals(kv, FAMILY.orders), { "d|delivered": 1 });
-  assert.deepEqual(await totals(kv, FAMILY.identifiers), { "d|email": 1, "d|ip": 1 });
-  assert.deepEqual(await totals(kv, FAMILY.purchaseIdentifiers), { "d|email": 1, "d|ip": 1 });
+  const sent = { "d|_sent": 1, "d|email": 1, "d|ip": 1 };
+  assert.deepEqual(await totals(kv, FAMILY.identifiers), sent);
+  assert.deepEqual(await totals(kv, FAMILY.purchaseIdentifiers), sent);
   assert.deepEqual(await totals(kv, FAMILY.latency), { b3: 1, "sum|d": 1200, "n|d": 1 });
   assert.equal(
     (await kv.get(missingOrderKey("ws", ULID, "d"))).value,
@@ -94,7 +95,7 @@ Deno.test("countRowChange() keys failures and skips by reason class and keeps mi
     "d|purchase|retrying|": 1,
   });
   assert.deepEqual(await totals(kv, FAMILY.destinations), {
-    "d|skipped": 1,
+    "d|skipped|consent": 1,
     "d|retrying": 1,
     "d|retries": 1,
   });

@@ -65,14 +65,11 @@ export class RowWriter {
       const op = this.#d.kv.atomic();
       const counts = new AnalyticsWrites();
       let rows = 0;
-      while (next < writes.length) {
+      while (next < writes.length && rows + counts.mutations < rowRoom) {
+        // One row's counters (at most ~180 keys, shared ones far fewer) may overrun rowRoom
+        // into the quarter kept for notices; the notices then wait for the next commit.
         const { ulid, destinationId, row, context } = writes[next]!;
-        const rowCounts = new AnalyticsWrites();
-        if (context) {
-          countRowChange(rowCounts, wsId, { ulid, destinationId, after: row, ...context });
-        }
-        if (rows > 0 && rows + 1 + counts.mutations + rowCounts.mutations > rowRoom) break;
-        counts.merge(rowCounts);
+        if (context) countRowChange(counts, wsId, { ulid, destinationId, after: row, ...context });
         op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
         rows++;
         next++;

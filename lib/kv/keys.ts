@@ -15,7 +15,7 @@
  * ["stat_d", wsId, dayMs, metric, dim] Deno.KvU64 the same counter's UTC-day rollup
  * ["an", wsId, family, grain, bucketMs, dim]
  *                                      Deno.KvU64 analytics counter (lib/analytics/counters.ts);
- *                                      grain "h" (UTC hour) or "d" (UTC day)
+ *                                      grain "h" (UTC hour), "d" (UTC day), "w" (week from Monday)
  * ["an_vis", wsId, visitorHash]        VisitorRecord: today's funnel steps, first and last touch
  * ["an_ord", wsId, orderId]            OrderEntry: the first event of an order id (expireIn 30 d)
  * ["an_miss", wsId, ulid, destId]      MissingDelivery: an order's delivery not (yet) accepted
@@ -79,16 +79,16 @@ export const statDayKey = (wsId: string, dayMs: number, metric: string, dimensio
 /** Prefix of a workspace's ingest volume day rollups. */
 export const statDayPrefix = (wsId: string) => ["stat_d", wsId] as const;
 
-/** An analytics counter of one family, grain (`h` UTC hour, `d` UTC day) and bucket. */
+/** An analytics counter of one family, grain (`h` UTC hour, `d` UTC day, `w` UTC week) and bucket. */
 export const analyticsCounterKey = (
   wsId: string,
   family: string,
-  grain: "h" | "d",
+  grain: "h" | "d" | "w",
   bucketMs: number,
   dimension: string,
 ) => ["an", wsId, family, grain, bucketMs, dimension] as const;
 /** Prefix of one analytics counter family at one grain, in bucket order. */
-export const analyticsCounterPrefix = (wsId: string, family: string, grain: "h" | "d") =>
+export const analyticsCounterPrefix = (wsId: string, family: string, grain: "h" | "d" | "w") =>
   ["an", wsId, family, grain] as const;
 /** Prefix of every analytics counter of a workspace. */
 export const analyticsPrefix = (wsId: string) => ["an", wsId] as const;

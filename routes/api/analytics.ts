@@ -12,7 +12,6 @@ import { reconciliation, reconciliationSchema } from "../../lib/analytics/reconc
 import type { ReportContext } from "../../lib/analytics/report.ts";
 import { isTimeZone } from "../../lib/analytics/tz.ts";
 import { INTERVALS, MAX_HOURLY_DAYS, volume, volumeSchema } from "../../lib/analytics/volume.ts";
-import { DELIVERY_STATUSES } from "../../lib/delivery/rows.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import type { AppEnv } from "../_env.ts";
 import { withCursor } from "../_request.ts";
@@ -138,7 +137,7 @@ const funnelQuerySchema = z.object({
   }),
 }).superRefine(checkRange);
 
-const MISSING_STATUSES = DELIVERY_STATUSES.filter((s) => s !== "delivered" && s !== "accepted");
+const MISSING_STATUSES = ["retrying", "failed", "skipped"] as const;
 
 const reconciliationQuerySchema = z.object({
   ...rangeFields,
@@ -152,7 +151,7 @@ const reconciliationQuerySchema = z.object({
     description: "Only this destination's missing deliveries (a platform id)",
   }),
   status: listOf(MISSING_STATUSES, MISSING_STATUSES.length).optional().openapi({
-    description: "Only these statuses, comma-separated (pending, retrying, failed, skipped)",
+    description: "Only these statuses, comma-separated (retrying, failed, skipped)",
     example: "failed,skipped",
   }),
 }).superRefine(checkRange);
