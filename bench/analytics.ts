@@ -271,8 +271,8 @@ const OUTCOMES: Record<string, BenchDestination["outcome"]> = {
   webhook: (r, name) => ({ row: delivered(name), retried: r() < 0.05 }),
 };
 
-/** Most mutations of one seeding commit (KV allows 1,000). */
-const MAX_SEED_MUTATIONS = 900;
+/** Counter keys per seeding commit (KV allows 1,000 mutations and 80 KiB of keys). */
+const SEED_KEYS_PER_COMMIT = 500;
 
 async function commit(kv: Deno.Kv, writes: AnalyticsWrites): Promise<void> {
   const op = kv.atomic();
@@ -337,7 +337,7 @@ async function seed(
     volume = new CounterBatch();
     while (pending.size > 0) {
       const op = kv.atomic();
-      pending = pending.addTo(op, 500);
+      pending = pending.addTo(op, SEED_KEYS_PER_COMMIT);
       if (!(await op.commit()).ok) throw new Error("Seeding: a counter commit failed");
     }
   };
