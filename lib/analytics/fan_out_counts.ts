@@ -14,6 +14,7 @@ import type { Routed } from "../delivery/first_sends.ts";
 import type { RouteDecision } from "../delivery/rules.ts";
 import { deliveriesOf } from "../delivery/rows.ts";
 import { labelSetKey, orderKey, visitorKey } from "../kv/keys.ts";
+import { TtlCache } from "../ttl_cache.ts";
 import { dayOf, FAMILY } from "./counters.ts";
 import { clickCookiePlatformOf, originOf, stepBit, utmLabel } from "./labels.ts";
 import { toMinorUnits } from "./money.ts";
@@ -35,6 +36,8 @@ export const MAX_UTM_LABELS = 50;
 export const NO_TOUCH = "none";
 
 const GET_MANY_LIMIT = 10;
+/** How long a visitor record read or written stays in memory, ms. */
+const VISITOR_CACHE_MS = 10 * 60_000;
 
 /** The row a route stands for: pending, or skipped with its reason (as fan_out.ts writes it). */
 function routeState(event: SluiceEvent, decision: RouteDecision): RowState {
@@ -66,6 +69,12 @@ class UtmLabels {
 export class FanOutCounts {
   readonly #kv: Deno.Kv;
   readonly #orders: OrderBook;
+  /**
+   * Visitor records this process read (null: none) or wrote in the last minutes: a visitor's
+   * next events mostly come within a session. Exact while one process fans out a workspace
+   * (its fan-out commits take turns); several processes may read a record another changed.
+   */
+  readonly #visitors = new TtlCache<VisitorRecord | null>(VISITOR_CACHE_MS, 50_000);
 
   constructor(kv: Deno.Kv, orders: OrderBook) {
     this.#kv = kv;
@@ -148,6 +157,8 @@ export class FanOutCounts {
       if (hash !== undefined && record && record !== before) {
         visitors.set(hash, record);
         writes.set(visitorKey(wsId, hash), record, VISITOR_TTL_MS);
+        const written = record;
+        writes.onCommitted(() => this.#visitors.set(`${wsId}\u0000${hash}`, written));
       }
       for (const [destinationId, decision] of decisions) {
         countRowChange(writes, wsId, {
@@ -266,20 +277,32 @@ export class FanOutCounts {
     }
   }
 
+  /** The visitors' records: those this process read or wrote lately, the rest from KV. */
   async #readVisitors(
     wsId: string,
     hashes: readonly string[],
   ): Promise<Map<string, VisitorRecord>> {
     const found = new Map<string, VisitorRecord>();
-    for (let i = 0; i < hashes.length; i += GET_MANY_LIMIT) {
-      const chunk = hashes.slice(i, i + GET_MANY_LIMIT);
+    const unknown: string[] = [];
+    for (const hash of hashes) {
+      const known = this.#visitors.get(`${wsId}\u0000${hash}`);
+      if (known === undefined) unknown.push(hash);
+      else if (known !== null) found.set(hash, known);
+    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < unknown.length; i += GET_MANY_LIMIT) {
+      chunks.push(unknown.slice(i, i + GET_MANY_LIMIT));
+    }
+    await Promise.all(chunks.map(async (chunk) => {
       const entries = await this.#kv.getMany<VisitorRecord[]>(
         chunk.map((hash) => visitorKey(wsId, hash)),
       );
       entries.forEach((entry, j) => {
-        if (entry.value) found.set(chunk[j]!, entry.value);
+        const hash = chunk[j]!;
+        this.#visitors.set(`${wsId}\u0000${hash}`, entry.value);
+        if (entry.value) found.set(hash, entry.value);
       });
-    }
+    }));
     return found;
   }
 }

@@ -136,8 +136,10 @@ export class DeliveryEngine {
       this.#d.destinations.list(wsId, true),
       this.#eventHooks(wsId),
     ]);
-    if (!this.#d.analytics && !destinations.some((d) => d.enabled) && hooks.length === 0) {
-      // Nothing to route to or count: record the hand-off without opening the events.
+    if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
+      // Nothing to route to: record the hand-off without opening the events (nor counting
+      // what fan-out counts: a workspace starts counting funnels and orders with its first
+      // destination, and fan-out keeps up with ingest until then).
       return await recordHandoffs(this.#fanOut, wsId, message.ids);
     }
     const [events, rules] = await Promise.all([
