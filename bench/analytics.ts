@@ -423,12 +423,18 @@ async function keysByFamily(kv: Deno.Kv, wsId: string): Promise<string[][]> {
     for await (const _ of kv.list({ prefix }, { batchSize: 1000 })) n++;
     return n.toLocaleString("en-US");
   };
-  const rows = [["volume (stat)", await count(["stat", wsId]), await count(["stat_d", wsId])]];
+  const rows = [[
+    "volume (stat)",
+    await count(["stat", wsId]),
+    await count(["stat_d", wsId]),
+    "-",
+  ]];
   for (const [role, family] of Object.entries(FAMILY)) {
     rows.push([
       `${role} (${family})`,
       await count(["an", wsId, family, "h"]),
       await count(["an", wsId, family, "d"]),
+      await count(["an", wsId, family, "w"]),
     ]);
   }
   return rows;
