@@ -24,9 +24,9 @@ export const workspaceSettingsSchema = z.object({
   browser_rate_limit_per_minute: z.number().int().min(1).max(10_000_000).openapi({
     description: "Requests per minute from one client IP on the browser endpoints",
   }),
-  counter_retention_days: z.number().int().min(1).max(3650).optional().openapi({
+  counter_retention_days: z.number().int().min(35).max(3650).optional().openapi({
     description:
-      "How long hourly event counters are kept, days (default 400: a year-on-year comparison outlives the events)",
+      "How long counters are kept, days (default 400: a year-on-year comparison outlives the events; hourly analytics counters are kept 35)",
   }),
 }).openapi("WorkspaceSettings");
 

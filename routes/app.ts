@@ -6,6 +6,7 @@ import { httpErrorOf, problemOf, problemResponse } from "./_http_error.ts";
 import { validationProblem } from "./_request.ts";
 import type { Runtime } from "../lib/runtime.ts";
 import type { App, AppEnv } from "./_env.ts";
+import { analyticsRoutes } from "./api/analytics.ts";
 import { apiKeyRoutes } from "./api/api_keys.ts";
 import { auditRoutes } from "./api/audit.ts";
 import { deliveryRequestRoutes } from "./api/delivery_requests.ts";
@@ -77,6 +78,7 @@ export function createApp(rt: Runtime): App {
       auditRoutes,
       deliveryRequestRoutes,
       outboxRoutes,
+      analyticsRoutes,
     ]
   ) {
     app.route("/", routes(rt));

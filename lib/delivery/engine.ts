@@ -1,5 +1,8 @@
 import type { Connector } from "../../connectors/types.ts";
 import type { SluiceEvent } from "../../core/event.ts";
+import { FanOutCounts } from "../analytics/fan_out_counts.ts";
+import { OrderBook } from "../analytics/orders.ts";
+import type { RowContext } from "../analytics/transitions.ts";
 import type { Sealer } from "../crypto.ts";
 import { KeyedLimiter } from "../keyed_limiter.ts";
 import { deliveryKey, deliveryPrefix } from "../kv/keys.ts";
@@ -54,6 +57,11 @@ export interface DeliveryEngineDeps {
   sendTimeoutMs?: number;
   now?: () => number;
   random?: () => number;
+  /**
+   * Count analytics in fan-out's and the rows' commits (lib/analytics); on by default, off
+   * for the benchmarks' baseline.
+   */
+  analytics?: boolean;
 }
 
 /** How an event re-enters delivery from the API. */
@@ -96,6 +104,12 @@ export class DeliveryEngine {
   readonly #writer: RowWriter;
   readonly #tokens: AccessTokens;
   readonly #fanOut: FanOutDeps;
+  readonly #orders: OrderBook;
+  /**
+   * One fan-out commit per workspace at a time: its analytics read and rewrite visitor and
+   * order records, which concurrent fan-outs of the same visitor must not interleave.
+   */
+  readonly #countLock = new KeyedLimiter(1);
   /** Destinations whose first attempts go through the queue until then (epoch ms). */
   readonly #slowUntil = new Map<string, number>();
 
@@ -107,6 +121,7 @@ export class DeliveryEngine {
       limits: DEFAULT_KV_LIMITS,
       now: Date.now,
       random: Math.random,
+      analytics: true,
       ...deps,
     };
     this.#events = deps.events ?? new EventLoader(deps.kv, deps.sealer);
@@ -114,7 +129,11 @@ export class DeliveryEngine {
     this.#coalescer = new Coalescer((message, deadline) => this.#deliverNow(message, deadline));
     this.#writer = new RowWriter(this.#d);
     this.#tokens = new AccessTokens(deps.send, this.#d.now);
-    this.#fanOut = this.#d;
+    this.#orders = new OrderBook(deps.kv);
+    this.#fanOut = {
+      ...this.#d,
+      counts: this.#d.analytics ? new FanOutCounts(deps.kv, this.#orders) : undefined,
+    };
   }
 
   /** Routes a committed group to destinations: hand-off records, then the first attempts. */
@@ -125,7 +144,9 @@ export class DeliveryEngine {
       this.#eventHooks(wsId),
     ]);
     if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
-      // Nothing to route to: record the hand-off without opening the events.
+      // Nothing to route to: record the hand-off without opening the events (nor counting
+      // what fan-out counts: a workspace starts counting funnels and orders with its first
+      // destination, and fan-out keeps up with ingest until then).
       return await recordHandoffs(this.#fanOut, wsId, message.ids);
     }
     const [events, rules] = await Promise.all([
@@ -141,11 +162,15 @@ export class DeliveryEngine {
     const sends: DeliverMessage[] = [];
     for (let i = 0; i < routed.length; i += sliceSize) {
       const slice = routed.slice(i, i + sliceSize);
-      const recorded = await recordRoutes(this.#fanOut, wsId, slice, destinations, {
-        initial: true,
-        replay: false,
-        hooks,
-      });
+      const recorded = await this.#countLock.run(
+        wsId,
+        () =>
+          recordRoutes(this.#fanOut, wsId, slice, destinations, {
+            initial: true,
+            replay: false,
+            hooks,
+          }),
+      );
       sends.push(...recorded.sends);
     }
     // Events that expired before fan-out still get their hand-off, so the message completes.
@@ -236,8 +261,11 @@ export class DeliveryEngine {
       event_name: rows.get(event.id)!.event_name,
     }));
     const target = this.#targetOf(destination);
+    const contexts = await this.#rowContexts(wsId, destination?.type ?? "webhook", stored, rows, {
+      latency: !message.replay,
+    });
     if ("reason" in target) {
-      await this.#close(message, events, rows, target);
+      await this.#close(message, events, rows, contexts, target);
       return [];
     }
     const attempts = await attemptDelivery(
@@ -246,7 +274,7 @@ export class DeliveryEngine {
       events,
       { deadline },
     );
-    await this.#settle(wsId, target.destination, message, attempts, rows);
+    await this.#settle(wsId, target.destination, message, attempts, rows, contexts);
     return attempts.filter((a) => !a.result).map((a) => a.event.id);
   }
 
@@ -277,6 +305,7 @@ export class DeliveryEngine {
     message: DeliverMessage,
     events: readonly SluiceEvent[],
     rows: ReadonlyMap<string, DeliveryRow>,
+    contexts: ReadonlyMap<string, RowContext>,
     closed: { status: "skipped" | "failed"; reason: string },
   ): Promise<void> {
     const updatedAt = new Date(this.#d.now()).toISOString();
@@ -295,9 +324,34 @@ export class DeliveryEngine {
         ulid: event.id,
         destinationId: message.destination_id,
         row,
+        context: contexts.get(event.id),
       })),
     );
     reportDeliveries(this.#d.metrics, message.workspace_id, settled, { attempt: message.attempt });
+  }
+
+  /**
+   * What the analytics counters need of each row a send settles: the row before, the stored
+   * event (its own name, identifiers and order id) and whether it is its order's first copy;
+   * `latency`: record accept→delivery time (not for replays). Empty with analytics off.
+   */
+  async #rowContexts(
+    wsId: string,
+    type: string,
+    events: readonly SluiceEvent[],
+    rows: ReadonlyMap<string, DeliveryRow>,
+    options: { latency: boolean },
+  ): Promise<Map<string, RowContext>> {
+    if (!this.#d.analytics) return new Map();
+    const firsts = await this.#orders.firstCopies(wsId, events);
+    const now = this.#d.now();
+    return new Map(events.map((event) => [event.id, {
+      before: rows.get(event.id),
+      type,
+      event,
+      firstOfOrder: firsts.has(event.id),
+      ...(options.latency ? { latencyMs: now - event.received_at } : {}),
+    }]));
   }
 
   /**
@@ -311,6 +365,7 @@ export class DeliveryEngine {
     message: DeliverMessage,
     attempts: readonly EventAttempt[],
     rows: ReadonlyMap<string, DeliveryRow>,
+    contexts: ReadonlyMap<string, RowContext>,
   ): Promise<void> {
     const now = this.#d.now();
     const writes: RowWrite[] = [];
@@ -338,7 +393,12 @@ export class DeliveryEngine {
         ]);
       }
       authFailure ??= settled.authFailure;
-      writes.push({ ulid: event.id, destinationId: destination.id, row: settled.row });
+      writes.push({
+        ulid: event.id,
+        destinationId: destination.id,
+        row: settled.row,
+        context: contexts.get(event.id),
+      });
       reported.push({ event, row: settled.row, answer: result.answer });
     }
     for (const write of writes) {
@@ -434,7 +494,7 @@ export class DeliveryEngine {
     if (!classification || classification.outcome.kind === "retry") {
       return await this.#checkAgain(message, followUp, now);
     }
-    const writes = message.ids.flatMap((id, position) => {
+    const writes: RowWrite[] = message.ids.flatMap((id, position) => {
       const before = rows.get(id);
       if (before?.status !== "accepted") return [];
       const row = settleFollowUp(before, outcomeAt(classification, position), now);
@@ -442,6 +502,10 @@ export class DeliveryEngine {
     });
     const stillOpen = open.length - writes.length;
     const events = stillOpen === open.length ? [] : await this.#events.load(wsId, open);
+    const contexts = await this.#rowContexts(wsId, target.destination.type, events, rows, {
+      latency: false,
+    });
+    for (const write of writes) write.context = contexts.get(write.ulid);
     const notices = await planDeliveryNotices(this.#d.notices, wsId, target.destination, {
       attempt: 1,
       events,

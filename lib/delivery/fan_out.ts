@@ -1,4 +1,5 @@
 import type { Connector } from "../../connectors/types.ts";
+import type { FanOutCounts } from "../analytics/fan_out_counts.ts";
 import { deliveryKey, handoffKey, handoffPrefix } from "../kv/keys.ts";
 import { keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import { readByIds } from "../kv/range_read.ts";
@@ -24,6 +25,8 @@ export interface FanOutDeps {
   connectorFor: (type: string) => Connector | undefined;
   notices?: WebhookNotices;
   now: () => number;
+  /** Analytics counted in the same commits (lib/analytics/fan_out_counts.ts). */
+  counts?: FanOutCounts;
 }
 
 /** How routed events are recorded: by fan-out (`initial`) or by a replay, forward or retry. */
@@ -47,9 +50,13 @@ export interface Recorded {
  * and their hand-off records and event notices within the keys a commit may write.
  */
 export function fanOutSliceSize(limits: KvLimits, destinations: number, hooks: number): number {
-  const perEvent = 1 + 2 * Math.max(1, destinations) +
-    EVENT_MESSAGE_TYPES.length * noticeMutations(hooks);
+  const perEvent = routeMutations(destinations, hooks);
   return Math.max(1, Math.min(limits.checks, Math.floor(keysPerCommit(limits) / perEvent)));
+}
+
+/** Mutations one event's routes take at most: its hand-off or rows, its sends, its notices. */
+function routeMutations(destinations: number, hooks: number): number {
+  return 1 + 2 * Math.max(1, destinations) + EVENT_MESSAGE_TYPES.length * noticeMutations(hooks);
 }
 
 /** Records that events reached fan-out without routes (nothing to route to, or expired). */
@@ -84,14 +91,29 @@ export async function recordRoutes(
     const destination = byId.get(destinationId);
     return (destination && deps.connectorFor(destination.type)?.batchLimit) || 1;
   };
+  const typeOf = (destinationId: string) => byId.get(destinationId)?.type ?? "webhook";
+  const counts = await deps.counts?.plan(wsId, routed, typeOf, options.initial);
+  const room = keysPerCommit(deps.limits) -
+    routed.length * routeMutations(destinations.length, options.hooks?.length ?? 0);
+  if (counts && routed.length > 1 && counts.mutations > room) {
+    // The counters do not fit beside the routes: record the halves one after the other.
+    const half = Math.ceil(routed.length / 2);
+    const first = await recordRoutes(deps, wsId, routed.slice(0, half), destinations, options);
+    const rest = await recordRoutes(deps, wsId, routed.slice(half), destinations, options);
+    return { rows: [...first.rows, ...rest.rows], sends: [...first.sends, ...rest.sends] };
+  }
   // A requeue keeps each row's attempt history: the rows it replaces are read first.
   const previous = options.initial ? new Map() : await previousRows(deps.kv, wsId, routed);
   const op = deps.kv.atomic();
   const rows = routed.flatMap((item) => addRoutes(deps, op, wsId, item, byId, options, previous));
   const sends = firstSends(wsId, routed, batchLimitOf, options.replay);
   if (!options.initial) sends.forEach((message) => deps.queue.enqueueIn(op, message));
+  counts?.addTo(op);
   const result = await op.commit();
-  if (result.ok) return { rows, sends: options.initial ? sends : [] };
+  if (result.ok) {
+    counts?.committed();
+    return { rows, sends: options.initial ? sends : [] };
+  }
   // Some events were handed off already (a redelivered message): hand off the rest.
   const handedOff = await readByIds<RoutedHandoff>(
     deps.kv,

@@ -1,3 +1,5 @@
+import { countRowChange, type RowContext } from "../analytics/transitions.ts";
+import { AnalyticsWrites } from "../analytics/writes.ts";
 import { deliveryKey } from "../kv/keys.ts";
 import { keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import type { QueueMessage, QueuePort } from "../queue/mod.ts";
@@ -10,6 +12,8 @@ export interface RowWrite {
   ulid: string;
   destinationId: string;
   row: DeliveryRow;
+  /** What the row was, for the analytics counters its change moves (absent: none counted). */
+  context?: RowContext;
 }
 
 /** A webhook notice to commit with the rows it reports. */
@@ -34,8 +38,9 @@ export interface RowWriterDeps {
 
 /**
  * Writes delivery rows in commits KV accepts, with the queue messages they call for in the
- * first commit (so a retry is queued only if its rows are written) and the webhook notices
- * that report them riding along while they fit.
+ * first commit (so a retry is queued only if its rows are written), the analytics counters
+ * each row's change moves in the same commit as the row, and the webhook notices that
+ * report them riding along while they fit.
  */
 export class RowWriter {
   readonly #d: RowWriterDeps;
@@ -52,28 +57,32 @@ export class RowWriter {
     notices: readonly PlannedNotice[] = [],
   ): Promise<void> {
     const room = keysPerCommit(this.#d.limits);
-    // Rows take three quarters of a commit; the rest is for the notices that report them.
-    const rowsPerCommit = Math.max(1, Math.floor(room * 0.75) - queued.length);
+    // Rows and their counters take three quarters of a commit; the rest is for the notices.
+    const rowRoom = Math.max(1, Math.floor(room * 0.75) - queued.length);
     // Rows carry their attempt history: a slice also stays within half a commit's bytes.
     const bytesPerCommit = this.#d.limits.bytes / 2;
     const pending = [...notices];
-    for (let i = 0, end = 0; i < Math.max(1, writes.length) || pending.length; i = end) {
+    let next = 0;
+    for (let first = true; first || next < writes.length || pending.length; first = false) {
       const op = this.#d.kv.atomic();
+      const counts = new AnalyticsWrites();
+      let rows = 0;
       let bytes = 0;
-      end = i;
-      while (end < writes.length && end - i < rowsPerCommit) {
-        const size = JSON.stringify(writes[end]!.row).length + 200;
-        if (end > i && bytes + size > bytesPerCommit) break;
+      while (next < writes.length && rows + counts.mutations < rowRoom) {
+        const size = JSON.stringify(writes[next]!.row).length + 200;
+        if (rows > 0 && bytes + size > bytesPerCommit) break;
         bytes += size;
-        end++;
-      }
-      if (end === i) end = i + 1;
-      const slice = writes.slice(i, end);
-      for (const { ulid, destinationId, row } of slice) {
+        // One row's counters (at most ~180 keys, shared ones far fewer) may overrun rowRoom
+        // into the quarter kept for notices; the notices then wait for the next commit.
+        const { ulid, destinationId, row, context } = writes[next]!;
+        if (context) countRowChange(counts, wsId, { ulid, destinationId, after: row, ...context });
         op.set(deliveryKey(wsId, ulid, destinationId), row, { expireIn: DELIVERY_ROW_TTL_MS });
+        rows++;
+        next++;
       }
-      let mutations = slice.length;
-      if (i === 0) {
+      counts.addTo(op);
+      let mutations = rows + counts.mutations;
+      if (first) {
         for (const { message, delayMs } of queued) {
           this.#d.queue.enqueueIn(op, message, { delayMs });
         }
@@ -83,12 +92,13 @@ export class RowWriter {
       while (pending.length) {
         const cost = noticeMutations(pending[0]!.hooks.length);
         if (mutations + cost > room && mutations > base) break;
-        const next = pending.shift()!;
-        this.#d.notices?.addTo(op, wsId, next.hooks, next.notice);
+        const notice = pending.shift()!;
+        this.#d.notices?.addTo(op, wsId, notice.hooks, notice.notice);
         mutations += cost;
       }
       const result = await op.commit();
       if (!result.ok) throw new Error(`Cannot record ${writes.length} delivery rows`);
+      counts.committed();
     }
   }
 }

@@ -1,8 +1,12 @@
-import { DEFAULT_KV_LIMITS, type KvLimits } from "../kv/limits.ts";
+import { DEFAULT_KV_LIMITS, keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import type { QueuePort } from "../queue/mod.ts";
 import type { SluiceEvent } from "../../core/event.ts";
-import type { EventIdEntry, SealedEvent } from "../event_store.ts";
-import { eventIdKey, eventKey, statKey } from "../kv/keys.ts";
+import type { SealedEvent } from "../event_store.ts";
+import { eventIdKey, eventKey } from "../kv/keys.ts";
+import { CounterBatch, FAMILY } from "../analytics/counters.ts";
+import { countVolume, duplicatePair, type TaggedEventIdEntry } from "../analytics/ingest_counts.ts";
+import { type Origin, originOf } from "../analytics/labels.ts";
+import { CounterSweeper } from "../analytics/retention.ts";
 import { type Metrics, secondsSince } from "../metrics/metrics.ts";
 
 /** One event waiting to be committed. */
@@ -41,6 +45,12 @@ export interface CommitOptions {
    * remote KV, where a commit is a network round trip, wants several.
    */
   maxInFlight: number;
+  /**
+   * `analytics` (the default): volume counters with day rollups, origin-tagged event-id
+   * entries and browser/server pairs (lib/analytics/ingest_counts.ts). `volume`: the hourly
+   * volume counters alone, as before analytics (the benchmark's baseline).
+   */
+  counters: "analytics" | "volume";
   /** Where commit sizes, latencies and failures are counted. */
   metrics?: Metrics;
 }
@@ -53,9 +63,24 @@ function keySize(key: Deno.KvKey): number {
   return key.reduce<number>((sum, part) => sum + String(part).length + 2, 0);
 }
 
-const DEFAULT_OPTIONS: CommitOptions = { limits: DEFAULT_KV_LIMITS, maxInFlight: 1 };
-const HOUR_MS = 3_600_000;
+const DEFAULT_OPTIONS: CommitOptions = {
+  limits: DEFAULT_KV_LIMITS,
+  maxInFlight: 1,
+  counters: "analytics",
+};
 const COUNTER_FLUSH_MS = 1_000;
+/** Share of a commit's key bytes counter keys may take (they are up to ~110 bytes each). */
+const COUNTER_KEY_SHARE = 0.4;
+const COUNTER_KEY_BYTES = 110;
+/** Notes (issue examples) one event commit carries. */
+const MAX_NOTES_PER_COMMIT = 20;
+
+/** A record set with the counters. */
+interface Note {
+  key: Deno.KvKey;
+  value: unknown;
+  expireIn: number;
+}
 
 interface Pending {
   item: CommitItem;
@@ -65,37 +90,6 @@ interface Pending {
   isolated: boolean;
   resolve: (outcome: CommitOutcome) => void;
   reject: (error: unknown) => void;
-}
-
-interface Counter {
-  wsId: string;
-  hour: number;
-  metric: string;
-  dimension: string;
-  by: number;
-}
-
-/** Counter increments summed by (workspace, hour, metric, dimension). */
-class CounterBatch {
-  readonly entries = new Map<string, Counter>();
-
-  add(wsId: string, at: number, metric: string, dimension: string, by: number): void {
-    const hour = at - (at % HOUR_MS);
-    const key = `${wsId}\u0000${hour}\u0000${metric}\u0000${dimension}`;
-    const counter = this.entries.get(key);
-    if (counter) counter.by += by;
-    else this.entries.set(key, { wsId, hour, metric, dimension, by });
-  }
-
-  merge(other: CounterBatch): void {
-    for (const c of other.entries.values()) this.add(c.wsId, c.hour, c.metric, c.dimension, c.by);
-  }
-
-  addTo(op: Deno.AtomicOperation): void {
-    for (const c of this.entries.values()) {
-      op.sum(statKey(c.wsId, c.hour, c.metric, c.dimension), BigInt(c.by));
-    }
-  }
 }
 
 /**
@@ -111,8 +105,11 @@ export class GroupCommitter {
   #pending: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
-  #counters = new CounterBatch();
+  #counters: CounterBatch;
+  /** Records that ride along with counters (issue examples), the last value per key. */
+  #notes = new Map<string, Note>();
   #counterTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #sweeper: CounterSweeper;
   #closed = false;
   #idle: (() => void)[] = [];
 
@@ -120,6 +117,12 @@ export class GroupCommitter {
     this.#kv = kv;
     this.#queue = queue;
     this.#options = { ...DEFAULT_OPTIONS, ...options };
+    this.#counters = this.#newCounters();
+    this.#sweeper = new CounterSweeper(kv);
+  }
+
+  #newCounters(): CounterBatch {
+    return new CounterBatch({ rollups: this.#options.counters === "analytics" });
   }
 
   /** Commits the items with whatever else is pending; resolves once they are durable. */
@@ -140,12 +143,26 @@ export class GroupCommitter {
     this.#armCounterFlush();
   }
 
+  /**
+   * Deletes the workspace's expired counters in the background, at most once a day
+   * (`sum` cannot carry expireIn: lib/analytics/retention.ts).
+   */
+  sweepCounters(wsId: string, retentionDays: number): void {
+    if (!this.#closed) this.#sweeper.touch(wsId, retentionDays);
+  }
+
+  /** Sets a small record (the latest example of an issue) in a coming commit, with the counters. */
+  note(key: Deno.KvKey, value: unknown, expireInMs: number): void {
+    this.#notes.set(JSON.stringify(key), { key, value, expireIn: expireInMs });
+    this.#armCounterFlush();
+  }
+
   /** Counters ride along with event commits; when none come, they are flushed alone. */
   #armCounterFlush(): void {
     if (this.#closed) return;
     this.#counterTimer ??= setTimeout(() => {
       this.#counterTimer = undefined;
-      if (this.#counters.entries.size === 0) return;
+      if (this.#counters.size === 0 && this.#notes.size === 0) return;
       if (this.#pending.length === 0 && this.#inFlight === 0) this.#commitCountersOnly();
       else this.#armCounterFlush();
     }, COUNTER_FLUSH_MS);
@@ -162,8 +179,9 @@ export class GroupCommitter {
     await this.idle();
     clearTimeout(this.#counterTimer);
     this.#counterTimer = undefined;
-    if (this.#counters.entries.size) await this.#commitCountersOnly();
+    if (this.#counters.size || this.#notes.size) await this.#commitCountersOnly();
     this.#closed = true;
+    await this.#sweeper.idle();
   }
 
   #schedule(): void {
@@ -231,7 +249,9 @@ export class GroupCommitter {
       }
     }
     const counters = this.#counters;
-    this.#counters = new CounterBatch();
+    this.#counters = this.#newCounters();
+    const notes = this.#takeNotes();
+    const analytics = this.#options.counters === "analytics";
     const metrics = this.#options.metrics;
     const started = performance.now();
     try {
@@ -241,7 +261,11 @@ export class GroupCommitter {
       for (const { item, expected } of unique) {
         const { event: stored } = item;
         const idKey = eventIdKey(stored.workspace_id, stored.event_id);
-        const entry: EventIdEntry = { ulid: stored.id, dedup_until: now + item.dedupWindowMs };
+        const entry: TaggedEventIdEntry = {
+          ulid: stored.id,
+          dedup_until: now + item.dedupWindowMs,
+          ...(analytics ? { origin: originOf(stored) } : {}),
+        };
         op.check({ key: idKey, versionstamp: expected })
           .set(eventKey(stored.workspace_id, stored.id), item.sealed, {
             expireIn: item.retentionMs,
@@ -256,34 +280,40 @@ export class GroupCommitter {
         for (const write of item.sideWrites ?? []) sideWrites.set(JSON.stringify(write.key), write);
       }
       for (const { key, value, expireIn } of sideWrites.values()) op.set(key, value, { expireIn });
-      const eventCounters = new CounterBatch();
+      const eventCounters = this.#newCounters();
       eventCounters.merge(counters);
-      for (const { item: { event: stored } } of unique) {
-        const { workspace_id: wsId, received_at: at } = stored;
-        eventCounters.add(wsId, at, "events", "", 1);
-        eventCounters.add(wsId, at, "events_by_name", stored.event_name, 1);
-        eventCounters.add(wsId, at, "events_by_source", stored.source, 1);
-      }
-      eventCounters.addTo(op);
+      for (const { item } of unique) countVolume(eventCounters, item.event);
       for (const [wsId, ids] of idsByWorkspace) {
         this.#queue.enqueueIn(op, { type: "ingested", workspace_id: wsId, ids });
       }
+      const { mutations, keyBytes } = this.#options.limits;
+      const room = Math.min(
+        mutations - 50 - 2 * unique.length - idsByWorkspace.size,
+        Math.floor((keyBytes * COUNTER_KEY_SHARE) / COUNTER_KEY_BYTES),
+      );
+      // Counters that do not fit ride along with the next commit.
+      const overflow = eventCounters.addTo(op, room - notes.length);
+      for (const { key, value, expireIn } of notes) op.set(key, value, { expireIn });
       const result = await op.commit();
       if (result.ok) {
         metrics?.commitDuration.observe(secondsSince(started));
         metrics?.commitSize.observe(unique.length);
+        this.#mergeCounters(overflow);
         for (const pending of unique) pending.resolve("accepted");
         for (const pending of repeats) {
           pending.resolve("duplicate");
-          this.count(pending.item.event.workspace_id, "duplicates");
+          const key = `${pending.item.event.workspace_id}\u0000${pending.item.event.event_id}`;
+          this.#countDuplicate(seen.get(key)?.item.event, pending.item.event);
         }
         return;
       }
       this.#mergeCounters(counters);
+      this.#restoreNotes(notes);
       await this.#resolveConflicts(unique, repeats);
     } catch (error) {
       metrics?.kvCommitFailures.inc({ site: "group_commit" });
       this.#mergeCounters(counters);
+      this.#restoreNotes(notes);
       if (group.length === 1) {
         group[0]!.reject(error);
         return;
@@ -303,7 +333,7 @@ export class GroupCommitter {
     const retry: Pending[] = [];
     for (let i = 0; i < unique.length; i += 10) {
       const chunk = unique.slice(i, i + 10);
-      const entries = await this.#kv.getMany<EventIdEntry[]>(
+      const entries = await this.#kv.getMany<TaggedEventIdEntry[]>(
         chunk.map((p) => eventIdKey(p.item.event.workspace_id, p.item.event.event_id)),
       );
       chunk.forEach((pending, j) => {
@@ -311,7 +341,7 @@ export class GroupCommitter {
         if (entry.value === null) retry.push({ ...pending, expected: null });
         else if (entry.value.dedup_until > now) {
           pending.resolve("duplicate");
-          this.count(pending.item.event.workspace_id, "duplicates");
+          this.#countDuplicate(entry.value.origin, pending.item.event);
         } else retry.push({ ...pending, expected: entry.versionstamp });
       });
     }
@@ -319,22 +349,61 @@ export class GroupCommitter {
     this.#schedule();
   }
 
-  #mergeCounters(counters: CounterBatch): void {
-    this.#counters.merge(counters);
-    if (this.#counters.entries.size) this.#armCounterFlush();
+  /**
+   * Counts a duplicate, and a browser/server pair when the copies came from different sides
+   * (`stored`: the kept copy, or its origin as the event-id entry recorded it).
+   */
+  #countDuplicate(stored: SluiceEvent | Origin | undefined, repeat: SluiceEvent): void {
+    this.count(repeat.workspace_id, "duplicates");
+    if (this.#options.counters !== "analytics") return;
+    const origin = typeof stored === "object" ? originOf(stored) : stored;
+    const pair = duplicatePair(origin, repeat);
+    if (pair) this.count(repeat.workspace_id, FAMILY.pairs, pair);
   }
 
+  #mergeCounters(counters: CounterBatch): void {
+    this.#counters.merge(counters);
+    if (this.#counters.size) this.#armCounterFlush();
+  }
+
+  /** Takes the buffered notes (a few at most: one per issue seen since the last commit). */
+  #takeNotes(): Note[] {
+    const notes = [...this.#notes.values()].slice(0, MAX_NOTES_PER_COMMIT);
+    for (const note of notes) this.#notes.delete(JSON.stringify(note.key));
+    return notes;
+  }
+
+  /** Puts back notes a failed commit did not write, unless newer ones replaced them. */
+  #restoreNotes(notes: readonly Note[]): void {
+    for (const note of notes) {
+      const id = JSON.stringify(note.key);
+      if (!this.#notes.has(id)) this.#notes.set(id, note);
+    }
+    if (this.#notes.size) this.#armCounterFlush();
+  }
+
+  /** Commits buffered counters and notes on their own, in as many commits as they need. */
   async #commitCountersOnly(): Promise<void> {
-    const counters = this.#counters;
-    this.#counters = new CounterBatch();
+    let counters = this.#counters;
+    const notes = [...this.#notes.values()];
+    this.#counters = this.#newCounters();
+    this.#notes.clear();
+    const room = Math.floor(keysPerCommit(this.#options.limits) / 2);
     try {
-      const op = this.#kv.atomic();
-      counters.addTo(op);
-      const result = await op.commit();
-      if (!result.ok) this.#mergeCounters(counters);
+      while (counters.size > 0 || notes.length > 0) {
+        const op = this.#kv.atomic();
+        const rest = counters.addTo(op, room);
+        const written = notes.slice(0, room);
+        for (const { key, value, expireIn } of written) op.set(key, value, { expireIn });
+        const result = await op.commit();
+        if (!result.ok) throw new Error("Cannot commit analytics counters");
+        counters = rest;
+        notes.splice(0, written.length);
+      }
     } catch {
       this.#options.metrics?.kvCommitFailures.inc({ site: "counters" });
       this.#mergeCounters(counters);
+      this.#restoreNotes(notes);
     }
   }
 }

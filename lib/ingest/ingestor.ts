@@ -7,6 +7,10 @@ import type { IdentityGraph } from "../identity/graph.ts";
 import { type IngestWorkers, type PreparedEvent, prepareEvents } from "./workers.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { Workspace } from "../workspaces.ts";
+import { FAMILY } from "../analytics/counters.ts";
+import { EXAMPLE_TTL_MS } from "../analytics/examples.ts";
+import { rejectionExample } from "../analytics/ingest_counts.ts";
+import { counterRetentionDays } from "../analytics/retention.ts";
 
 /** What became of one event in a request. */
 export interface IngestResult {
@@ -89,6 +93,7 @@ export class Ingestor {
     pathPrefix?: string,
   ): Promise<IngestResult[]> {
     this.#admit(workspace, inputs.length, pathPrefix);
+    this.#d.committer.sweepCounters(workspace.id, counterRetentionDays(workspace.settings));
     const prepared = await this.#prepare(
       inputs,
       await this.#withIdentities(ctx, inputs),
@@ -114,7 +119,10 @@ export class Ingestor {
       positions.push(i);
     });
     const rejected = inputs.length - items.length;
-    if (rejected > 0) committer.count(workspace.id, "rejected", "", rejected);
+    if (rejected > 0) {
+      committer.count(workspace.id, "rejected", "", rejected);
+      this.#countRejectedFields(workspace.id, results);
+    }
     if (items.length === 0) return results;
     if (isBrowserDialect(ctx.dialect)) await this.#addIdentityWrites(workspace.id, items);
     const outcomes = await committer.submit(items);
@@ -124,6 +132,18 @@ export class Ingestor {
       if (outcome === "accepted") stored?.keep(event);
     });
     return results;
+  }
+
+  /** Counts each rejected event under its first bad field, and keeps that field's latest example. */
+  #countRejectedFields(wsId: string, results: readonly (IngestResult | undefined)[]): void {
+    const now = Date.now();
+    for (const result of results) {
+      const error = result?.status === "rejected" ? result.errors?.[0] : undefined;
+      if (!error) continue;
+      const { key, field, example } = rejectionExample(wsId, result?.event_id, error, now);
+      this.#d.committer.count(wsId, FAMILY.rejectedFields, field);
+      this.#d.committer.note(key, example, EXAMPLE_TTL_MS);
+    }
   }
 
   /** Takes `count` events from the workspace's per-minute budget, or throws. */

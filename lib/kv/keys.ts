@@ -13,7 +13,16 @@
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
  * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
  *                                      pending or skipped deliveries that have no dlv row yet
- * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 analytics counter
+ * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 ingest volume counter (UTC hour)
+ * ["stat_d", wsId, dayMs, metric, dim] Deno.KvU64 the same counter's UTC-day rollup
+ * ["an", wsId, family, grain, bucketMs, dim]
+ *                                      Deno.KvU64 analytics counter (lib/analytics/counters.ts);
+ *                                      grain "h" (UTC hour), "d" (UTC day), "w" (week from Monday)
+ * ["an_vis", wsId, visitorHash]        VisitorRecord: today's funnel steps, first and last touch
+ * ["an_ord", wsId, orderId]            OrderEntry: the first event of an order id (expireIn 30 d)
+ * ["an_miss", wsId, ulid, destId]      MissingDelivery: an order's delivery not (yet) accepted
+ * ["an_labels", wsId, dimension]       string[]: the bounded labels a dimension may take
+ * ["an_ex", wsId, scope, issue]        IssueExample: the latest example of a data-quality issue
  * ["rl", scope, windowStart]           Deno.KvU64 rate-limit counter
  * ["dest", wsId, destId]               Destination (secrets sealed)
  * ["dlv", wsId, ulid, destId]          DeliveryRow: one event's delivery to one destination, written
@@ -98,8 +107,45 @@ export const statKey = (wsId: string, hourMs: number, metric: string, dimension 
   ["stat", wsId, hourMs, metric, dimension] as const;
 /** Prefix of a workspace's counters for one hour bucket. */
 export const statHourPrefix = (wsId: string, hourMs: number) => ["stat", wsId, hourMs] as const;
-/** Prefix of all a workspace's counters, in hour order. */
+/** Prefix of a workspace's ingest volume counters (hour buckets), in hour order. */
 export const statPrefix = (wsId: string) => ["stat", wsId] as const;
+/** The UTC-day rollup of an ingest volume counter. */
+export const statDayKey = (wsId: string, dayMs: number, metric: string, dimension = "") =>
+  ["stat_d", wsId, dayMs, metric, dimension] as const;
+/** Prefix of a workspace's ingest volume day rollups. */
+export const statDayPrefix = (wsId: string) => ["stat_d", wsId] as const;
+
+/** An analytics counter of one family, grain (`h` UTC hour, `d` UTC day, `w` UTC week) and bucket. */
+export const analyticsCounterKey = (
+  wsId: string,
+  family: string,
+  grain: "h" | "d" | "w",
+  bucketMs: number,
+  dimension: string,
+) => ["an", wsId, family, grain, bucketMs, dimension] as const;
+/** Prefix of one analytics counter family at one grain, in bucket order. */
+export const analyticsCounterPrefix = (wsId: string, family: string, grain: "h" | "d" | "w") =>
+  ["an", wsId, family, grain] as const;
+/** Prefix of every analytics counter of a workspace. */
+export const analyticsPrefix = (wsId: string) => ["an", wsId] as const;
+/** A visitor's analytics state (funnel steps of the day, first and last touch). */
+export const visitorKey = (wsId: string, visitorHash: string) =>
+  ["an_vis", wsId, visitorHash] as const;
+/** The first event seen with an order id. */
+export const orderKey = (wsId: string, orderId: string) => ["an_ord", wsId, orderId] as const;
+/** An order's delivery to one destination that has not been accepted (yet). */
+export const missingOrderKey = (wsId: string, ulid: string, destId: string) =>
+  ["an_miss", wsId, ulid, destId] as const;
+/** Prefix of a workspace's missing order deliveries, in event order. */
+export const missingOrderPrefix = (wsId: string) => ["an_miss", wsId] as const;
+/** The labels one bounded dimension (utm_source) may take in a workspace. */
+export const labelSetKey = (wsId: string, dimension: string) =>
+  ["an_labels", wsId, dimension] as const;
+/** The latest example of one data-quality issue (`scope`: a destination id, or `ingest`). */
+export const issueExampleKey = (wsId: string, scope: string, issue: string) =>
+  ["an_ex", wsId, scope, issue] as const;
+/** Prefix of a workspace's issue examples. */
+export const issueExamplePrefix = (wsId: string) => ["an_ex", wsId] as const;
 
 /** A rate-limit counter for one fixed window. */
 export const rateLimitKey = (scope: string, windowStart: number) =>

@@ -1,0 +1,108 @@
+/**
+ * Day buckets in time zones: counters seeded at chosen instants through the ingest path's
+ * own counting (countVolume + CounterBatch), read back as local days in
+ * America/Los_Angeles (a day boundary between two events of one UTC day) and Asia/Kolkata
+ * (UTC+5:30: the hour 18:00–19:00 UTC starts at 23:30 there, so an event at 00:15 local
+ * time belongs to the day before, as documented).
+ */
+import assert from "node:assert/strict";
+import { CounterBatch, DAY_MS, HOUR_MS } from "../lib/analytics/counters.ts";
+import { countVolume } from "../lib/analytics/ingest_counts.ts";
+import { openTestSluice, type TestSluice } from "./_harness.ts";
+import { bearer, expectJson } from "./_http.ts";
+
+/** Ten UTC days ago at midnight: recent enough for hour counters. */
+const BASE = Math.floor(Date.now() / DAY_MS) * DAY_MS - 10 * DAY_MS;
+const at = (hours: number, minutes: number) => BASE + hours * HOUR_MS + minutes * 60_000;
+
+/** The seeded events: a–e on the UTC day BASE, f on the next. */
+const INSTANTS = {
+  a: at(6, 30), // LA: the evening before BASE (22:30 or 23:30); Kolkata: 12:00 on BASE
+  b: at(9, 10), // LA: 01:10 or 02:10 on BASE
+  c: at(18, 20), // Kolkata: 23:50 on BASE
+  d: at(18, 45), // Kolkata: 00:15 the day after, but its hour starts 23:30 on BASE
+  e: at(19, 5), // Kolkata: its hour starts 00:30 the day after
+  f: at(24, 30), // LA: the afternoon of BASE; Kolkata: 06:00 the day after
+};
+
+const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+async function seed(s: TestSluice): Promise<void> {
+  const batch = new CounterBatch();
+  for (const [id, receivedAt] of Object.entries(INSTANTS)) {
+    countVolume(batch, {
+      workspace_id: s.workspace.id,
+      event_name: id === "f" ? "page_view" : "purchase",
+      source: "server",
+      received_at: receivedAt,
+    });
+  }
+  const op = s.rt.kv.atomic();
+  batch.addTo(op);
+  assert.ok((await op.commit()).ok);
+}
+
+interface VolumeJson {
+  buckets: { start: string; label: string }[];
+  events: number[];
+}
+
+async function daily(s: TestSluice, tz: string): Promise<Map<string, number>> {
+  const start = new Date(BASE - 2 * DAY_MS).toISOString();
+  const end = new Date(BASE + 3 * DAY_MS).toISOString();
+  const v = await expectJson<VolumeJson>(
+    await s.request(
+      `/v1/analytics/volume?interval=day&tz=${tz}&start=${start}&end=${end}`,
+      { headers: bearer(s.workspace.admin_key) },
+    ),
+    200,
+  );
+  return new Map(v.buckets.map((b, i) => [b.label, v.events[i]!]));
+}
+
+/** `+05:30`, `-08:00`: a zone's offset at an instant, as ISO 8601 writes it. */
+function offsetOf(tz: string, ms: number): string {
+  const name = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "longOffset" })
+    .formatToParts(ms).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+  return name === "GMT" ? "+00:00" : name.slice(3);
+}
+
+async function eventsOn(s: TestSluice, tz: string, day: string, next: string): Promise<number> {
+  const start = `${day}T00:00:00${offsetOf(tz, Date.parse(`${day}T12:00:00Z`))}`;
+  const end = `${next}T00:00:00${offsetOf(tz, Date.parse(`${next}T12:00:00Z`))}`;
+  const query = new URLSearchParams({ tz, start, end });
+  const o = await expectJson<{ events: { value: number } }>(
+    await s.request(`/v1/analytics/overview?${query}`, { headers: bearer(s.workspace.admin_key) }),
+    200,
+  );
+  return o.events.value;
+}
+
+Deno.test("volume?interval=day assigns hours to the local day their start falls on", async () => {
+  await using s = await openTestSluice();
+  await seed(s);
+  const before = date(BASE - DAY_MS);
+  const base = date(BASE);
+  const after = date(BASE + DAY_MS);
+  const utc = await daily(s, "UTC");
+  assert.equal(utc.get(base), 5);
+  assert.equal(utc.get(after), 1);
+  const la = await daily(s, "America/Los_Angeles");
+  assert.equal(la.get(before), 1, "a: the evening before in Los Angeles");
+  assert.equal(la.get(base), 5, "b–f");
+  assert.equal(la.get(after) ?? 0, 0);
+  const kolkata = await daily(s, "Asia/Kolkata");
+  assert.equal(kolkata.get(before) ?? 0, 0);
+  assert.equal(kolkata.get(base), 4, "a–d: d's hour starts at 23:30");
+  assert.equal(kolkata.get(after), 2, "e, f");
+});
+
+Deno.test("overview with start/end counts a local day's hours in Los Angeles and Kolkata", async () => {
+  await using s = await openTestSluice();
+  await seed(s);
+  const base = date(BASE);
+  const after = date(BASE + DAY_MS);
+  assert.equal(await eventsOn(s, "America/Los_Angeles", base, after), 5);
+  assert.equal(await eventsOn(s, "Asia/Kolkata", base, after), 4);
+  assert.equal(await eventsOn(s, "UTC", base, after), 5);
+});
