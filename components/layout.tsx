@@ -19,6 +19,7 @@ const NAV: [path: string, label: string][] = [
   ["/", "Overview"],
   ["/events", "Events"],
   ["/live", "Live"],
+  ["/failures", "Failures"],
   ["/people", "People"],
   ["/audit", "Audit log"],
 ];

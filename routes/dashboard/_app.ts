@@ -13,6 +13,7 @@ import { requireCsrf, requireSession } from "./_session.ts";
 import { auditRoutes } from "./audit.tsx";
 import { eventRoutes } from "./event.tsx";
 import { eventsRoutes } from "./events.tsx";
+import { failuresRoutes } from "./failures.tsx";
 import { inviteRoutes } from "./invite.tsx";
 import { liveRoutes } from "./live.tsx";
 import { loginRoutes } from "./login.tsx";
@@ -21,7 +22,7 @@ import { overviewRoutes } from "./overview.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
-const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit"];
+const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit", "/failures"];
 
 /** Builds the dashboard's routes. */
 export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
@@ -39,6 +40,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", liveRoutes(rt));
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
+  app.route("/", failuresRoutes(rt));
   app.onError((error, c) => {
     console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
