@@ -145,7 +145,7 @@ function ConfirmRetry(props: { csrf: string; form: RetryForm; run: DryRun; name:
         <form method="post" action="/failures/retry" class="inline">
           <CsrfField token={props.csrf} />
           <input type="hidden" name="platform_id" value={props.form.platformId} />
-          {props.form.statuses.map((s) => <input type="hidden" name="status" value={s} />)}
+          {props.form.statuses.map((s) => <input key={s} type="hidden" name="status" value={s} />)}
           <input type="hidden" name="from" value={new Date(run.start).toISOString()} />
           <input type="hidden" name="to" value={new Date(run.end).toISOString()} />
           <input type="hidden" name="confirm" value="1" />
