@@ -20,6 +20,7 @@ const NAV: [path: string, label: string][] = [
   ["/events", "Events"],
   ["/live", "Live"],
   ["/failures", "Failures"],
+  ["/destinations", "Destinations"],
   ["/people", "People"],
   ["/audit", "Audit log"],
 ];

@@ -4,6 +4,8 @@
  * 403s, and the audit entries.
  */
 import assert from "node:assert/strict";
+import { settingsFields } from "../components/settings_form.tsx";
+import { CONNECTORS } from "../connectors/mod.ts";
 import type { DeliveryRow } from "../lib/delivery/rows.ts";
 import { deliveryKey } from "../lib/kv/keys.ts";
 import { createAccount, getPage, postForm, type SignedIn, signIn } from "./_dashboard.ts";
@@ -182,4 +184,202 @@ Deno.test("/failures?resend=&since= offers the one-click resend of what a fixed 
   });
   assert.equal(res.status, 303);
   assert.equal(res.headers.get("location"), "/failures?queued=1");
+});
+
+Deno.test("GET /destinations/new?type= renders one labelled input per settings field for every connector", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await owner(s);
+  for (const connector of CONNECTORS) {
+    const res = await getPage(s, who, `/destinations/new?type=${connector.id}`);
+    const html = await res.text();
+    assert.equal(res.status, 200, `${connector.id}: ${html.slice(0, 200)}`);
+    const fields = settingsFields(connector);
+    assert.deepEqual(
+      fields.map((f) => f.name),
+      Object.keys((connector.settings as unknown as { shape: object }).shape),
+      `${connector.id}: every field has an input`,
+    );
+    for (const field of fields) {
+      assert.ok(
+        html.includes(`<label for="config-${field.name}">`),
+        `${connector.id}.${field.name}`,
+      );
+      const input = new RegExp(`<(input|select|textarea)[^>]*id="config-${field.name}"[^>]*>`)
+        .exec(html)?.[0] ?? "";
+      assert.ok(input, `${connector.id}.${field.name} has a control`);
+      if (field.secret) assert.match(input, /type="password"/);
+    }
+    assert.ok(html.includes(connector.docsUrl.replaceAll("&", "&amp;")), `${connector.id} docs`);
+  }
+  const meta = await (await getPage(s, who, "/destinations/new?type=meta")).text();
+  assert.match(meta, /pixel_id<\/label>/);
+  assert.match(meta, /test_event_code \(optional\)<\/label>/);
+  assert.match(meta, /Default: <code>v25.0<\/code>/);
+  assert.equal((await getPage(s, who, "/destinations/new?type=nope")).status, 404);
+});
+
+Deno.test("POST /destinations/new re-renders bad settings with each message next to its field, then creates", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await owner(s);
+  const bad = await postForm(s, who, "/destinations/new?type=meta", {
+    name: "",
+    "config.pixel_id": "",
+    "config.access_token": "EAABsecret",
+    "config.endpoint": "not a url",
+  });
+  const html = await bad.text();
+  assert.equal(bad.status, 400);
+  assert.match(html, /id="dest-name-error"[^>]*>Give a name/);
+  assert.match(html, /id="config-pixel_id-error"/);
+  assert.match(html, /id="config-endpoint-error"/);
+  assert.doesNotMatch(html, /EAABsecret/, "a secret is never rendered back");
+  assert.match(html, /value="not a url"/);
+  const res = await postForm(s, who, "/destinations/new?type=meta", {
+    name: "Meta pixel",
+    "config.pixel_id": "123",
+    "config.access_token": "EAABsecret",
+  });
+  assert.equal(res.status, 303);
+  const location = res.headers.get("location")!;
+  const id = /\/destinations\/(dst_[a-z0-9]+)\?done=created/.exec(location)?.[1];
+  assert.ok(id, location);
+  const dest = (await s.rt.destinations.get(s.workspace.id, id))!;
+  assert.equal(s.rt.destinations.settingsOf(dest).access_token, "EAABsecret");
+  const detail = await (await getPage(s, who, location)).text();
+  assert.match(detail, /Connected\./);
+  assert.doesNotMatch(detail, /EAABsecret/);
+  assert.match(detail, /Stored; leave blank to keep it/);
+  assert.ok((await auditActions(s)).includes("platform.create meta"));
+});
+
+Deno.test("POST /destinations/:id keeps a secret left blank, saves the rest, and is audited", async () => {
+  await using s = await openTestSluice(ENV);
+  const destId = await metaAt(s, "http://127.0.0.1:9");
+  const who = await owner(s);
+  const res = await postForm(s, who, `/destinations/${destId}`, {
+    name: "Meta renamed",
+    "config.pixel_id": "456",
+    "config.access_token": "",
+    "config.endpoint": "http://127.0.0.1:9",
+  });
+  assert.equal(res.status, 303, await res.text());
+  const dest = (await s.rt.destinations.get(s.workspace.id, destId))!;
+  assert.equal(dest.name, "Meta renamed");
+  assert.equal(s.rt.destinations.settingsOf(dest).pixel_id, "456");
+  assert.equal(s.rt.destinations.settingsOf(dest).access_token, "EAABverysecrettoken");
+  const bad = await postForm(s, who, `/destinations/${destId}`, {
+    name: "Meta renamed",
+    "config.pixel_id": "456",
+    "config.endpoint": "ftp://example.com",
+  });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /id="config-endpoint-error"/);
+  assert.ok((await auditActions(s)).includes("platform.update"));
+});
+
+Deno.test("the test button shows the platform's answer; enable/disable and delete with confirmation", async () => {
+  await using mock = mockPlatform(() =>
+    Response.json({ events_received: 1, fbtrace_id: "TestTrace9" })
+  );
+  await using s = await openTestSluice(ENV);
+  const destId = await metaAt(s, mock.url);
+  const dest = (await s.rt.destinations.get(s.workspace.id, destId))!;
+  await s.rt.destinations.update(s.workspace.id, destId, {
+    settings: { ...s.rt.destinations.settingsOf(dest), test_event_code: "TEST1" },
+    secretFields: ["access_token"],
+  });
+  const who = await owner(s);
+  const test = await postForm(s, who, `/destinations/${destId}/test`);
+  const html = await test.text();
+  assert.equal(test.status, 200);
+  assert.match(html, /Test sent: accepted/);
+  assert.match(html, /HTTP 200/);
+  assert.match(html, /TestTrace9/);
+  const off = await postForm(s, who, `/destinations/${destId}/enabled`, { enabled: "0" });
+  assert.equal(off.status, 303);
+  assert.equal((await s.rt.destinations.get(s.workspace.id, destId))!.enabled, false);
+  assert.match(await (await getPage(s, who, `/destinations/${destId}`)).text(), />Enable</);
+  await postForm(s, who, `/destinations/${destId}/enabled`, { enabled: "1" });
+  assert.equal((await s.rt.destinations.get(s.workspace.id, destId))!.enabled, true);
+  const ask = await postForm(s, who, `/destinations/${destId}/delete`);
+  assert.equal(ask.status, 200);
+  assert.match(await ask.text(), /This cannot be undone/);
+  assert.ok(await s.rt.destinations.get(s.workspace.id, destId), "not deleted before confirming");
+  const del = await postForm(s, who, `/destinations/${destId}/delete`, { confirm: "yes" });
+  assert.equal(del.status, 303);
+  assert.equal(await s.rt.destinations.get(s.workspace.id, destId), null);
+  const actions = await auditActions(s);
+  for (const a of ["platform.test accepted, HTTP 200", "platform.disable", "platform.enable"]) {
+    assert.ok(actions.includes(a), a);
+  }
+  assert.ok(actions.includes("platform.delete"));
+});
+
+Deno.test("a webhook's generated signing secret is shown once, on the page after connecting", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await owner(s);
+  const res = await postForm(s, who, "/destinations/new?type=webhook", {
+    name: "My hook",
+    "config.url": "http://127.0.0.1:9/hook",
+  });
+  const html = await res.text();
+  assert.equal(res.status, 200, html.slice(0, 300));
+  const secret = /secret: <code class="break">(whsec_[^<]+)<\/code>/.exec(html)?.[1];
+  assert.ok(secret, "the generated secret is shown");
+  const [dest] = await s.rt.destinations.list(s.workspace.id);
+  assert.equal(s.rt.destinations.settingsOf(dest!).secret, secret);
+  const again = await (await getPage(s, who, `/destinations/${dest!.id}`)).text();
+  assert.ok(!again.includes(secret!), "never shown again");
+});
+
+Deno.test("saving a paused destination's settings offers the one-click resend since the pause", async () => {
+  await using s = await openTestSluice(ENV);
+  const destId = await metaAt(s, "http://127.0.0.1:9");
+  const since = new Date(Date.now() - 600_000).toISOString();
+  await s.rt.destinations.setHealth(s.workspace.id, destId, {
+    status: "unhealthy",
+    reason: "Meta error 190: Invalid OAuth access token",
+    since,
+  });
+  const who = await owner(s);
+  const list = await (await getPage(s, who, "/destinations")).text();
+  assert.match(list, /Paused since/);
+  const failures = await (await getPage(s, who, "/failures")).text();
+  assert.match(failures, /Meta pixel is paused/);
+  const res = await postForm(s, who, `/destinations/${destId}`, {
+    name: "Meta pixel",
+    "config.pixel_id": "123",
+    "config.access_token": "EAABnewtoken",
+    "config.endpoint": "http://127.0.0.1:9",
+  });
+  assert.equal(res.status, 303);
+  const location = res.headers.get("location")!;
+  assert.ok(location.includes(`fixed_since=${encodeURIComponent(since)}`), location);
+  const html = await (await getPage(s, who, location)).text();
+  assert.match(html, /Resend everything it skipped or failed while paused/);
+  assert.ok(html.includes(`name="from" value="${since}"`));
+});
+
+Deno.test("a viewer sees destinations' health and counts but no forms, and every change is refused", async () => {
+  await using s = await openTestSluice(ENV);
+  const destId = await metaAt(s, "http://127.0.0.1:9");
+  const who = await viewer(s);
+  const list = await (await getPage(s, who, "/destinations")).text();
+  assert.match(list, /Meta pixel/);
+  assert.match(list, /<span>delivered<\/span>/);
+  assert.doesNotMatch(list, /Connect a destination/);
+  const detail = await (await getPage(s, who, `/destinations/${destId}`)).text();
+  assert.doesNotMatch(detail, /<form method="post" action="\/destinations/);
+  assert.doesNotMatch(detail, /pixel_id/);
+  assert.equal((await getPage(s, who, "/destinations/new?type=meta")).status, 403);
+  for (const path of ["", "/test", "/enabled", "/delete"]) {
+    const res = await postForm(s, who, `/destinations/${destId}${path}`, { confirm: "yes" });
+    assert.equal(res.status, 403, path);
+  }
+  const create = await postForm(s, who, "/destinations/new?type=meta", { name: "x" });
+  assert.equal(create.status, 403);
+  assert.ok(await s.rt.destinations.get(s.workspace.id, destId));
+  assert.deepEqual((await auditActions(s)).filter((a) => a.startsWith("platform")), [
+    "platform.create through the API",
+  ]);
 });

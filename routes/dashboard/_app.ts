@@ -11,6 +11,7 @@ import type { DashboardEnv } from "./_env.ts";
 import { errorPage } from "./_render.tsx";
 import { requireCsrf, requireSession } from "./_session.ts";
 import { auditRoutes } from "./audit.tsx";
+import { destinationsRoutes } from "./destinations.tsx";
 import { eventRoutes } from "./event.tsx";
 import { eventsRoutes } from "./events.tsx";
 import { failuresRoutes } from "./failures.tsx";
@@ -22,7 +23,16 @@ import { overviewRoutes } from "./overview.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
-const PAGE_PATHS = ["/", "/events", "/search", "/live", "/people", "/audit", "/failures"];
+const PAGE_PATHS = [
+  "/",
+  "/events",
+  "/search",
+  "/live",
+  "/people",
+  "/audit",
+  "/failures",
+  "/destinations",
+];
 
 /** Builds the dashboard's routes. */
 export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
@@ -41,6 +51,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
   app.route("/", failuresRoutes(rt));
+  app.route("/", destinationsRoutes(rt));
   app.onError((error, c) => {
     console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
