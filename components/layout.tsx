@@ -21,6 +21,7 @@ const NAV: [path: string, label: string][] = [
   ["/live", "Live"],
   ["/failures", "Failures"],
   ["/destinations", "Destinations"],
+  ["/settings", "Settings"],
   ["/people", "People"],
   ["/audit", "Audit log"],
 ];

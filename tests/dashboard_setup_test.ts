@@ -383,3 +383,72 @@ Deno.test("a viewer sees destinations' health and counts but no forms, and every
     "platform.create through the API",
   ]);
 });
+
+Deno.test("GET /settings shows the install snippet and waits for the first event, then says when it came", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await owner(s);
+  const html = await (await getPage(s, who, "/settings")).text();
+  assert.match(html, /data-public-id=&quot;pk_/);
+  assert.match(html, /Copy the snippet/);
+  assert.match(html, /Waiting for your first event/);
+  assert.match(html, /data-island="FirstEvent"/);
+  const waiting = await getPage(s, who, "/settings/install");
+  assert.deepEqual(await waiting.json(), { first_event_at: null });
+  await s.request(
+    "/v1/events",
+    jsonInit({ event_name: "page_view", event_id: "ev-first" }, s.workspace.ingest_key),
+  );
+  const after = await (await getPage(s, who, "/settings/install")).json();
+  assert.match(after.first_event_at, /^\d{4}-\d{2}-\d{2}T/);
+  assert.match(await (await getPage(s, who, "/settings")).text(), /First event received at/);
+});
+
+Deno.test("POST /settings saves origins (wildcards too) and limits, with the API's bounds, audited", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await owner(s);
+  const fields = {
+    allowed_origins: "https://shop.example\nhttps://*.shop.example\n",
+    dedup_window_seconds: "3600",
+    retention_days: "14",
+    counter_retention_days: "",
+    rate_limit_per_minute: "1000",
+    browser_rate_limit_per_minute: "120",
+  };
+  const res = await postForm(s, who, "/settings", fields);
+  assert.equal(res.status, 303, await res.text());
+  const ws = (await s.rt.workspaces.get(s.workspace.id))!;
+  assert.deepEqual(ws.allowed_origins, ["https://shop.example", "https://*.shop.example"]);
+  assert.equal(ws.settings.dedup_window_seconds, 3600);
+  assert.equal(ws.settings.retention_days, 14);
+  assert.ok(
+    (await auditActions(s)).some((a) => a.startsWith("workspace.update allowed_origins")),
+  );
+  const bad = await postForm(s, who, "/settings", {
+    ...fields,
+    allowed_origins: "https://shop.example/path\nhttps://a.*.example",
+    dedup_window_seconds: "5",
+    retention_days: "many",
+  });
+  const html = await bad.text();
+  assert.equal(bad.status, 400);
+  assert.match(
+    html,
+    /id="origins-error"[^>]*>&quot;https:\/\/shop.example\/path&quot; must be an origin only/,
+  );
+  assert.match(html, /id="s-dedup_window_seconds-error"/);
+  assert.match(html, /id="s-retention_days-error"/);
+  assert.match(html, /value="many"/);
+  assert.equal((await s.rt.workspaces.get(s.workspace.id))!.settings.retention_days, 14);
+});
+
+Deno.test("a member or viewer reads the settings but cannot change them", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await viewer(s);
+  const html = await (await getPage(s, who, "/settings")).text();
+  assert.match(html, /Install the browser pixel/);
+  assert.match(html, /<dt>Dedup window<\/dt>/);
+  assert.doesNotMatch(html, /action="\/settings"/);
+  const res = await postForm(s, who, "/settings", { retention_days: "1" });
+  assert.equal(res.status, 403);
+  assert.equal((await s.rt.workspaces.get(s.workspace.id))!.settings.retention_days, 30);
+});

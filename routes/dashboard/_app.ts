@@ -19,6 +19,7 @@ import { inviteRoutes } from "./invite.tsx";
 import { liveRoutes } from "./live.tsx";
 import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
+import { settingsRoutes } from "./settings.tsx";
 import { overviewRoutes } from "./overview.tsx";
 import { staticRoutes } from "./static.ts";
 
@@ -32,6 +33,7 @@ const PAGE_PATHS = [
   "/audit",
   "/failures",
   "/destinations",
+  "/settings",
 ];
 
 /** Builds the dashboard's routes. */
@@ -52,6 +54,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", auditRoutes(rt));
   app.route("/", failuresRoutes(rt));
   app.route("/", destinationsRoutes(rt));
+  app.route("/", settingsRoutes(rt));
   app.onError((error, c) => {
     console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
