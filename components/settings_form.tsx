@@ -102,6 +102,16 @@ export function fieldText(field: SettingsField, value: unknown): string {
   return Array.isArray(value) ? value.join("\n") : String(value);
 }
 
+/** A hint part as a sentence: ends with a full stop. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** A schema message shown under its field: "is required: a string" names the field first. */
+export function fieldMessage(field: string, message: string): string {
+  return /^[a-z]/.test(message) ? `${field} ${message}` : message;
+}
+
 /** The settings inputs of a connector. */
 export function SettingsInputs(
   props: {
@@ -120,19 +130,14 @@ export function SettingsInputs(
         const name = `config.${field.name}`;
         const error = props.errors[field.name];
         const stored = props.storedSecrets.includes(field.name);
-        const hint = (
-          <>
-            {field.description}
-            {field.defaultText !== undefined && (
-              <>
-                {field.description ? " " : ""}Default: <code>{field.defaultText}</code>.
-              </>
-            )}
-            {field.secret && stored && " Stored; leave blank to keep it."}
-            {field.secret && !stored && !field.required && field.name === "secret" &&
-              " Leave blank to have one generated (shown once)."}
-          </>
-        );
+        const hint = [
+          field.description,
+          field.defaultText !== undefined ? `Default: ${field.defaultText}` : undefined,
+          field.secret && stored ? "Stored; leave blank to keep it" : undefined,
+          field.secret && !stored && !field.required && field.name === "secret"
+            ? "Leave blank to have one generated (shown once)"
+            : undefined,
+        ].filter((part): part is string => Boolean(part)).map(sentence).join(" ");
         const common = {
           id,
           name,

@@ -214,7 +214,7 @@ Deno.test("GET /destinations/new?type= renders one labelled input per settings f
   const meta = await (await getPage(s, who, "/destinations/new?type=meta")).text();
   assert.match(meta, /pixel_id<\/label>/);
   assert.match(meta, /test_event_code \(optional\)<\/label>/);
-  assert.match(meta, /Default: <code>v25.0<\/code>/);
+  assert.match(meta, /Graph API version. Default: v25.0./);
   assert.equal((await getPage(s, who, "/destinations/new?type=nope")).status, 404);
 });
 

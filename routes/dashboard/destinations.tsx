@@ -10,6 +10,7 @@ import { describedBy, FormField } from "../../components/form_field.tsx";
 import { CsrfField } from "../../components/layout.tsx";
 import { ResendSincePause } from "../../components/resend_paused.tsx";
 import {
+  fieldMessage,
   fieldText,
   type SettingsField,
   settingsFields,
@@ -232,7 +233,7 @@ export function destinationsRoutes(rt: Runtime): Hono<DashboardEnv> {
       <>
         <p>
           <a href={connector.docsUrl} rel="noreferrer" target="_blank">
-            {connector.label} API reference<span class="visually-hidden">
+            {connector.label} documentation<span class="visually-hidden">
               &nbsp;(opens in a new tab)
             </span>
           </a>
@@ -299,7 +300,7 @@ export function destinationsRoutes(rt: Runtime): Hono<DashboardEnv> {
       const field = error.path.replace(/^config\./, "").split(".")[0] ?? "";
       draft.errors[field] ??= checked.problem === "refused"
         ? `Not allowed: ${error.message}`
-        : error.message;
+        : fieldMessage(field, error.message);
     }
     return undefined;
   };
@@ -423,7 +424,7 @@ export function destinationsRoutes(rt: Runtime): Hono<DashboardEnv> {
               <>
                 {" · "}
                 <a href={connector.docsUrl} rel="noreferrer" target="_blank">
-                  {connector.label} API reference<span class="visually-hidden">
+                  {connector.label} documentation<span class="visually-hidden">
                     &nbsp;(opens in a new tab)
                   </span>
                 </a>

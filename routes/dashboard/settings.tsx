@@ -32,20 +32,27 @@ const NUMBER_FIELDS: [keyof WorkspaceSettings, string, string][] = [
   ["dedup_window_seconds", "Dedup window", "seconds"],
   ["retention_days", "Event retention", "days"],
   ["counter_retention_days", "Counter retention (optional)", "days"],
-  ["rate_limit_per_minute", "Events per minute, whole workspace", "per minute"],
-  ["browser_rate_limit_per_minute", "Browser requests per minute, per client IP", "per minute"],
+  ["rate_limit_per_minute", "Rate limit, whole workspace", "events per minute"],
+  ["browser_rate_limit_per_minute", "Browser rate limit, per client IP", "requests per minute"],
 ];
+
+/** What each setting does and its bounds (those of the workspace settings schema). */
+const HINTS: Record<keyof WorkspaceSettings, string> = {
+  dedup_window_seconds:
+    "How long a repeated event id counts as a duplicate: 60 to 2,592,000 (30 days). Default 86,400.",
+  retention_days: "How long events are kept: 1 to 3,650.",
+  counter_retention_days:
+    "How long hourly counters are kept: 1 to 3,650; empty keeps the current value (default 400).",
+  rate_limit_per_minute: "Events accepted per minute across the workspace.",
+  browser_rate_limit_per_minute:
+    "Requests per minute from one client IP on the browser endpoints (the pixel).",
+};
 
 /** What the form holds: text per field, problems per field. */
 interface SettingsDraft {
   origins: string;
   numbers: Partial<Record<keyof WorkspaceSettings, string>>;
   errors: Record<string, string>;
-}
-
-/** The settings schema's description of a field (its bounds are in the schema). */
-function describe(field: keyof WorkspaceSettings): string | undefined {
-  return workspaceSettingsSchema.shape[field].description;
 }
 
 /** `/settings`, `POST /settings` and `GET /settings/install` (JSON, for the island). */
@@ -137,7 +144,7 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
                       key={field}
                       id={id}
                       label={`${label} (${unit})`}
-                      hint={describe(field)}
+                      hint={HINTS[field]}
                       error={error}
                       wide
                     >
