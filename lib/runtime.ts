@@ -310,7 +310,7 @@ export async function openRuntime(
         }
       }).catch((error) => {
         requestDrainIdleUntil = Date.now() + REQUEST_DRAIN_IDLE_MS;
-        console.error("Outbox drain after a request failed:", error);
+        log.error("Outbox drain after a request failed", { error: errorText(error) });
       }).finally(() => requestDrain = undefined);
       return requestDrain;
     },

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorText, log } from "../lib/log.ts";
 import type { MiddlewareHandler } from "hono";
 import type { Runtime } from "../lib/runtime.ts";
 import type { AppEnv } from "./_env.ts";
@@ -64,7 +65,7 @@ export function auditApiChanges(rt: Runtime): MiddlewareHandler<AppEnv> {
         note: "through the API",
       });
     } catch (error) {
-      console.error(`Cannot record ${action} in the audit log:`, error);
+      log.error("Cannot record an audit entry", { action, error: errorText(error) });
     }
   };
 }

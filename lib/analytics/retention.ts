@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorText, log } from "../log.ts";
 import { analyticsCounterPrefix, statDayPrefix, statPrefix } from "../kv/keys.ts";
 import { DAY_MS, FAMILY, WEEK_MS } from "./counters.ts";
 import { HOUR_COUNTER_DAYS } from "./range.ts";
@@ -39,7 +40,7 @@ export class CounterSweeper {
     this.#swept.set(wsId, today);
     const running = this.sweep(wsId, retentionDays, now).catch((error) => {
       this.#swept.delete(wsId);
-      console.error(`Counter sweep of workspace ${wsId} failed:`, error);
+      log.error("Counter sweep failed", { workspace_id: wsId, error: errorText(error) });
     }).finally(() => this.#running.delete(running));
     this.#running.add(running);
   }

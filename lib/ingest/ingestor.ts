@@ -1,3 +1,4 @@
+import { errorText, log } from "../log.ts";
 import type { Sealer } from "../crypto.ts";
 import type { EventLoader } from "../delivery/event_loader.ts";
 import type { CommitItem, GroupCommitter } from "./group_commit.ts";
@@ -163,10 +164,10 @@ export class Ingestor {
       return identities ? { ...ctx, identities } : ctx;
     } catch (error) {
       // Enrichment is a bonus; the events are stored without it.
-      console.warn(
-        `Identity lookup failed (trace ${ctx.traceId}); storing events unenriched:`,
-        error,
-      );
+      log.warn("Identity lookup failed; storing events unenriched", {
+        trace_id: ctx.traceId,
+        error: errorText(error),
+      });
       return ctx;
     }
   }
@@ -178,7 +179,7 @@ export class Ingestor {
     const anonIds = items.flatMap(({ event }) => event.user_data.anonymous_id ?? []);
     const links = await identity.linksOf(wsId, anonIds).catch((error) => {
       // The snapshots are still written; only the link to a known person is missed.
-      console.warn(`Identity link lookup failed for workspace ${wsId}:`, error);
+      log.warn("Identity link lookup failed", { workspace_id: wsId, error: errorText(error) });
       return undefined;
     });
     for (const item of items) {

@@ -11,13 +11,17 @@ import type { DashboardEnv } from "./_env.ts";
 import { errorPage } from "./_render.tsx";
 import { requireCsrf, requireSession } from "./_session.ts";
 import { auditRoutes } from "./audit.tsx";
+import { destinationsRoutes } from "./destinations.tsx";
 import { eventRoutes } from "./event.tsx";
 import { eventsRoutes } from "./events.tsx";
+import { failuresRoutes } from "./failures.tsx";
 import { inviteRoutes } from "./invite.tsx";
 import { keysRoutes } from "./keys.tsx";
 import { liveRoutes } from "./live.tsx";
+import { errorText, log } from "../../lib/log.ts";
 import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
+import { settingsRoutes } from "./settings.tsx";
 import { overviewRoutes } from "./overview.tsx";
 import { rulesRoutes } from "./rules.tsx";
 import { webhooksRoutes } from "./webhooks.tsx";
@@ -31,6 +35,9 @@ const PAGE_PATHS = [
   "/live",
   "/people",
   "/audit",
+  "/failures",
+  "/destinations",
+  "/settings",
   "/rules",
   "/webhooks",
   "/keys",
@@ -52,11 +59,18 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", liveRoutes(rt));
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
+  app.route("/", failuresRoutes(rt));
+  app.route("/", destinationsRoutes(rt));
+  app.route("/", settingsRoutes(rt));
   app.route("/", rulesRoutes(rt));
   app.route("/", webhooksRoutes(rt));
   app.route("/", keysRoutes(rt));
   app.onError((error, c) => {
-    console.error(`Dashboard error on ${c.req.method} ${c.req.path}:`, error);
+    log.error("Dashboard error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: errorText(error),
+    });
     return errorPage(c, 500, "Something went wrong", "The page failed to load. Try again.");
   });
   return app;

@@ -1,4 +1,5 @@
 /** The dashboard's built files: islands (built once per process when stale) and the stylesheet. */
+import { errorText, log } from "../../lib/log.ts";
 import { sha256Hex } from "../../core/digest.ts";
 import type { PageAssets } from "../../components/island.tsx";
 import { ensureIslands } from "../../scripts/build.ts";
@@ -20,7 +21,9 @@ export function pageAssets(): Promise<PageAssets> {
     try {
       return { islands: await ensureIslands(), stylesheet };
     } catch (error) {
-      console.error("Cannot build the dashboard islands; pages are served without them:", error);
+      log.error("Cannot build the dashboard islands; pages are served without them", {
+        error: errorText(error),
+      });
       assets = undefined;
       return { islands: null, stylesheet };
     }

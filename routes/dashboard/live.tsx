@@ -6,6 +6,7 @@
  * 15 seconds, then the browser reconnects with `Last-Event-ID` and resumes where it was, so
  * a graceful stop never waits on it.
  */
+import { errorText, log } from "../../lib/log.ts";
 import { type Context, Hono } from "hono";
 import { Island } from "../../components/island.tsx";
 import type { SluiceEvent } from "../../core/event.ts";
@@ -147,7 +148,7 @@ export function liveRoutes(rt: Runtime): Hono<DashboardEnv> {
             await new Promise((resolve) => setTimeout(resolve, POLL_MS));
           }
         } catch (error) {
-          if (!stopped) console.error("Live stream failed:", error);
+          if (!stopped) log.error("Live stream failed", { error: errorText(error) });
         } finally {
           if (!stopped) controller.close();
         }
