@@ -7,95 +7,13 @@
  * tests/artifacts/screenshots/ (git-ignored). Skipped, with a notice, without /usr/bin/chromium.
  */
 import assert from "node:assert/strict";
-import AxeBuilder from "@axe-core/playwright";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { chromiumFor, headlessBrowser, postApi, review, signIn } from "./_browser.ts";
 import { mockPlatform } from "./_mock_platform.ts";
 import { SpawnedServer } from "./_server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = new URL("./artifacts/screenshots/", import.meta.url);
 const ROOT_TOKEN = "browser-test-root-token-0123456789";
 const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!hasChromium) {
-  console.warn(
-    `dashboard_setup_browser_test: ${CHROMIUM} is missing, so the browser tests are skipped`,
-  );
-}
-
-/** A fresh headless Chromium profile; closing it removes the profile. */
-async function browser(): Promise<BrowserContext & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "sluice-chromium-" });
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
-  return Object.assign(context, {
-    [Symbol.asyncDispose]: async () => {
-      await context.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  });
-}
-
-/** No serious or critical axe-core violation on the page as it stands. */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `accessibility of ${what}`,
-  );
-}
-
-/** Screenshots at desktop (1280) and phone (390) width, full page. */
-async function screenshots(page: Page, name: string): Promise<void> {
-  await Deno.mkdir(SHOTS, { recursive: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: new URL(`${name}-desktop.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: new URL(`${name}-phone.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-/** Checks the page for accessibility in light and dark themes and takes its screenshots. */
-async function review(page: Page, name: string): Promise<void> {
-  await expectAccessible(page, name);
-  await page.emulateMedia({ colorScheme: "dark" });
-  await expectAccessible(page, `${name} (dark)`);
-  await screenshots(page, `${name}-dark`);
-  await page.emulateMedia({ colorScheme: "light" });
-  await screenshots(page, name);
-}
-
-async function api(base: string, path: string, key: string, body: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const json = await res.json();
-  assert.ok(res.ok, `${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function signIn(page: Page, base: string, email: string, password: string) {
-  await page.goto(`${base}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
+const hasChromium = await chromiumFor("dashboard_setup_browser_test.ts");
 
 Deno.test({
   name:
@@ -121,8 +39,8 @@ Deno.test({
     }, { name: "the dashboard server" });
     await server.ready();
     const base = server.base;
-    const ws = await api(base, "/v1/workspaces", ROOT_TOKEN, { name: "Demo shop" });
-    const meta = await api(base, "/v1/platforms", ws.admin_key, {
+    const ws = await postApi(base, "/v1/workspaces", ROOT_TOKEN, { name: "Demo shop" });
+    const meta = await postApi(base, "/v1/platforms", ws.admin_key, {
       type: "meta",
       name: "Meta pixel",
       config: {
@@ -133,7 +51,7 @@ Deno.test({
       },
     });
 
-    await using owner = await browser();
+    await using owner = await headlessBrowser();
     const page = await owner.newPage();
     await signIn(page, base, OWNER.email, OWNER.password);
     await page.waitForURL(`${base}/`);
@@ -143,7 +61,7 @@ Deno.test({
     await page.getByText("Waiting for your first event").waitFor();
     await review(page, "settings");
     for (let i = 0; i < 3; i++) {
-      await api(base, "/v1/events", ws.ingest_key, {
+      await postApi(base, "/v1/events", ws.ingest_key, {
         event_name: "purchase",
         order_id: `ORD-F${i}`,
         value: 10,
