@@ -3,6 +3,7 @@ import { backupCommands } from "./cli/backup.ts";
 import { keyCommands } from "./cli/key.ts";
 import { secretCommands } from "./cli/secret.ts";
 import { tokenCommands } from "./cli/token.ts";
+import { userCommands } from "./cli/user.ts";
 import { workspaceCommands } from "./cli/workspace.ts";
 
 /** Command groups (`sluice GROUP ACTION`) and their one-line descriptions. */
@@ -10,6 +11,7 @@ const GROUPS: Record<string, { summary: string; commands: Record<string, Command
   workspace: { summary: "workspaces", commands: workspaceCommands },
   key: { summary: "API keys of a workspace", commands: keyCommands },
   secret: { summary: "the master secret (SLUICE_SECRET)", commands: secretCommands },
+  user: { summary: "dashboard accounts", commands: userCommands },
   token: { summary: "magic-link tokens (browser ↔ known user)", commands: tokenCommands },
 };
 

@@ -234,3 +234,49 @@ Deno.test("sluice secret rotate re-seals under the new secret and reports its st
     assert.equal(event.event.event_id, "order-1");
   }
 });
+
+Deno.test("sluice user create and reset-password: an account that signs in, with a role in a workspace", async () => {
+  await using dir = await tempDir();
+  const kv = `${dir.path}/sluice.kv`;
+  const ws = json<{ id: string }>(await sluice(kv, ["workspace", "create", "--name", "Shop"]));
+  const created = json<{ id: string; email: string; password: string }>(
+    await sluice(kv, [
+      "user",
+      "create",
+      "--email",
+      "Ops@Example.com",
+      "--workspace",
+      ws.id,
+      "--role",
+      "viewer",
+      "--json",
+    ]),
+  );
+  assert.equal(created.email, "ops@example.com");
+  assert.equal(created.password.length, 20);
+  failed(
+    await sluice(kv, ["user", "create", "--email", "ops@example.com"]),
+    1,
+    /exists/,
+  );
+  failed(
+    await sluice(kv, ["user", "create", "--email", "x@example.com", "--role", "boss"]),
+    2,
+    /--role/,
+  );
+  const reset = json<{ id: string; password: string }>(
+    await sluice(kv, ["user", "reset-password", "--email", "ops@example.com", "--json"]),
+  );
+  assert.equal(reset.id, created.id);
+  assert.notEqual(reset.password, created.password);
+  failed(
+    await sluice(kv, ["user", "reset-password", "--email", "nobody@example.com"]),
+    1,
+    /No account/,
+  );
+  await using s = await openOps(kv, { SLUICE_SECRET: OLD });
+  assert.equal(await s.rt.accounts.verify("ops@example.com", created.password), null);
+  const account = await s.rt.accounts.verify("ops@example.com", reset.password);
+  assert.equal(account?.id, created.id);
+  assert.equal(await s.rt.accounts.roleIn(account!, ws.id), "viewer");
+});
