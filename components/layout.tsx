@@ -20,6 +20,7 @@ const NAV: [path: string, label: string][] = [
   ["/events", "Events"],
   ["/live", "Live"],
   ["/failures", "Failures"],
+  ["/quality", "Data quality"],
   ["/destinations", "Destinations"],
   ["/settings", "Settings"],
   ["/rules", "Rules"],

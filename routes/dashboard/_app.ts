@@ -23,6 +23,7 @@ import { loginRoutes } from "./login.tsx";
 import { peopleRoutes } from "./people.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { overviewRoutes } from "./overview.tsx";
+import { qualityRoutes } from "./quality.tsx";
 import { rulesRoutes } from "./rules.tsx";
 import { webhooksRoutes } from "./webhooks.tsx";
 import { staticRoutes } from "./static.ts";
@@ -36,6 +37,7 @@ const PAGE_PATHS = [
   "/people",
   "/audit",
   "/failures",
+  "/quality",
   "/destinations",
   "/settings",
   "/rules",
@@ -60,6 +62,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", peopleRoutes(rt));
   app.route("/", auditRoutes(rt));
   app.route("/", failuresRoutes(rt));
+  app.route("/", qualityRoutes(rt));
   app.route("/", destinationsRoutes(rt));
   app.route("/", settingsRoutes(rt));
   app.route("/", rulesRoutes(rt));
