@@ -194,7 +194,9 @@ export async function openRuntime(
     metrics,
   });
   const counterRetention = new CounterRetention(kv, limits);
+  const apiKeys = new ApiKeyStore(kv);
   let stopSweeps: (() => void) | undefined;
+  let stopKeyUsage: (() => void) | undefined;
   let workers: Promise<void> | undefined;
   let closing = false;
   let kvClosed = false;
@@ -255,7 +257,7 @@ export async function openRuntime(
     queue,
     committer,
     workspaces,
-    apiKeys: new ApiKeyStore(kv),
+    apiKeys,
     events,
     rateLimiter,
     ingestor: new Ingestor({
@@ -291,6 +293,7 @@ export async function openRuntime(
     },
     startWorkers() {
       stopSweeps ??= counterRetention.start(COUNTER_SWEEP_MS);
+      stopKeyUsage ??= apiKeys.usage.start();
       workers ??= queue.listen(dispatch);
       return workers;
     },
@@ -317,11 +320,15 @@ export async function openRuntime(
     async close() {
       closing = true;
       stopSweeps?.();
+      stopKeyUsage?.();
       await committer.close();
       await rateLimiter.close();
       await requestDrain;
       await Promise.allSettled(inFlight);
       ingestWorkers.close();
+      await apiKeys.usage.flush({ all: true }).catch((error) =>
+        log.warn("API key last-use times were not written on close", { error: errorText(error) })
+      );
       await queue.close();
       kvClosed = true;
       kv.close();
