@@ -36,6 +36,8 @@ import { AccountStore } from "./auth/accounts.ts";
 import { SessionStore } from "./auth/sessions.ts";
 import { InvitationStore } from "./auth/invitations.ts";
 import { LoginThrottle } from "./auth/throttle.ts";
+import { PasswordSignIn } from "./auth/sign_in.ts";
+import { SupabaseAuth } from "./auth/supabase.ts";
 import { AuditLog } from "./audit/log.ts";
 
 /** When a storage id (a ULID) was made, or undefined for anything else. */
@@ -86,6 +88,8 @@ export interface Runtime {
   accounts: AccountStore;
   sessions: SessionStore;
   invitations: InvitationStore;
+  /** The dashboard's password check: local, Supabase Auth, or both (`SLUICE_AUTH`). */
+  signIn: PasswordSignIn;
   loginThrottle: LoginThrottle;
   audit: AuditLog;
   /** This process's Prometheus metrics (`GET /metrics`). */
@@ -195,6 +199,16 @@ export async function openRuntime(
   });
   const counterRetention = new CounterRetention(kv, limits);
   const apiKeys = new ApiKeyStore(kv);
+  const accounts = new AccountStore(kv);
+  const invitations = new InvitationStore(kv);
+  const signIn = new PasswordSignIn({
+    mode: config.authMode,
+    accounts,
+    invitations,
+    supabase: config.supabase && config.authMode !== "local"
+      ? new SupabaseAuth(config.supabase)
+      : undefined,
+  });
   let stopSweeps: (() => void) | undefined;
   let stopKeyUsage: (() => void) | undefined;
   let workers: Promise<void> | undefined;
@@ -277,9 +291,10 @@ export async function openRuntime(
     sources: new SourceStore(kv, secret),
     identity,
     linkTokens: new LinkTokens(secret),
-    accounts: new AccountStore(kv),
+    accounts,
     sessions: new SessionStore(kv),
-    invitations: new InvitationStore(kv),
+    invitations,
+    signIn,
     loginThrottle: new LoginThrottle(kv),
     audit: new AuditLog(kv),
     metrics,
