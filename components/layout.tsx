@@ -78,7 +78,9 @@ export function Layout(
             </select>
             <button type="submit" class="secondary">Switch</button>
             {chrome.canCreateWorkspace && (
-              <a class="new-workspace" href="/workspaces/new">New workspace</a>
+              <a class="new-workspace" href="/workspaces/new">
+                New<span class="wide-only">{" workspace"}</span>
+              </a>
             )}
           </form>
           <form class="search" method="get" action="/search" role="search">

@@ -36,7 +36,10 @@ Deno.test("the instance owner creates a workspace: owner of it, switched to it, 
   const owner = await signIn(s, OWNER);
 
   const home = await (await getPage(s, owner, "/")).text();
-  assert.match(home, /<a class="new-workspace" href="\/workspaces\/new">New workspace<\/a>/);
+  assert.match(
+    home,
+    /<a class="new-workspace" href="\/workspaces\/new">New<span class="wide-only"> workspace<\/span><\/a>/,
+  );
   const blank = await getPage(s, owner, "/workspaces/new");
   const form = await blank.text();
   assert.equal(blank.status, 200);

@@ -90,7 +90,7 @@ export function workspacesRoutes(rt: Runtime): Hono<DashboardEnv> {
           A workspace has its own keys, destinations, rules, webhooks and events. It starts with an
           ingest key and an admin key, shown once when it is made; you become its owner.
         </p>
-        <form method="post" action={PATH} class="settings-form" novalidate>
+        <form method="post" action={PATH} class="filters settings-form" novalidate>
           <CsrfField token={c.get("session").csrf} />
           <FormField id="ws-name" label="Name" error={errors.name} wide>
             <input
