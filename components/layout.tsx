@@ -79,7 +79,7 @@ export function Layout(
             <button type="submit" class="secondary">Switch</button>
             {chrome.canCreateWorkspace && (
               <a class="new-workspace" href="/workspaces/new">
-                New<span class="wide-only">{" workspace"}</span>
+                New <span class="wide-only">workspace</span>
               </a>
             )}
           </form>

@@ -15,7 +15,8 @@ const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
 const hasChromium = await chromiumFor("dashboard_workspaces_browser_test.ts");
 
 Deno.test({
-  name: "dashboard workspace creation: the form, its refusal, the keys once; keys' last use; axe and screenshots",
+  name:
+    "dashboard workspace creation: the form, its refusal, the keys once; keys' last use; axe and screenshots",
   ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,

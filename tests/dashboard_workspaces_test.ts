@@ -38,7 +38,7 @@ Deno.test("the instance owner creates a workspace: owner of it, switched to it, 
   const home = await (await getPage(s, owner, "/")).text();
   assert.match(
     home,
-    /<a class="new-workspace" href="\/workspaces\/new">New<span class="wide-only"> workspace<\/span><\/a>/,
+    /<a class="new-workspace" href="\/workspaces\/new">New <span class="wide-only">workspace<\/span><\/a>/,
   );
   const blank = await getPage(s, owner, "/workspaces/new");
   const form = await blank.text();
