@@ -18,3 +18,18 @@ export function formatLatency(ms: number | undefined): string {
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
+
+/** How long ago a time was, coarsely: `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`. */
+export function formatAgo(at: number | string, now = Date.now()): string {
+  const seconds = Math.max(0, (now - new Date(at).getTime()) / 1000);
+  if (!Number.isFinite(seconds)) return String(at);
+  const units: [limit: number, size: number, name: string][] = [
+    [3_600, 60, "minute"],
+    [86_400, 3_600, "hour"],
+    [Infinity, 86_400, "day"],
+  ];
+  if (seconds < 60) return "just now";
+  const [, size, name] = units.find(([limit]) => seconds < limit)!;
+  const n = Math.floor(seconds / size);
+  return `${n} ${name}${n === 1 ? "" : "s"} ago`;
+}

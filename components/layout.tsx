@@ -10,6 +10,8 @@ export interface Chrome {
   csrf: string;
   workspace: { id: string; name: string };
   workspaces: { id: string; name: string; role: Role }[];
+  /** Whether the account may create workspaces (the instance owner). */
+  canCreateWorkspace: boolean;
   /** The search box's current text. */
   query?: string;
 }
@@ -75,6 +77,11 @@ export function Layout(
               ))}
             </select>
             <button type="submit" class="secondary">Switch</button>
+            {chrome.canCreateWorkspace && (
+              <a class="new-workspace" href="/workspaces/new">
+                New <span class="wide-only">workspace</span>
+              </a>
+            )}
           </form>
           <form class="search" method="get" action="/search" role="search">
             <label for="q" class="visually-hidden">Search events</label>

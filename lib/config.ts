@@ -5,6 +5,12 @@ import "../core/field_messages.ts";
 import { parseDurationList } from "./duration.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
+/** How dashboard passwords are checked (`SLUICE_AUTH`). */
+export const AUTH_MODES = ["local", "supabase", "both"] as const;
+
+/** How dashboard passwords are checked. */
+export type AuthMode = typeof AUTH_MODES[number];
+
 const flag = z.enum(["0", "1", "true", "false", ""]).transform((v) => v === "1" || v === "true");
 const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v).optional();
 
@@ -38,6 +44,13 @@ const envSchema = z.object({
       .optional(),
   ),
   SLUICE_LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  SUPABASE_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://abc.supabase.co" })
+      .transform((url) => url.replace(/\/+$/, ""))
+      .optional(),
+  ),
+  SUPABASE_ANON_KEY: optionalText,
+  SLUICE_AUTH: z.enum(AUTH_MODES).optional(),
 });
 
 /** The instance configuration, parsed once from the environment. */
@@ -90,6 +103,14 @@ export interface Config {
   readonly publicUrl?: string;
   /** Lines below this level are not logged. */
   readonly logLevel: LogLevel;
+  /**
+   * How the dashboard checks a password: `local` (scrypt hashes in KV), `supabase` (Supabase
+   * Auth only) or `both` (the local password first, then Supabase). Default: `supabase` when
+   * Supabase is configured, else `local`.
+   */
+  readonly authMode: AuthMode;
+  /** The Supabase project whose Auth signs dashboard users in (`SUPABASE_URL`, `SUPABASE_ANON_KEY`). */
+  readonly supabase?: { readonly url: string; readonly anonKey: string };
 }
 
 /** Whether a KV location names a remote database rather than a file or memory. */
@@ -110,6 +131,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`Invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  if (Boolean(e.SUPABASE_URL) !== Boolean(e.SUPABASE_ANON_KEY)) {
+    const missing = e.SUPABASE_URL ? "SUPABASE_ANON_KEY" : "SUPABASE_URL";
+    throw new Error(
+      `Invalid configuration: ${missing}: required with ${
+        e.SUPABASE_URL ? "SUPABASE_URL" : "SUPABASE_ANON_KEY"
+      } (Supabase Auth needs both)`,
+    );
+  }
+  if (e.SLUICE_AUTH && e.SLUICE_AUTH !== "local" && !e.SUPABASE_URL) {
+    throw new Error(
+      `Invalid configuration: SLUICE_AUTH: "${e.SLUICE_AUTH}" needs SUPABASE_URL and SUPABASE_ANON_KEY`,
+    );
+  }
   const remote = isRemoteKv(e.SLUICE_KV);
   return Object.freeze({
     port: e.PORT,
@@ -148,6 +182,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     kvMaxChecks: e.SLUICE_KV_MAX_CHECKS ?? (remote ? 10 : 100),
     ...(e.SLUICE_PUBLIC_URL ? { publicUrl: e.SLUICE_PUBLIC_URL } : {}),
     logLevel: e.SLUICE_LOG_LEVEL,
+    authMode: e.SLUICE_AUTH ?? (e.SUPABASE_URL ? "supabase" : "local"),
+    ...(e.SUPABASE_URL && e.SUPABASE_ANON_KEY
+      ? { supabase: { url: e.SUPABASE_URL, anonKey: e.SUPABASE_ANON_KEY } }
+      : {}),
   });
 }
 

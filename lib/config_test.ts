@@ -26,6 +26,7 @@ Deno.test("parseConfig() applies every default for an empty environment", () => 
     trustedProxies: [],
     kvMaxChecks: 100,
     logLevel: "info",
+    authMode: "local",
   });
 });
 

@@ -36,6 +36,8 @@ import { AccountStore } from "./auth/accounts.ts";
 import { SessionStore } from "./auth/sessions.ts";
 import { InvitationStore } from "./auth/invitations.ts";
 import { LoginThrottle } from "./auth/throttle.ts";
+import { PasswordSignIn } from "./auth/sign_in.ts";
+import { SupabaseAuth } from "./auth/supabase.ts";
 import { AuditLog } from "./audit/log.ts";
 
 /** When a storage id (a ULID) was made, or undefined for anything else. */
@@ -86,6 +88,8 @@ export interface Runtime {
   accounts: AccountStore;
   sessions: SessionStore;
   invitations: InvitationStore;
+  /** The dashboard's password check: local, Supabase Auth, or both (`SLUICE_AUTH`). */
+  signIn: PasswordSignIn;
   loginThrottle: LoginThrottle;
   audit: AuditLog;
   /** This process's Prometheus metrics (`GET /metrics`). */
@@ -194,7 +198,19 @@ export async function openRuntime(
     metrics,
   });
   const counterRetention = new CounterRetention(kv, limits);
+  const apiKeys = new ApiKeyStore(kv);
+  const accounts = new AccountStore(kv);
+  const invitations = new InvitationStore(kv);
+  const signIn = new PasswordSignIn({
+    mode: config.authMode,
+    accounts,
+    invitations,
+    supabase: config.supabase && config.authMode !== "local"
+      ? new SupabaseAuth(config.supabase)
+      : undefined,
+  });
   let stopSweeps: (() => void) | undefined;
+  let stopKeyUsage: (() => void) | undefined;
   let workers: Promise<void> | undefined;
   let closing = false;
   let kvClosed = false;
@@ -255,7 +271,7 @@ export async function openRuntime(
     queue,
     committer,
     workspaces,
-    apiKeys: new ApiKeyStore(kv),
+    apiKeys,
     events,
     rateLimiter,
     ingestor: new Ingestor({
@@ -275,9 +291,10 @@ export async function openRuntime(
     sources: new SourceStore(kv, secret),
     identity,
     linkTokens: new LinkTokens(secret),
-    accounts: new AccountStore(kv),
+    accounts,
     sessions: new SessionStore(kv),
-    invitations: new InvitationStore(kv),
+    invitations,
+    signIn,
     loginThrottle: new LoginThrottle(kv),
     audit: new AuditLog(kv),
     metrics,
@@ -291,6 +308,7 @@ export async function openRuntime(
     },
     startWorkers() {
       stopSweeps ??= counterRetention.start(COUNTER_SWEEP_MS);
+      stopKeyUsage ??= apiKeys.usage.start();
       workers ??= queue.listen(dispatch);
       return workers;
     },
@@ -317,11 +335,15 @@ export async function openRuntime(
     async close() {
       closing = true;
       stopSweeps?.();
+      stopKeyUsage?.();
       await committer.close();
       await rateLimiter.close();
       await requestDrain;
       await Promise.allSettled(inFlight);
       ingestWorkers.close();
+      await apiKeys.usage.flush({ all: true }).catch((error) =>
+        log.warn("API key last-use times were not written on close", { error: errorText(error) })
+      );
       await queue.close();
       kvClosed = true;
       kv.close();

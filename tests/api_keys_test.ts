@@ -8,6 +8,7 @@ interface ApiKeyJson {
   scopes: string[];
   prefix: string;
   created_at: string;
+  last_used_at: string | null;
 }
 
 interface CreatedKeyJson extends ApiKeyJson {
@@ -33,7 +34,14 @@ Deno.test("GET /v1/api-keys lists the keys without any secret", async () => {
     "Reporting",
   ]);
   for (const key of list.data) {
-    assert.deepEqual(Object.keys(key).sort(), ["created_at", "id", "name", "prefix", "scopes"]);
+    assert.deepEqual(Object.keys(key).sort(), [
+      "created_at",
+      "id",
+      "last_used_at",
+      "name",
+      "prefix",
+      "scopes",
+    ]);
     assert.match(key.id, /^key_/);
     assert.ok(key.prefix.length < 16);
   }

@@ -40,7 +40,10 @@ export interface Account {
   id: string;
   /** Lower-cased. */
   email: string;
-  /** `scrypt$N$r$p$salt$hash` (passwords.ts). */
+  /**
+   * `scrypt$N$r$p$salt$hash` (passwords.ts); empty for an account made at a Supabase sign-in,
+   * which has no local password.
+   */
   password_hash: string;
   /** Owner of every workspace on this instance (the bootstrap account). */
   instance_owner: boolean;
@@ -94,18 +97,19 @@ export class AccountStore {
 
   /**
    * Creates an account, with a first membership; `alsoIn` adds writes that must commit with it
-   * (consuming an invitation). Throws AccountExistsError when the email has one, or when
-   * `alsoIn`'s checks fail.
+   * (consuming an invitation). Without a password the account has no local one (Supabase
+   * proved who it is). Throws AccountExistsError when the email has one, or when `alsoIn`'s
+   * checks fail.
    */
   async create(
-    input: { email: string; password: string; instance_owner?: boolean },
+    input: { email: string; password?: string; instance_owner?: boolean },
     membership?: { wsId: string; role: Role },
     alsoIn?: (op: Deno.AtomicOperation) => void,
   ): Promise<Account> {
     const account: Account = {
       id: `acct_${newId().toLowerCase()}`,
       email: normalizeLoginEmail(input.email),
-      password_hash: await hashPassword(input.password),
+      password_hash: input.password === undefined ? "" : await hashPassword(input.password),
       instance_owner: input.instance_owner ?? false,
       created_at: new Date().toISOString(),
     };
@@ -147,7 +151,7 @@ export class AccountStore {
   /** The account whose email and password match, or null (in the same time either way). */
   async verify(email: string, password: string): Promise<Account | null> {
     const account = await this.byEmail(email);
-    if (!account) {
+    if (!account || !account.password_hash) {
       await verifyPassword(password, await DUMMY_HASH);
       return null;
     }

@@ -4,11 +4,13 @@ import { sha256Hex } from "../../core/digest.ts";
 import { randomBase62 } from "../crypto.ts";
 import {
   apiKeyKey,
+  apiKeyUsedKey,
   previousApiKeyKey,
   workspaceApiKeyKey,
   workspaceApiKeyPrefix,
 } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
+import { KeyUsage } from "./key_usage.ts";
 
 /** Every scope, for validation. */
 export const SCOPES = ["ingest", "read", "admin"] as const;
@@ -35,9 +37,19 @@ export const apiKeyRecordSchema = z.object({
 /** An API key as stored: never the secret. */
 export type ApiKeyRecord = z.output<typeof apiKeyRecordSchema>;
 
-/** An API key as the API lists it: the stored record without its workspace. */
+/** An API key as the API lists it: the stored record without its workspace, with its last use. */
 export const apiKeySchema = apiKeyRecordSchema.omit({ workspace_id: true, expires_at: true })
+  .extend({
+    last_used_at: z.string().nullable().openapi({
+      description:
+        "When the key last authenticated a request (ISO 8601; recorded at most every 5 minutes, so up to 5 minutes behind); null when never",
+      example: "2026-01-31T14:05:09.000Z",
+    }),
+  })
   .openapi("ApiKey");
+
+/** A stored key with when it was last used. */
+export type ListedApiKey = ApiKeyRecord & Pick<z.output<typeof apiKeySchema>, "last_used_at">;
 
 /** The secret a rotation replaced (`previousApiKeyKey`), valid until `expires_at`. */
 export interface PreviousApiKey {
@@ -111,24 +123,33 @@ export function prepareApiKey(
   };
 }
 
-/** API keys in KV; lookups are cached for a few seconds, so a revocation bites within them. */
+/**
+ * API keys in KV; lookups are cached for a few seconds, so a revocation bites within them.
+ * Each successful lookup notes the key's use in {@linkcode KeyUsage} (memory; written later).
+ */
 export class ApiKeyStore {
   readonly #kv: Deno.Kv;
   readonly #cache = new TtlCache<ApiKeyRecord | null>(KEY_CACHE_TTL_MS);
+  /** When keys were last used; the runtime starts its timer and flushes it on close. */
+  readonly usage: KeyUsage;
 
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Deno.Kv, options: { usage?: KeyUsage } = {}) {
     this.#kv = kv;
+    this.usage = options.usage ?? new KeyUsage(kv);
   }
 
   /** The key a secret belongs to, or null. */
   async authenticate(secret: string): Promise<ApiKeyRecord | null> {
     if (!secret.startsWith("sk_") || secret.length > 100) return null;
     const hash = sha256Hex(secret);
-    const cached = this.#cache.get(hash);
-    if (cached !== undefined) return isValid(cached) ? cached : null;
-    const record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(hash))).value;
-    this.#cache.set(hash, record);
-    return isValid(record) ? record : null;
+    let record = this.#cache.get(hash);
+    if (record === undefined) {
+      record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(hash))).value;
+      this.#cache.set(hash, record);
+    }
+    if (!isValid(record)) return null;
+    this.usage.touch(record.workspace_id, record.id);
+    return record;
   }
 
   /** Creates a key in a workspace; the secret is in the answer only. */
@@ -139,8 +160,17 @@ export class ApiKeyStore {
     return prepared.created;
   }
 
-  /** A workspace's keys, oldest first. */
-  async list(wsId: string): Promise<ApiKeyRecord[]> {
+  /** A workspace's keys, oldest first, with when each was last used. */
+  async list(wsId: string): Promise<ListedApiKey[]> {
+    const records = await this.#records(wsId);
+    const used = await this.usage.lastUsed(wsId, records.map((r) => r.id));
+    return records.map((record) => {
+      const at = used.get(record.id);
+      return { ...record, last_used_at: at === undefined ? null : new Date(at).toISOString() };
+    });
+  }
+
+  async #records(wsId: string): Promise<ApiKeyRecord[]> {
     const hashes: string[] = [];
     for await (const entry of this.#kv.list<string>({ prefix: workspaceApiKeyPrefix(wsId) })) {
       hashes.push(entry.value);
@@ -169,7 +199,8 @@ export class ApiKeyStore {
       const op = this.#kv.atomic().check(index).check(previous)
         .delete(workspaceApiKeyKey(wsId, keyId))
         .delete(apiKeyKey(index.value))
-        .delete(previousApiKeyKey(wsId, keyId));
+        .delete(previousApiKeyKey(wsId, keyId))
+        .delete(apiKeyUsedKey(wsId, keyId));
       if (previous.value) op.delete(apiKeyKey(previous.value.hash));
       const record = (await this.#kv.get<ApiKeyRecord>(apiKeyKey(index.value))).value;
       if (record && hasScope(record, "admin")) {
@@ -178,6 +209,7 @@ export class ApiKeyStore {
       if ((await op.commit()).ok) {
         this.#cache.delete(index.value);
         if (previous.value) this.#cache.delete(previous.value.hash);
+        this.usage.forget(keyId);
         return true;
       }
     }

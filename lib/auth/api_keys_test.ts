@@ -81,7 +81,7 @@ Deno.test("ApiKeyStore.list() lists a workspace's keys oldest first without secr
     }
     await store.create("ws_2", { name: "other", scopes: ["admin"] });
     const listed = await store.list("ws_1");
-    assert.deepEqual(listed, created.map((c) => c.record));
+    assert.deepEqual(listed, created.map((c) => ({ ...c.record, last_used_at: null })));
     for (const { secret } of created) assert.equal(JSON.stringify(listed).includes(secret), false);
     assert.deepEqual(await store.list("ws_none"), []);
   } finally {
@@ -101,7 +101,7 @@ Deno.test("ApiKeyStore.revoke() removes a key so no store authenticates it", asy
     assert.equal(await new ApiKeyStore(kv).authenticate(secret), null);
     assert.equal((await kv.get(apiKeyKey(sha256Hex(secret)))).value, null);
     assert.equal((await kv.get(workspaceApiKeyKey("ws_1", record.id))).value, null);
-    assert.deepEqual(await store.list("ws_1"), [kept.record]);
+    assert.deepEqual(await store.list("ws_1"), [{ ...kept.record, last_used_at: null }]);
     assert.equal(await store.revoke("ws_1", record.id), false);
   } finally {
     kv.close();

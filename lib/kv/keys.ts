@@ -9,6 +9,8 @@
  * ["ws_key", wsId, keyId]              → sha256(secret); lists and revokes a workspace's keys
  * ["ws_key_prev", wsId, keyId]         PreviousApiKey {hash, expires_at}: the secret a rotation
  *                                      replaced, valid until expires_at (expireIn = the overlap)
+ * ["ws_key_used", wsId, keyId]         Deno.KvU64 epoch ms the key last authenticated (KV `max`,
+ *                                      written at most every 5 minutes per key and process)
  * ["ev", wsId, ulid]                   SealedEvent bytes (expireIn = retention); ulid order = time order
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
  * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
@@ -53,6 +55,8 @@
  * ["session", sha256(id)]              Session {account, csrf, workspace} (expireIn = session life)
  * ["invite", sha256(token)]            Invitation {workspace, email, role} (expireIn 7 d)
  * ["ws_invite", wsId, inviteId]        → sha256(token); lists and revokes pending invitations
+ * ["invite_email", email, inviteId]    → sha256(token); an email's pending invitations (Supabase
+ *                                      sign-in accepts them), expireIn 7 d
  * ["login_fail", scope, id, window]    Deno.KvU64 failed sign-ins per account or IP (expireIn)
  * ["audit", wsId, ulid]                AuditEntry: who changed what; ulid order = time order
  * ["rotation"]                         RotationProgress: a SLUICE_SECRET rotation, resumable
@@ -88,6 +92,8 @@ export const workspaceApiKeyPrefix = (wsId: string) => ["ws_key", wsId] as const
 /** The secret a rotation replaced, while it is still valid. */
 export const previousApiKeyKey = (wsId: string, keyId: string) =>
   ["ws_key_prev", wsId, keyId] as const;
+/** When a key last authenticated (epoch ms as a Deno.KvU64). */
+export const apiKeyUsedKey = (wsId: string, keyId: string) => ["ws_key_used", wsId, keyId] as const;
 
 /** A stored event. */
 export const eventKey = (wsId: string, ulid: string) => ["ev", wsId, ulid] as const;
@@ -245,6 +251,11 @@ export const workspaceInvitationKey = (wsId: string, inviteId: string) =>
   ["ws_invite", wsId, inviteId] as const;
 /** Prefix of a workspace's pending invitations. */
 export const workspaceInvitationPrefix = (wsId: string) => ["ws_invite", wsId] as const;
+/** An email's invitation id → token hash index. */
+export const emailInvitationKey = (email: string, inviteId: string) =>
+  ["invite_email", email, inviteId] as const;
+/** Prefix of an email's pending invitations. */
+export const emailInvitationPrefix = (email: string) => ["invite_email", email] as const;
 /** Failed sign-ins of one account (`scope` "account") or IP ("ip") in one window. */
 export const loginFailureKey = (scope: "account" | "ip", id: string, windowStart: number) =>
   ["login_fail", scope, id, windowStart] as const;

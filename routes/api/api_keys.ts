@@ -1,8 +1,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import {
-  type ApiKeyRecord,
   apiKeySchema,
   LastAdminKeyError,
+  type ListedApiKey,
   SCOPES,
 } from "../../lib/auth/api_keys.ts";
 import { parseDuration } from "../../lib/duration.ts";
@@ -57,7 +57,7 @@ const tags: [string] = ["API keys"];
 
 /** A key as the API shows it: its workspace left out, and an overlap only while it runs. */
 function shownKey(
-  { workspace_id: _, expires_at: __, previous_expires_at, ...key }: ApiKeyRecord,
+  { workspace_id: _, expires_at: __, previous_expires_at, ...key }: ListedApiKey,
 ): z.output<typeof apiKeySchema> {
   const running = previous_expires_at !== undefined && Date.parse(previous_expires_at) > Date.now();
   return running ? { ...key, previous_expires_at } : key;
@@ -80,7 +80,9 @@ export function apiKeyRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       operationId: "listApiKeys",
       scope: "admin",
       tags,
-      summary: "List the workspace's keys (never their secrets)",
+      summary: "List the workspace's keys (never their secrets), with when each was last used",
+      description:
+        "`last_used_at` is when the key last authenticated a request (events, Segment, the conversion hook or this API). Uses are noted in memory and written at most every 5 minutes per key, so it may be up to 5 minutes behind; null when the key was never used.",
       request: {},
       responses: { 200: jsonResponse("Keys", z.object({ data: z.array(apiKeySchema) })) },
     }),
@@ -106,7 +108,7 @@ export function apiKeyRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
         c.get("workspace").id,
         c.req.valid("json"),
       );
-      return c.json({ ...shownKey(record), secret }, 201);
+      return c.json({ ...shownKey({ ...record, last_used_at: null }), secret }, 201);
     },
   );
 
@@ -147,10 +149,15 @@ export function apiKeyRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
     async (c) => {
       const { id } = c.req.valid("param");
       const { overlap } = c.req.valid("query");
-      const rotated = await rt.apiKeys.rotate(c.get("workspace").id, id, overlap);
+      const wsId = c.get("workspace").id;
+      const rotated = await rt.apiKeys.rotate(wsId, id, overlap);
       if (!rotated) throw new HttpError(404, `No API key "${id}" in this workspace`);
+      const used = (await rt.apiKeys.usage.lastUsed(wsId, [id])).get(id);
       return c.json({
-        ...shownKey(rotated.record),
+        ...shownKey({
+          ...rotated.record,
+          last_used_at: used === undefined ? null : new Date(used).toISOString(),
+        }),
         secret: rotated.secret,
         previous_expires_at: new Date(rotated.previous_expires_at).toISOString(),
       }, 200);

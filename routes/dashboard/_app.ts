@@ -26,6 +26,7 @@ import { overviewRoutes } from "./overview.tsx";
 import { qualityRoutes } from "./quality.tsx";
 import { rulesRoutes } from "./rules.tsx";
 import { webhooksRoutes } from "./webhooks.tsx";
+import { workspacesRoutes } from "./workspaces.tsx";
 import { staticRoutes } from "./static.ts";
 
 /** Paths of signed-in pages (the session guard runs only on these). */
@@ -51,6 +52,7 @@ export function dashboardRoutes(rt: Runtime): Hono<DashboardEnv> {
   app.route("/", staticRoutes());
   app.route("/", loginRoutes(rt));
   app.route("/", inviteRoutes(rt));
+  app.route("/", workspacesRoutes(rt));
   for (const path of PAGE_PATHS) {
     app.use(path, requireSession(rt), requireCsrf());
     if (path !== "/") app.use(`${path}/*`, requireSession(rt), requireCsrf());

@@ -45,6 +45,7 @@ export function chromeOf(c: Context<DashboardEnv>, query?: string): Chrome {
       name: w.workspace.name,
       role: w.role,
     })),
+    canCreateWorkspace: c.get("account").instance_owner,
     query,
   };
 }

@@ -7,6 +7,9 @@
  * must be this host. Sign-in, which has no session yet, is covered by the Origin check and
  * a double-submit cookie (login.tsx).
  *
+ * Creating workspaces takes the instance-owner capability (`Account.instance_owner`: the
+ * account bootstrapped from `SLUICE_ADMIN_EMAIL`), not a role in a workspace.
+ *
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -58,8 +61,13 @@ export function sameOrigin(c: Context): boolean {
 /**
  * Requires a signed-in account: loads the session, the account, the workspaces it may open
  * and the one shown. A page without one redirects to /login; anything else answers 401.
+ * An account with no workspace is refused, unless `allowNoWorkspace` (creating the first
+ * one): then `workspaces` is empty and `workspace` and `role` are not set.
  */
-export function requireSession(rt: Runtime): MiddlewareHandler<DashboardEnv> {
+export function requireSession(
+  rt: Runtime,
+  options: { allowNoWorkspace?: boolean } = {},
+): MiddlewareHandler<DashboardEnv> {
   return async function dashboardSession(c, next) {
     const id = getCookie(c, SESSION_COOKIE);
     const session = await rt.sessions.get(id);
@@ -75,22 +83,31 @@ export function requireSession(rt: Runtime): MiddlewareHandler<DashboardEnv> {
     const workspaces = await rt.accounts.workspacesOf(account);
     const shown = workspaces.find((w) => w.workspace.id === session.workspace_id) ??
       workspaces[0];
-    if (!shown) {
-      return errorPage(
-        c,
-        403,
-        "No workspace yet",
-        account.instance_owner
-          ? 'No workspace exists yet. Create one with `deno task sluice workspace create --name "My shop"` or POST /v1/workspaces with the root token, then reload.'
-          : "This account belongs to no workspace. Ask an owner for an invitation.",
-      );
+    if (!shown && !options.allowNoWorkspace) {
+      return account.instance_owner
+        ? errorPage(
+          c,
+          403,
+          "No workspace yet",
+          'No workspace exists yet. Create the first one here (or with `deno task sluice workspace create --name "My shop"`, or POST /v1/workspaces with the root token).',
+          {},
+          { href: "/workspaces/new", label: "Create a workspace" },
+        )
+        : errorPage(
+          c,
+          403,
+          "No workspace yet",
+          "This account belongs to no workspace. Ask an owner for an invitation.",
+        );
     }
     c.set("session", session);
     c.set("sessionId", id);
     c.set("account", account);
     c.set("workspaces", workspaces);
-    c.set("workspace", shown.workspace);
-    c.set("role", shown.role);
+    if (shown) {
+      c.set("workspace", shown.workspace);
+      c.set("role", shown.role);
+    }
     await next();
   };
 }
@@ -113,6 +130,21 @@ export function requireCsrf(): MiddlewareHandler<DashboardEnv> {
         403,
         "Refused",
         "The form was missing its security token or it has expired. Reload the page and try again.",
+      );
+    }
+    await next();
+  };
+}
+
+/** Requires the instance-owner capability (the account bootstrapped from SLUICE_ADMIN_EMAIL). */
+export function requireInstanceOwner(): MiddlewareHandler<DashboardEnv> {
+  return async function instanceOwnerGuard(c, next) {
+    if (!c.get("account").instance_owner) {
+      return errorPage(
+        c,
+        403,
+        "Not allowed",
+        "Only the instance owner creates workspaces. Ask whoever runs this Sluice.",
       );
     }
     await next();

@@ -1,4 +1,8 @@
-/** Accepting an invitation: the link's token, a password, and the new member is signed in. */
+/**
+ * Accepting an invitation: the link's token, a password, and the new member is signed in.
+ * With `SLUICE_AUTH=supabase` local passwords are not used: the page sends the invited person
+ * to sign in with Supabase, which accepts the email's invitations.
+ */
 import { type Context, Hono } from "hono";
 import { Document } from "../../components/layout.tsx";
 import { acceptInvitation } from "../../lib/auth/invitations.ts";
@@ -30,20 +34,34 @@ export function inviteRoutes(rt: Runtime): Hono<DashboardEnv> {
             <strong class="break">{found.invitation.email}</strong>.
           </p>
           {error && <p class="notice error" role="alert">{error}</p>}
-          <form method="post" class="stack">
-            <label for="password">
-              {existing ? "Your current password" : "Choose a password (10 characters or more)"}
-            </label>
-            <input
-              id="password"
-              name="password"
-              type="password"
-              required
-              minLength={existing ? undefined : 10}
-              autocomplete={existing ? "current-password" : "new-password"}
-            />
-            <button type="submit">Accept and sign in</button>
-          </form>
+          {rt.signIn.mode === "supabase"
+            ? (
+              <>
+                <p>
+                  This Sluice signs in with Supabase: sign in with this email and the password of
+                  its Supabase account, and the invitation is accepted.
+                </p>
+                <p>
+                  <a class="button" href="/login">Sign in</a>
+                </p>
+              </>
+            )
+            : (
+              <form method="post" class="stack">
+                <label for="password">
+                  {existing ? "Your current password" : "Choose a password (10 characters or more)"}
+                </label>
+                <input
+                  id="password"
+                  name="password"
+                  type="password"
+                  required
+                  minLength={existing ? undefined : 10}
+                  autocomplete={existing ? "current-password" : "new-password"}
+                />
+                <button type="submit">Accept and sign in</button>
+              </form>
+            )}
         </main>
       </Document>,
       status,
@@ -54,6 +72,7 @@ export function inviteRoutes(rt: Runtime): Hono<DashboardEnv> {
 
   app.post("/invite/:token", async (c) => {
     if (!sameOrigin(c)) return errorPage(c, 403, "Refused", "This request came from another site.");
+    if (rt.signIn.mode === "supabase") return c.redirect(c.req.path, 303);
     const token = c.req.param("token");
     const password = (await c.req.parseBody()).password;
     if (typeof password !== "string") return form(c, 400, "Enter a password.");

@@ -2,11 +2,12 @@
  * API keys: the workspace's keys without their secrets; creating one (its secret shown once,
  * right after), rotating one with an overlap during which the old secret still works (the new
  * secret shown once, with the overlap's end), and revoking one after a confirmation (the last
- * admin key cannot be: the refusal is shown). The same `ApiKeyStore` as `/v1/api-keys`.
+ * admin key cannot be: the refusal is shown). Each key's last use ("never", or how long ago,
+ * the exact time on hover), as `last_used_at` in `/v1/api-keys`. The same `ApiKeyStore`.
  * Members and owners change keys; viewers see the list.
  */
 import { type Context, Hono } from "hono";
-import { formatTime } from "../../components/format.ts";
+import { formatAgo, formatTime } from "../../components/format.ts";
 import {
   FieldError,
   type FieldErrors,
@@ -117,6 +118,7 @@ export function keysRoutes(rt: Runtime): Hono<DashboardEnv> {
                   <th scope="col">Starts with</th>
                   <th scope="col">Created</th>
                   <th scope="col">Rotated</th>
+                  <th scope="col">Last used</th>
                   {canEdit && <th scope="col">Change</th>}
                 </tr>
               </thead>
@@ -136,6 +138,15 @@ export function keysRoutes(rt: Runtime): Hono<DashboardEnv> {
                         {overlap && (
                           <div class="muted">old secret works until {formatTime(overlap)}</div>
                         )}
+                      </td>
+                      <td data-label="Last used">
+                        {key.last_used_at
+                          ? (
+                            <time dateTime={key.last_used_at} title={formatTime(key.last_used_at)}>
+                              {formatAgo(key.last_used_at)}
+                            </time>
+                          )
+                          : "never"}
                       </td>
                       {canEdit && (
                         <td data-label="Change">
@@ -175,7 +186,11 @@ export function keysRoutes(rt: Runtime): Hono<DashboardEnv> {
             </table>
           </div>
         )}
-        <p class="muted">When a key was last used is not recorded.</p>
+        {keys.length > 0 && (
+          <p class="muted">
+            A key's last use is recorded at most every 5 minutes, so it may be a few minutes behind.
+          </p>
+        )}
         {canEdit && (
           <>
             <h2>Create a key</h2>

@@ -1,4 +1,8 @@
-/** Sign-in, sign-out and the workspace switcher. */
+/**
+ * Sign-in, sign-out and the workspace switcher. The password is checked by `rt.signIn`
+ * (locally, through Supabase Auth, or both: `SLUICE_AUTH`), behind the form's CSRF check and
+ * the per-account and per-IP throttle.
+ */
 import { type Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { Document } from "../../components/layout.tsx";
@@ -23,11 +27,18 @@ export function safeNext(next: string | undefined): string {
   return next && /^\/(?![/\\])/.test(next) ? next : "/";
 }
 
-function LoginPage(props: { token: string; next: string; email?: string; error?: string }) {
+function LoginPage(
+  props: { token: string; next: string; supabase: boolean; email?: string; error?: string },
+) {
   return (
     <Document title="Sign in">
       <main id="main" class="narrow">
         <h1>Sign in to Sluice</h1>
+        {props.supabase && (
+          <p class="muted">
+            Use the email and password of your Supabase account.
+          </p>
+        )}
         {props.error && <p class="notice error" role="alert">{props.error}</p>}
         <form method="post" action="/login" class="stack">
           <input type="hidden" name="_csrf" value={props.token} />
@@ -74,7 +85,13 @@ export function loginRoutes(rt: Runtime): Hono<DashboardEnv> {
     const next = safeNext(options.next ?? c.req.query("next"));
     return renderDocument(
       c,
-      <LoginPage token={token} next={next} email={options.email} error={options.error} />,
+      <LoginPage
+        token={token}
+        next={next}
+        supabase={rt.signIn.mode !== "local"}
+        email={options.email}
+        error={options.error}
+      />,
       options.status ?? 200,
     );
   };
@@ -111,13 +128,33 @@ export function loginRoutes(rt: Runtime): Hono<DashboardEnv> {
         { href: "/login", label: "Back to sign-in" },
       );
     }
-    const account = email && password ? await rt.accounts.verify(email, password) : null;
-    if (!account) {
+    const result = await rt.signIn.signIn(email, password);
+    if (!result.ok && result.reason === "unavailable") {
+      return errorPage(
+        c,
+        503,
+        "Sign-in is unavailable",
+        "Sluice could not reach Supabase Auth, which checks passwords on this instance. Try again in a minute; if it keeps failing, tell whoever runs this Sluice.",
+        { "retry-after": "60" },
+        { href: "/login", label: "Back to sign-in" },
+      );
+    }
+    if (!result.ok) {
       await rt.loginThrottle.fail(email, ip);
       return loginForm(c, { status: 401, email, next, error: "Wrong email or password." });
     }
-    const first = (await rt.accounts.workspacesOf(account))[0];
-    const opened = await rt.sessions.create(account.id, first?.workspace.id);
+    const { account } = result;
+    for (const invitation of result.joined) {
+      await rt.audit.record(invitation.workspace_id, {
+        actor: { kind: "account", id: account.id },
+        action: "member.join",
+        target: account.id,
+        note: `role ${invitation.role}, at a Supabase sign-in`,
+      });
+    }
+    const first = result.joined[0]?.workspace_id ??
+      (await rt.accounts.workspacesOf(account))[0]?.workspace.id;
+    const opened = await rt.sessions.create(account.id, first);
     setSessionCookie(c, opened.id);
     return c.redirect(next, 303);
   });
