@@ -9,6 +9,8 @@ export interface VolumeChartProps {
   events: number[];
   duplicates: number[];
   rejected: number[];
+  /** The bucket width. */
+  per: "hour" | "day";
   /** The IANA zone the axis shows times in. */
   tz: string;
   /** What the chart shows, for screen readers ("Events per hour, …"). */
@@ -27,6 +29,21 @@ const HEIGHT = 220;
 /** Whole numbers only on the count axis. */
 const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6];
 
+/** Formats bucket starts (unix seconds) in the zone: the axis's ticks and the legend's time. */
+function timeFormats(props: VolumeChartProps) {
+  const format = (options: Intl.DateTimeFormatOptions) => {
+    const f = new Intl.DateTimeFormat("en-GB", { timeZone: props.tz, ...options });
+    return (seconds: number) => f.format(new Date(seconds * 1000));
+  };
+  const day = format({ day: "numeric", month: "short" });
+  const time = format({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const midnight = (seconds: number) => time(seconds) === "00:00";
+  return props.per === "day" ? { tick: day, legend: day } : {
+    tick: (seconds: number) => midnight(seconds) ? day(seconds) : time(seconds),
+    legend: (seconds: number) => `${day(seconds)}, ${time(seconds)}`,
+  };
+}
+
 function options(
   props: VolumeChartProps,
   width: number,
@@ -37,20 +54,29 @@ function options(
     grid: { stroke: color("--border"), width: 1 },
     ticks: { stroke: color("--border"), width: 1 },
   };
+  const formats = timeFormats(props);
+  const total = (values: number[]) => values.reduce((sum, n) => sum + n, 0);
   return {
     width,
     height: HEIGHT,
-    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), props.tz),
-    scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-    axes: [axis, { ...axis, incrs: COUNT_STEPS, size: 48 }],
+    scales: { y: { range: (_u, _min, max) => uPlot.rangeNum(0, Math.max(1, max), 0.1, true) } },
+    axes: [
+      { ...axis, values: (_u, splits) => splits.map(formats.tick) },
+      { ...axis, incrs: COUNT_STEPS, size: 48 },
+    ],
     cursor: { points: { size: 6 } },
     series: [
-      {},
-      ...SERIES.map(([, label, variable]) => ({
+      {
+        label: "Time",
+        value: (_u, seconds) => seconds === null ? "the whole span" : formats.legend(seconds),
+      },
+      ...SERIES.map(([key, label, variable]) => ({
         label,
         stroke: color(variable),
         width: 2,
         points: { show: false },
+        // Without a cursor on the chart the legend shows the span's totals.
+        value: (_u: uPlot, n: number | null) => String(n === null ? total(props[key]) : n),
       })),
     ],
   };
@@ -59,8 +85,9 @@ function options(
 /**
  * Events accepted, duplicates and rejected per bucket. The server renders the series as SVG
  * lines with a legend, which is what a page without JavaScript shows; in the browser uPlot
- * draws them on a canvas with axes and a legend that follows the cursor, in the theme's
- * colours, redrawn when the theme changes and resized with its box.
+ * draws them on a canvas with axes in the zone and a legend with the span's totals, or the
+ * values under the cursor, in the theme's colours, redrawn when the theme changes and resized
+ * with its box.
  */
 export default function VolumeChart(props: VolumeChartProps) {
   const box = useRef<HTMLDivElement>(null);

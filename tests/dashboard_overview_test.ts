@@ -160,8 +160,8 @@ Deno.test("GET / shows the span's figures, the volume and a card per destination
   }, 5_000);
 
   await t.step("the headline and the volume, 24 hours by default", () => {
-    assert.match(html, /<a href="\/\?range=24h" aria-current="page">Last 24 hours<\/a>/);
-    assert.match(html, /<a href="\/\?range=7d">Last 7 days<\/a>/);
+    assert.match(html, /<a href="\/\?range=24h" aria-current="page">24 hours<\/a>/);
+    assert.match(html, /<a href="\/\?range=7d">7 days<\/a>/);
     assert.match(html, /<strong>5<\/strong><span>events accepted<\/span>/);
     assert.match(html, /<strong>1<\/strong><span>duplicates<\/span>/);
     assert.match(html, /<strong>1<\/strong><span>rejected<\/span>/);

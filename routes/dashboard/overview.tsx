@@ -33,10 +33,10 @@ import type { DashboardEnv } from "./_env.ts";
 import { page } from "./_render.tsx";
 
 /** The page's ranges: query value, words, bucket width. */
-const RANGES: [value: RangeName, label: string, interval: Interval][] = [
-  ["24h", "last 24 hours", "hour"],
-  ["7d", "last 7 days", "day"],
-  ["30d", "last 30 days", "day"],
+const RANGES: [value: RangeName, span: string, interval: Interval][] = [
+  ["24h", "24 hours", "hour"],
+  ["7d", "7 days", "day"],
+  ["30d", "30 days", "day"],
 ];
 
 /** Workspaces have no zone setting yet: days are UTC days. */
@@ -79,7 +79,7 @@ function Headline(props: { o: Overview; span: string }) {
   const rate = o.deliveries.rate;
   return (
     <section class="panel" aria-labelledby="headline">
-      <h2 id="headline">The {props.span}</h2>
+      <h2 id="headline">The last {props.span}</h2>
       <div class="counts headline">
         <div>
           <strong>{formatCount(o.events.value)}</strong>
@@ -118,12 +118,12 @@ function VolumeSection(props: { v: Volume; span: string; per: Interval }) {
   const totals = `${formatCount(sum(v.events))} accepted, ${formatCount(duplicates)} ${
     duplicates === 1 ? "duplicate" : "duplicates"
   }, ${formatCount(sum(v.rejected))} rejected`;
-  const label = `Events per ${per}, ${props.span} (${v.range.tz}): ${totals}`;
+  const label = `Events per ${per}, last ${props.span} (${v.range.tz}): ${totals}`;
   return (
     <section class="panel" aria-labelledby="volume">
       <h2 id="volume">Events per {per}</h2>
       <p class="muted">
-        {props.span[0]!.toUpperCase() + props.span.slice(1)}, {v.range.tz}: {totals}.
+        Last {props.span}, {v.range.tz}: {totals}.
       </p>
       <Island
         name="VolumeChart"
@@ -133,6 +133,7 @@ function VolumeSection(props: { v: Volume; span: string; per: Interval }) {
           events: v.events,
           duplicates: v.duplicates,
           rejected: v.rejected,
+          per,
           tz: v.range.tz,
           label,
         }}
@@ -268,12 +269,13 @@ function DestinationCard(
 
 function RangeLinks(props: { range: RangeName }) {
   return (
-    <nav aria-label="Span" class="range-links">
+    <nav aria-labelledby="span-label" class="range-links">
+      <span id="span-label" class="muted">The last</span>
       <ul>
-        {RANGES.map(([value, label]) => (
+        {RANGES.map(([value, span]) => (
           <li key={value}>
             <a href={`/?range=${value}`} aria-current={value === props.range ? "page" : undefined}>
-              {label[0]!.toUpperCase() + label.slice(1)}
+              {span}
             </a>
           </li>
         ))}
@@ -337,7 +339,7 @@ export function overviewRoutes(
         <section aria-labelledby="destinations">
           <h2 id="destinations">Destinations</h2>
           <p class="muted">
-            Deliveries of the events received in the{" "}
+            Deliveries of the events received in the last{" "}
             {span}, per destination; latency from acceptance to the platform's, for first
             deliveries.
           </p>
