@@ -76,7 +76,8 @@ function options(
         width: 2,
         points: { show: false },
         // Without a cursor on the chart the legend shows the span's totals.
-        value: (_u: uPlot, n: number | null) => String(n === null ? total(props[key]) : n),
+        value: (_u: uPlot, n: number | null) =>
+          (n === null ? total(props[key]) : n).toLocaleString("en-US"),
       })),
     ],
   };
