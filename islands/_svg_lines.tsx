@@ -16,7 +16,7 @@ export interface LineSeries {
 const WIDTH = 100;
 
 /** The polyline points of `values` scaled so that `max` reaches the top of a `height` box. */
-export function linePoints(values: readonly number[], max: number, height: number): string {
+function linePoints(values: readonly number[], max: number, height: number): string {
   const n = values.length;
   const top = Math.max(1, max);
   return values.map((value, i) => {

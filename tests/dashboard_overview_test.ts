@@ -268,6 +268,24 @@ Deno.test("GET / shows the span's figures, the volume and a card per destination
   });
 });
 
+Deno.test("GET / shows a destination's p95 latency on its card when it is the only one timed", async () => {
+  await using mock = mockPlatform(undefined, () => Response.json({ events_received: 1 }));
+  await using s = await openTestSluice(DELIVERY_ENV);
+  await connect(s, "Meta", mock.url);
+  await server(
+    s,
+    { event_id: "one", event_name: "lead", user_data: { email: "a@example.com" } },
+    1,
+  );
+  await createAccount(s, "owner@example.com", "instance");
+  const html = await (await getPage(s, await signIn(s, "owner@example.com"), "/")).text();
+  const p95 = /<strong>([^<]+)<\/strong><span>p95 accept → delivery/.exec(html)?.[1];
+  assert.match(p95 ?? "", /^\d+(\.\d)? m?s$/, "the headline's p95");
+  assert.ok(
+    cardOf(html, "Meta").includes(`Accept → delivery: p95 <strong>${p95}</strong>, average`),
+  );
+});
+
 /** A KV handle that counts the entries its range reads yield and the keys it gets. */
 function countingKv(kv: Deno.Kv): { kv: Deno.Kv; reads: () => number; reset: () => void } {
   let reads = 0;
