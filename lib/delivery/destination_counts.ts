@@ -1,93 +1,103 @@
 /**
- * How deliveries went per destination over a time range, for the dashboard's overview:
- * delivered, failed, skipped and pending (pending, accepted and retrying) counts, and the
- * newest error. Read from the delivery rows and hand-off routes of the events in the range
- * (two range reads, capped), behind {@linkcode DeliveryCountsSource} so the overview can be
- * pointed at the analytics counters once they exist.
+ * How deliveries went per destination over a span, for the dashboard's overview: delivered,
+ * failed, skipped and pending counts, delivered and failed per bucket (the sparkline), and
+ * the average accept→delivery latency. Read from the analytics counters (the `dst` and `lat`
+ * families, docs/analytics.md): two range scans whose size is buckets × destinations × states,
+ * whatever the number of events. Each bucket's counts are those `GET /v1/analytics/coverage`
+ * answers for that bucket's span, summed over event names.
  *
  * @module
  */
-import { encodeTime } from "ulid";
-import { deliveryKey, deliveryPrefix, handoffKey, handoffPrefix } from "../kv/keys.ts";
-import type { DeliveryRow, RoutedHandoff } from "./rows.ts";
+import { DAY_MS, FAMILY, HOUR_MS } from "../analytics/counters.ts";
+import type { Span } from "../analytics/range.ts";
+import { CounterReader, type Totals } from "../analytics/reader.ts";
+import { dimParts, type ReportContext } from "../analytics/report.ts";
 
-/** One destination's counts. */
+/** One destination's deliveries over a span. */
 export interface DestinationCounts {
+  /** Delivered or accepted by the platform. */
   delivered: number;
   failed: number;
   skipped: number;
-  /** Pending, accepted (awaiting the platform's follow-up) and retrying. */
+  /** Not answered yet, or waiting to retry. */
   pending: number;
-  /** The newest failure's reason, and when. */
-  last_error?: { reason: string; at: string };
+  /** Delivered (or accepted) and failed per bucket, in the buckets' order. */
+  series: { delivered: number[]; failed: number[] };
+  /** Average accept→delivery latency of first deliveries, ms; null without any. */
+  average_latency_ms: number | null;
 }
 
-/** What the overview reads: counts per destination id since `since` (epoch ms). */
+/**
+ * What the overview reads: counts per destination id over the context's span, cut into
+ * `buckets` (consecutive spans of whole UTC hours covering it).
+ */
 export type DeliveryCountsSource = (
-  wsId: string,
-  since: number,
-) => Promise<{ counts: Map<string, DestinationCounts>; complete: boolean }>;
+  ctx: ReportContext,
+  buckets: readonly Span[],
+) => Promise<Map<string, DestinationCounts>>;
 
-/** Most entries one count reads from each range. */
-const MAX_ENTRIES = 20_000;
+const NONE: Totals = new Map();
 
-function emptyCounts(): DestinationCounts {
-  return { delivered: 0, failed: 0, skipped: 0, pending: 0 };
+/** A bucket that is one whole UTC day reads its day counter; any other, its hours. */
+function isUtcDay(span: Span): boolean {
+  return span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
 }
 
-/** Counts from the delivery rows and hand-off routes of events stored since `since`. */
-export function rowCounts(kv: Deno.Kv): DeliveryCountsSource {
-  return async (wsId, since) => {
-    const from = encodeTime(Math.max(0, since), 10);
-    const counts = new Map<string, DestinationCounts>();
-    const of = (id: string) => {
-      let found = counts.get(id);
-      if (!found) counts.set(id, found = emptyCounts());
-      return found;
-    };
-    let complete = true;
-    const answered = new Set<string>();
-    let read = 0;
-    for await (
-      const entry of kv.list<DeliveryRow>({
-        prefix: deliveryPrefix(wsId),
-        start: deliveryKey(wsId, from, ""),
-      })
-    ) {
-      if (++read > MAX_ENTRIES) {
-        complete = false;
-        break;
-      }
-      const row = entry.value;
-      answered.add(`${String(entry.key[2])}/${row.platform_id}`);
-      const c = of(row.platform_id);
-      if (row.status === "delivered") c.delivered++;
-      else if (row.status === "failed") c.failed++;
-      else if (row.status === "skipped") c.skipped++;
-      else c.pending++;
-      if (row.status === "failed" && row.last_error) {
-        if (!c.last_error || c.last_error.at < row.updated_at) {
-          c.last_error = { reason: row.last_error, at: row.updated_at };
-        }
-      }
+/** Counts from the analytics counters (`dst` states, `lat` sums), per destination. */
+export const counterCounts: DeliveryCountsSource = async (ctx, buckets) => {
+  const counts = new Map<string, DestinationCounts>();
+  const first = buckets[0];
+  const last = buckets.at(-1);
+  if (!first || !last) return counts;
+  const reader = new CounterReader(ctx.kv, ctx.wsId);
+  const grain = buckets.every(isUtcDay) ? "d" : "h";
+  const hull = { start: first.start, end: last.end };
+  const [states, latency] = await Promise.all([
+    reader.series(FAMILY.destinations, grain, hull),
+    reader.series(FAMILY.latency, grain, hull),
+  ]);
+  const of = (id: string) => {
+    let found = counts.get(id);
+    if (!found) {
+      found = {
+        delivered: 0,
+        failed: 0,
+        skipped: 0,
+        pending: 0,
+        series: { delivered: buckets.map(() => 0), failed: buckets.map(() => 0) },
+        average_latency_ms: null,
+      };
+      counts.set(id, found);
     }
-    read = 0;
-    for await (
-      const entry of kv.list<RoutedHandoff>({
-        prefix: handoffPrefix(wsId),
-        start: handoffKey(wsId, from),
-      })
-    ) {
-      if (++read > MAX_ENTRIES) {
-        complete = false;
-        break;
-      }
-      for (const [destinationId, route] of Object.entries(entry.value.routes ?? {})) {
-        if (answered.has(`${String(entry.key[2])}/${destinationId}`)) continue;
-        if (route.skipped === undefined) of(destinationId).pending++;
-        else of(destinationId).skipped++;
-      }
-    }
-    return { counts, complete };
+    return found;
   };
-}
+  const width = grain === "d" ? DAY_MS : HOUR_MS;
+  const latencies = new Map<string, { sum: number; n: number }>();
+  buckets.forEach((bucket, i) => {
+    for (let at = bucket.start; at < bucket.end; at += width) {
+      for (const [dim, n] of states.get(at) ?? NONE) {
+        const [dest = "", state = ""] = dimParts(dim);
+        const c = of(dest);
+        if (state === "delivered" || state === "accepted") {
+          c.delivered += n;
+          c.series.delivered[i]! += n;
+        } else if (state === "failed") {
+          c.failed += n;
+          c.series.failed[i]! += n;
+        } else if (state === "skipped") c.skipped += n;
+        else if (state === "pending" || state === "retrying") c.pending += n;
+      }
+      for (const [dim, n] of latency.get(at) ?? NONE) {
+        const [part, dest = ""] = dimParts(dim);
+        if (part !== "sum" && part !== "n") continue;
+        const l = latencies.get(dest) ?? { sum: 0, n: 0 };
+        l[part] += n;
+        latencies.set(dest, l);
+      }
+    }
+  });
+  for (const [dest, { sum, n }] of latencies) {
+    if (n > 0) of(dest).average_latency_ms = Math.round(sum / n);
+  }
+  return counts;
+};

@@ -88,7 +88,12 @@ function QualityCard(props: { d: DestinationQuality }) {
           </ul>
         )}
       {rows.length > 0 && (
-        <div class="table-wrap">
+        <div
+          class="table-wrap"
+          tabIndex={0}
+          role="region"
+          aria-label={`Identifier completeness for ${d.name}`}
+        >
           <table>
             <caption class="visually-hidden">Identifier completeness for {d.name}</caption>
             <thead>
@@ -156,8 +161,13 @@ function DedupTable(props: { report: Dedup }) {
         )}.
       </p>
       {report.destinations.length > 0 && (
-        <div class="table-wrap">
-          <table>
+        <div
+          class="table-wrap"
+          tabIndex={0}
+          role="region"
+          aria-label="Browser and server pairs per destination"
+        >
+          <table class="stacked long-labels">
             <caption class="visually-hidden">Browser and server pairs per destination</caption>
             <thead>
               <tr>
@@ -173,11 +183,13 @@ function DedupTable(props: { report: Dedup }) {
               {report.destinations.map((d) => (
                 <tr key={d.id}>
                   <th scope="row">{d.name}</th>
-                  <td class="num">{formatCount(d.pairs_seen)}</td>
-                  <td class="num">{formatCount(d.merged)}</td>
-                  <td class="num">{formatCount(d.mismatched_ids_sent)}</td>
-                  <td class="num">{formatCount(d.double_counted)}</td>
-                  <td class="num">
+                  <td class="num" data-label="Pairs seen">{formatCount(d.pairs_seen)}</td>
+                  <td class="num" data-label="Merged">{formatCount(d.merged)}</td>
+                  <td class="num" data-label="Mismatched ids">
+                    {formatCount(d.mismatched_ids_sent)}
+                  </td>
+                  <td class="num" data-label="Double counted">{formatCount(d.double_counted)}</td>
+                  <td class="num" data-label="Dedup rate">
                     {percent(
                       d.pairs_seen === 0 ? null : (d.pairs_seen - d.double_counted) / d.pairs_seen,
                     )}
@@ -203,8 +215,8 @@ function ReconciliationTable(props: { report: Reconciliation }) {
         {formatCount(report.orders_received)} orders received (each order id once).
       </p>
       {report.destinations.length > 0 && (
-        <div class="table-wrap">
-          <table>
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Orders per destination">
+          <table class="stacked long-labels">
             <caption class="visually-hidden">Orders per destination</caption>
             <thead>
               <tr>
@@ -221,12 +233,12 @@ function ReconciliationTable(props: { report: Reconciliation }) {
               {report.destinations.map((d) => (
                 <tr key={d.id}>
                   <th scope="row">{d.name}</th>
-                  <td class="num">{formatCount(report.orders_received)}</td>
-                  <td class="num">{formatCount(d.accepted)}</td>
-                  <td class="num">{formatCount(d.failed)}</td>
-                  <td class="num">{formatCount(d.skipped)}</td>
-                  <td class="num">{formatCount(d.pending)}</td>
-                  <td class="num">{formatCount(d.not_routed)}</td>
+                  <td class="num" data-label="Received">{formatCount(report.orders_received)}</td>
+                  <td class="num" data-label="Accepted">{formatCount(d.accepted)}</td>
+                  <td class="num" data-label="Failed">{formatCount(d.failed)}</td>
+                  <td class="num" data-label="Skipped">{formatCount(d.skipped)}</td>
+                  <td class="num" data-label="Pending">{formatCount(d.pending)}</td>
+                  <td class="num" data-label="Not routed">{formatCount(d.not_routed)}</td>
                 </tr>
               ))}
             </tbody>
@@ -299,7 +311,7 @@ export function qualityRoutes(rt: Runtime): Hono<DashboardEnv> {
           {q.destinations.length === 0
             ? <p>No destination is connected yet.</p>
             : (
-              <div class="cards">
+              <div class="cards wide">
                 {q.destinations.map((d) => <QualityCard key={d.id} d={d} />)}
               </div>
             )}
