@@ -336,11 +336,17 @@ Deno.test("POST /v1/platforms/:id/test sends no conversion to LinkedIn, which ha
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
   const body = await testPlatform(s, id);
-  assert.deepEqual([body.ok, body.sent, body.test_mode], [true, false, null]);
-  assert.match(
-    body.outcome.reason ?? "",
-    /has no test mode, so no event was sent; its credentials were accepted/,
-  );
+  assert.deepEqual([body.ok, body.sent, body.checked, body.test_mode], [
+    true,
+    false,
+    "credentials",
+    null,
+  ]);
+  assert.deepEqual(body.outcome, {
+    kind: "delivered",
+    detail: "LinkedIn Conversions API has no test mode, so no event was sent; its credentials " +
+      "were accepted",
+  });
   assert.deepEqual(
     fake.received.map((r) => r.path),
     [TOKEN_PATH],
