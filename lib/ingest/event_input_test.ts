@@ -460,7 +460,7 @@ Deno.test("parseEvent() reports wrong types with dotted paths under the path pre
       message: 'must not hold the field "foo" (not a field of this object)',
     },
     { path: "events.3.value", message: "must be a number, not true" },
-    { path: "events.3.items.0.id", message: "is required: a string or a number" },
+    { path: "events.3.items.0.id", message: "is required (a string or a number)" },
   ]);
 });
 
