@@ -22,6 +22,7 @@ import {
   readErrorBody,
   statusReason,
 } from "./_google_ads_errors.ts";
+import { bearer, jsonHeaders } from "./_google_ads_headers.ts";
 import { dataManagerEmail, dataManagerFamilyName, dataManagerGivenName } from "./_google_pii.ts";
 import { mapInBatches } from "./_map_result.ts";
 import { baseUrl, parseJson } from "./_response.ts";
@@ -154,11 +155,6 @@ export function dataManagerBase(settings: GoogleAdsSettings): string {
   );
 }
 
-/** The Bearer header, when `authorize` obtained a token (the platform test sends without one). */
-export function bearer(options: { accessToken?: string }): Record<string, string> {
-  return options.accessToken ? { authorization: `Bearer ${options.accessToken}` } : {};
-}
-
 /** `events:ingest` requests of up to 2,000 events; test mode sets `validateOnly`. */
 export function dataManagerRequests(
   events: readonly SluiceEvent[],
@@ -172,7 +168,7 @@ export function dataManagerRequests(
     request: (bodies) => ({
       method: "POST",
       url: `${dataManagerBase(settings)}/v1/events:ingest`,
-      headers: { "content-type": "application/json", ...bearer(options) },
+      headers: jsonHeaders(options),
       // validateOnly goes last: classify() recognises a validation answer by the body's end.
       body: JSON.stringify({
         destinations: [destination],

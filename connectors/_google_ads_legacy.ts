@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { SluiceEvent } from "../core/event.ts";
 import { hashNormalized, phoneE164 } from "../core/pii/mod.ts";
-import { bearer, conversionActionId } from "./_google_ads_data_manager.ts";
+import { conversionActionId } from "./_google_ads_data_manager.ts";
 import {
   canonicalOutcome,
   type GoogleAdsError,
@@ -18,6 +18,7 @@ import {
   statusReason,
 } from "./_google_ads_errors.ts";
 import { clickIdsOf, eventSourceOf, googleConsent, notAConversion } from "./_google_ads_event.ts";
+import { legacyHeaders } from "./_google_ads_headers.ts";
 import { googleEmail } from "./_google_pii.ts";
 import { mapInBatches } from "./_map_result.ts";
 import { baseUrl, parseJson } from "./_response.ts";
@@ -115,12 +116,7 @@ export function legacyRequests(
   const base = baseUrl(settings.endpoint ?? GOOGLE_ADS_ENDPOINT);
   const url = `${base}/${encodeURIComponent(settings.api_version)}/customers/` +
     `${encodeURIComponent(settings.customer_id)}:uploadClickConversions`;
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    ...bearer(options),
-    "developer-token": settings.developer_token ?? "",
-    ...(settings.login_customer_id ? { "login-customer-id": settings.login_customer_id } : {}),
-  };
+  const headers = legacyHeaders(settings, options);
   return mapInBatches(events, {
     size: GOOGLE_ADS_BATCH,
     mapEvent: (event) => clickConversion(event, settings),

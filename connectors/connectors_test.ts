@@ -163,3 +163,8 @@ Deno.test("connectorFor() returns undefined for types without a connector", () =
   assert.equal(connectorFor("__proto__"), undefined);
   assert.equal(connectorFor("toString"), undefined);
 });
+
+Deno.test("the registry lists every type once, in alphabetical order, each under its own id", () => {
+  assert.deepEqual(PLATFORM_TYPES, [...PLATFORM_TYPES].sort());
+  assert.deepEqual(CONNECTORS.map((c) => c.id), PLATFORM_TYPES);
+});

@@ -10,7 +10,7 @@ import {
 } from "./_google_ads_data_manager.ts";
 import { clickIdsOf, eventSourceOf, shareableIp } from "./_google_ads_event.ts";
 import { classifyUpload, conversionDateTime } from "./_google_ads_legacy.ts";
-import { dataManagerProblems } from "./_google_ads_proto.ts";
+import { dataManagerProblems } from "../tests/_google_ads_proto.ts";
 import {
   dataManagerEmail,
   dataManagerFamilyName,

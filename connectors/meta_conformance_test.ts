@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import sdk from "facebook-nodejs-business-sdk";
+import { facebookSdk as sdk } from "../tests/_deps.ts";
 import type { UserData } from "../core/event.ts";
 import { metaUserData } from "./meta.ts";
 

@@ -5,12 +5,12 @@
  * @module
  */
 import { ga4 } from "./ga4.ts";
-import { linkedin } from "./linkedin.ts";
 import { googleAds } from "./google_ads.ts";
 import { klaviyo } from "./klaviyo.ts";
+import { linkedin } from "./linkedin.ts";
 import { meta } from "./meta.ts";
-import { pinterest } from "./pinterest.ts";
 import { microsoft } from "./microsoft.ts";
+import { pinterest } from "./pinterest.ts";
 import { reddit } from "./reddit.ts";
 import { snapchat } from "./snapchat.ts";
 import { tiktok } from "./tiktok.ts";
@@ -18,29 +18,29 @@ import type { Connector } from "./types.ts";
 import { webhook } from "./webhook.ts";
 
 export { ga4 } from "./ga4.ts";
-export { linkedin } from "./linkedin.ts";
 export { googleAds } from "./google_ads.ts";
 export { klaviyo } from "./klaviyo.ts";
+export { linkedin } from "./linkedin.ts";
 export { meta } from "./meta.ts";
-export { pinterest } from "./pinterest.ts";
 export { microsoft } from "./microsoft.ts";
+export { pinterest } from "./pinterest.ts";
 export { reddit } from "./reddit.ts";
 export { snapchat } from "./snapchat.ts";
 export { tiktok } from "./tiktok.ts";
 export { webhook } from "./webhook.ts";
 
-/** Every connector by destination type. */
+/** Every connector by destination type, in alphabetical order. */
 export const connectors = {
-  meta,
   ga4,
   google_ads: googleAds,
-  tiktok,
-  snapchat,
-  pinterest,
-  linkedin,
-  reddit,
-  microsoft,
   klaviyo,
+  linkedin,
+  meta,
+  microsoft,
+  pinterest,
+  reddit,
+  snapchat,
+  tiktok,
   webhook,
 } as const satisfies Record<string, Connector>;
 

@@ -1,9 +1,9 @@
 /**
  * What every field error says: what the field must be, in words a sender can act on
- * ("must be a number, not a string", "must be one of granted, denied"), never zod's bare
- * "Invalid input". Importing this module installs {@link fieldMessage} as zod's error map for
- * the whole process (workers too, since core/event.ts imports it); a message a schema sets
- * itself still wins.
+ * ("must be a number, not a string", "must be one of granted, denied", "is required (a
+ * string)"), never zod's bare "Invalid input". Importing this module installs
+ * {@link fieldMessage} as zod's error map for the whole process (workers too, since
+ * core/event.ts imports it); a message a schema sets itself still wins.
  *
  * @module
  */
@@ -53,7 +53,7 @@ function quoted(values: readonly unknown[]): string {
 
 /**
  * A union's alternatives, from the first issue each option raised ("must be a string or a
- * number"); a missing value is "required".
+ * number"); a missing value "is required (a string or a number)".
  */
 function unionMessage(
   errors: readonly (readonly z.core.$ZodIssue[])[],
@@ -75,7 +75,15 @@ function unionMessage(
   const alternatives = `${expected.slice(0, -1).join(", ")}${expected.length > 1 ? " or " : ""}${
     expected.at(-1)
   }`;
-  return input === undefined ? `is required: ${alternatives}` : `must be ${alternatives}`;
+  return input === undefined ? `is required (${alternatives})` : `must be ${alternatives}`;
+}
+
+/** The discriminator's value in a discriminated union's input (the input itself without one). */
+function discriminatorOf(input: unknown, discriminator: string | undefined): unknown {
+  if (discriminator === undefined) return input;
+  return typeof input === "object" && input !== null
+    ? (input as Record<string, unknown>)[discriminator]
+    : undefined;
 }
 
 /** The message of one zod issue, saying what the field must be. */
@@ -83,7 +91,7 @@ export function fieldMessage(issue: RawIssue): string | undefined {
   switch (issue.code) {
     case "invalid_type": {
       const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
-      if (issue.input === undefined) return `is required: ${expected}`;
+      if (issue.input === undefined) return `is required (${expected})`;
       return `must be ${expected}, not ${sentType(issue.input)}`;
     }
     case "invalid_value":
@@ -124,10 +132,11 @@ export function fieldMessage(issue: RawIssue): string | undefined {
       } (not ${issue.keys.length === 1 ? "a field" : "fields"} of this object)`;
     case "invalid_union":
       if (Array.isArray(issue.options) && issue.options.length > 0) {
-        // The issue sits on the discriminator field: its path names it.
-        return `${issue.input === undefined ? "is required:" : "must be"} one of ${
-          quoted(issue.options)
-        }`;
+        // The issue sits on the discriminator field (its path names it); its input is the object.
+        const options = quoted(issue.options);
+        return discriminatorOf(issue.input, issue.discriminator) === undefined
+          ? `is required (one of ${options})`
+          : `must be one of ${options}`;
       }
       if (issue.inclusive === false) return "must match exactly one of the accepted forms";
       return unionMessage(issue.errors, issue.input);

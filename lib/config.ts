@@ -17,7 +17,9 @@ const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOSTNAME: z.string().default("0.0.0.0"),
-  SLUICE_KV: z.string().min(1).default("./data/sluice.kv"),
+  SLUICE_KV: optionalText,
+  // Set by Deno Deploy in every deployment.
+  DENO_DEPLOYMENT_ID: optionalText,
   SLUICE_ROOT_TOKEN: optionalText,
   SLUICE_SECRET: optionalText,
   SLUICE_SECRET_PREVIOUS: z.string().default(""),
@@ -57,7 +59,7 @@ const envSchema = z.object({
 export interface Config {
   readonly port: number;
   readonly hostname: string;
-  /** A file path, `:memory:` or a remote KV URL. */
+  /** A file path, `:memory:`, a remote KV URL, or {@link DEPLOY_KV} (see {@link kvLocation}). */
   readonly kvPath: string;
   readonly rootToken?: string;
   readonly secret?: string;
@@ -113,9 +115,27 @@ export interface Config {
   readonly supabase?: { readonly url: string; readonly anonKey: string };
 }
 
-/** Whether a KV location names a remote database rather than a file or memory. */
+/** `SLUICE_KV` for a Deno Deploy app's own managed KV, which `Deno.openKv()` opens without a path. */
+export const DEPLOY_KV = ":deploy:";
+
+/** Where KV lives when `SLUICE_KV` is unset, off Deno Deploy. */
+export const DEFAULT_KV_FILE = "./data/sluice.kv";
+
+/**
+ * The KV location: `SLUICE_KV` when set; else, on Deno Deploy (`DENO_DEPLOYMENT_ID` set), the
+ * app's managed KV ({@link DEPLOY_KV}), since a deployment has no disk to keep a file on;
+ * else {@link DEFAULT_KV_FILE}.
+ */
+export function kvLocation(env: { SLUICE_KV?: string; DENO_DEPLOYMENT_ID?: string }): string {
+  return env.SLUICE_KV ?? (env.DENO_DEPLOYMENT_ID ? DEPLOY_KV : DEFAULT_KV_FILE);
+}
+
+/**
+ * Whether a KV location names a database off this machine (a URL, or Deno Deploy's managed KV)
+ * rather than a file or memory: shared by every instance, reached over the network.
+ */
 export function isRemoteKv(kvPath: string): boolean {
-  return /^https?:\/\//.test(kvPath);
+  return kvPath === DEPLOY_KV || /^https?:\/\//.test(kvPath);
 }
 
 /**
@@ -144,11 +164,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       `Invalid configuration: SLUICE_AUTH: "${e.SLUICE_AUTH}" needs SUPABASE_URL and SUPABASE_ANON_KEY`,
     );
   }
-  const remote = isRemoteKv(e.SLUICE_KV);
+  const kvPath = kvLocation(e);
+  const remote = isRemoteKv(kvPath);
   return Object.freeze({
     port: e.PORT,
     hostname: e.HOSTNAME,
-    kvPath: e.SLUICE_KV,
+    kvPath,
     rootToken: e.SLUICE_ROOT_TOKEN,
     secret: e.SLUICE_SECRET,
     previousSecrets: e.SLUICE_SECRET_PREVIOUS.split(",").map((s) => s.trim()).filter(Boolean),

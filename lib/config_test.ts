@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { configFromEnv, envFile, isRemoteKv, parseConfig } from "./config.ts";
+import {
+  configFromEnv,
+  DEPLOY_KV,
+  envFile,
+  isRemoteKv,
+  kvLocation,
+  parseConfig,
+} from "./config.ts";
 
 Deno.test("parseConfig() applies every default for an empty environment", () => {
   assert.deepEqual(parseConfig({}), {
@@ -125,9 +132,27 @@ Deno.test({
   },
 });
 
-Deno.test("isRemoteKv() is true only for http(s) URLs", () => {
+Deno.test("kvLocation() opens Deno Deploy's managed KV on Deploy only when SLUICE_KV is unset", () => {
+  assert.equal(kvLocation({}), "./data/sluice.kv");
+  assert.equal(kvLocation({ DENO_DEPLOYMENT_ID: "abc123" }), DEPLOY_KV);
+  assert.equal(kvLocation({ SLUICE_KV: "/var/lib/sluice.kv" }), "/var/lib/sluice.kv");
+  const url = "https://api.deno.com/v2/databases/db/connect";
+  assert.equal(kvLocation({ SLUICE_KV: url, DENO_DEPLOYMENT_ID: "abc123" }), url);
+  assert.equal(kvLocation({ SLUICE_KV: ":memory:", DENO_DEPLOYMENT_ID: "abc123" }), ":memory:");
+});
+
+Deno.test("parseConfig() on Deno Deploy without SLUICE_KV takes the managed KV as a remote one", () => {
+  const config = parseConfig({ DENO_DEPLOYMENT_ID: "abc123", SLUICE_KV: "" });
+  assert.equal(config.kvPath, ":deploy:");
+  assert.equal(config.queue, "kv-outbox");
+  assert.equal(config.kvMaxChecks, 10);
+  assert.equal(parseConfig({ DENO_DEPLOYMENT_ID: "" }).kvPath, "./data/sluice.kv");
+});
+
+Deno.test("isRemoteKv() is true only for http(s) URLs and Deno Deploy's managed KV", () => {
   assert.equal(isRemoteKv("https://api.deno.com/databases/x/connect"), true);
   assert.equal(isRemoteKv("http://localhost:4512"), true);
+  assert.equal(isRemoteKv(":deploy:"), true);
   assert.equal(isRemoteKv(":memory:"), false);
   assert.equal(isRemoteKv("./data/https.kv"), false);
 });

@@ -30,6 +30,7 @@ import { WebhookStore } from "./webhooks/store.ts";
 import { WebhookNotices } from "./webhooks/notices.ts";
 import { WebhookSender } from "./webhooks/sender.ts";
 import { SourceStore } from "./sources/store.ts";
+import { identityErasureHook } from "./identity/erasure_hook.ts";
 import { IdentityGraph } from "./identity/graph.ts";
 import { LinkTokens } from "./identity/link_tokens.ts";
 import { AccountStore } from "./auth/accounts.ts";
@@ -171,6 +172,8 @@ export async function openRuntime(
     },
   });
   const identity = new IdentityGraph(kv, secret);
+  const eraser = new Eraser({ kv, sealer, limits, cache: storedEvents, metrics });
+  eraser.register(identityErasureHook(identity));
   const engine = new DeliveryEngine({
     kv,
     queue,
@@ -298,7 +301,7 @@ export async function openRuntime(
     loginThrottle: new LoginThrottle(kv),
     audit: new AuditLog(kv),
     metrics,
-    eraser: new Eraser({ kv, sealer, limits, cache: storedEvents, metrics }),
+    eraser,
     counterRetention,
     send,
     secretFingerprints: [secret, ...config.previousSecrets].map(secretFingerprint),

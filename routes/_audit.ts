@@ -1,7 +1,8 @@
 /**
  * Records management API changes in the audit log: after a successful state-changing call
  * on a management route, the action (from the route), the API key that made it and the id
- * it targeted. Ingest calls are not changes and are not recorded.
+ * it targeted (a redelivery also names the delivery). Never a body, so never a secret.
+ * Ingest calls are not changes and are not recorded.
  *
  * @module
  */
@@ -22,15 +23,20 @@ const ACTIONS: Record<string, string> = {
   "DELETE /v1/rules/:id": "rule.delete",
   "POST /v1/api-keys": "api_key.create",
   "DELETE /v1/api-keys/:id": "api_key.revoke",
+  "POST /v1/api-keys/:id/rotate": "api_key.rotate",
   "POST /v1/webhooks": "webhook.create",
   "PATCH /v1/webhooks/:id": "webhook.update",
   "DELETE /v1/webhooks/:id": "webhook.delete",
   "POST /v1/webhooks/:id/rotate-secret": "webhook.rotate_secret",
+  "POST /v1/webhooks/:id/test": "webhook.test",
   "POST /v1/webhooks/:id/deliveries/:delivery_id/redeliver": "webhook.redeliver",
   "POST /v1/events/:event_id/replay": "event.replay",
   "POST /v1/events/:event_id/forward": "event.forward",
   "POST /v1/events/:event_id/retry-failed": "event.retry_failed",
   "POST /v1/deliveries/retry": "deliveries.retry",
+  "POST /v1/sources": "source.create",
+  "PATCH /v1/sources/:id": "source.update",
+  "DELETE /v1/sources/:id": "source.delete",
   "PATCH /v1/workspace": "workspace.update",
 };
 
@@ -58,11 +64,12 @@ export function auditApiChanges(rt: Runtime): MiddlewareHandler<AppEnv> {
     if (!action) return;
     try {
       const target = c.req.param("id") ?? c.req.param("event_id") ?? await createdId(c.res);
+      const deliveryId = c.req.param("delivery_id");
       await rt.audit.record(key.workspace_id, {
         actor: { kind: "api_key", id: key.id },
         action,
         target,
-        note: "through the API",
+        note: deliveryId ? `through the API: delivery ${deliveryId}` : "through the API",
       });
     } catch (error) {
       log.error("Cannot record an audit entry", { action, error: errorText(error) });

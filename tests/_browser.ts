@@ -3,8 +3,7 @@
  * fresh profile per context; axe-core checks and screenshots at desktop and phone width.
  */
 import assert from "node:assert/strict";
-import AxeBuilder from "@axe-core/playwright";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { AxeBuilder, type BrowserContext, chromium, type Page } from "./_deps.ts";
 
 /** Where Debian's chromium package installs the browser. */
 export const CHROMIUM = "/usr/bin/chromium";

@@ -87,6 +87,7 @@ export interface OutcomeJson {
 export interface PlatformTestJson {
   ok: boolean;
   sent: boolean;
+  checked: "event" | "credentials" | "nothing";
   test_mode: string | null;
   outcome: OutcomeJson;
   classification: OutcomeJson;

@@ -9,7 +9,7 @@
  * Skipped, with a notice, where /usr/bin/chromium is missing (`apt-get install -y chromium`).
  */
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "./_deps.ts";
 import { SpawnedServer } from "./_server.ts";
 import { eventually, pause } from "./_wait.ts";
 import type { EventJson as StoredJson } from "./_http.ts";

@@ -4,7 +4,7 @@
  * `uploadClickConversions`, driven through the HTTP API.
  */
 import assert from "node:assert/strict";
-import { dataManagerProblems } from "../connectors/_google_ads_proto.ts";
+import { dataManagerProblems } from "./_google_ads_proto.ts";
 import { sha256Hex } from "../core/digest.ts";
 import { openTestSluice, type TestSluice } from "./_harness.ts";
 import {

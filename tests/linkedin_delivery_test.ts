@@ -181,6 +181,37 @@ Deno.test("LinkedIn: one refreshed token serves two batches; the mock sees the g
   });
 });
 
+Deno.test("LinkedIn: the li_fat_id cookie of a browser event reaches LinkedIn as its first-party tracking id", async () => {
+  await using fake = fakeLinkedin();
+  await using s = await openTestSluice(ENV);
+  await connect(s, fake);
+  const time = recentSeconds();
+  const res = await s.request("/v1/browser/events", {
+    method: "POST",
+    headers: {
+      "content-type": "text/plain;charset=UTF-8",
+      origin: "https://shop.example",
+      cookie: "_fbp=fb.1.1700000000000.7; li_fat_id=a1b2c3d4-cookie",
+    },
+    body: JSON.stringify({
+      public_id: s.workspace.public_id,
+      events: [{
+        event_id: "order-cookie",
+        event_name: "purchase",
+        event_time: time,
+        page: { url: "https://shop.example/thanks" },
+      }],
+    }),
+  });
+  assert.equal(res.status, 202, await res.clone().text());
+  await res.body?.cancel();
+  assert.equal((await settledDelivery(s, "order-cookie")).status, "delivered");
+  const sent = fake.received.find((r) => r.path === EVENTS_PATH);
+  assert.deepEqual(sent?.json?.elements.map((e) => e.user), [{
+    userIds: [{ idType: "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", idValue: "a1b2c3d4-cookie" }],
+  }]);
+});
+
 Deno.test("LinkedIn: a 401 on the cached token is refreshed once and the batch resent", async () => {
   await using fake = fakeLinkedin();
   await using s = await openTestSluice(ENV);
@@ -336,11 +367,17 @@ Deno.test("POST /v1/platforms/:id/test sends no conversion to LinkedIn, which ha
   await using s = await openTestSluice(ENV);
   const id = await connect(s, fake);
   const body = await testPlatform(s, id);
-  assert.deepEqual([body.ok, body.sent, body.test_mode], [true, false, null]);
-  assert.match(
-    body.outcome.reason ?? "",
-    /has no test mode, so no event was sent; its credentials were accepted/,
-  );
+  assert.deepEqual([body.ok, body.sent, body.checked, body.test_mode], [
+    true,
+    false,
+    "credentials",
+    null,
+  ]);
+  assert.deepEqual(body.outcome, {
+    kind: "delivered",
+    detail: "LinkedIn Conversions API has no test mode, so no event was sent; its credentials " +
+      "were accepted",
+  });
   assert.deepEqual(
     fake.received.map((r) => r.path),
     [TOKEN_PATH],

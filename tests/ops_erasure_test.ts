@@ -4,7 +4,7 @@ import type { ErasureAuditRecord } from "../lib/erasure/audit.ts";
 import type { Person } from "../lib/erasure/person.ts";
 import { openEvent } from "../lib/event_store.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
-import { bearer, expectJson, expectProblem } from "./_http.ts";
+import { bearer, expectJson, expectProblem, storedEvent } from "./_http.ts";
 import { mockPlatform } from "./_mock_platform.ts";
 import { connectMeta, ingest, settled } from "./_observability.ts";
 import { webhookReceiver } from "./_webhook_receiver.ts";
@@ -120,6 +120,7 @@ Deno.test("POST /v1/erasure removes every trace of one person and nothing of ano
     deliveries: 3,
     webhook_messages: 3,
     webhook_deliveries: 3,
+    identity_records: 0,
   });
   assert.equal(report.scanned_events, 5);
   assert.match(report.id, /^era_[0-9a-z]{26}$/);
@@ -196,6 +197,88 @@ Deno.test("POST /v1/erasure matches user_id and anonymous_id, and runs registere
   const byAnon = await expectJson<ErasureJson>(await erase(s, { anonymous_id: "anon-8" }), 200);
   assert.equal(byAnon.removed.events, 1);
   assert.throws(() => s.rt.eraser.register({ kind: "events", erase: () => Promise.resolve(0) }));
+});
+
+/** A browser event from the browser whose anonymous id cookie is `aid`. */
+async function browserEvent(s: TestSluice, aid: string, event: Record<string, unknown>) {
+  const res = await s.request("/v1/browser/events", {
+    method: "POST",
+    headers: {
+      "content-type": "text/plain;charset=UTF-8",
+      origin: "https://shop.example",
+      "user-agent": "Mozilla/5.0 (erasure test)",
+      cookie: `sluice_aid=${aid}`,
+    },
+    body: JSON.stringify({ public_id: s.workspace.public_id, events: [event] }),
+  }, "203.0.113.5");
+  assert.equal(res.status, 202, await res.clone().text());
+  await res.body?.cancel();
+}
+
+/** The printed keys of every identity graph record. */
+async function identityKeys(s: TestSluice): Promise<string[]> {
+  const keys: string[] = [];
+  for (const prefix of ["idn_anon", "idn_link", "idn_person"]) {
+    for await (const entry of s.rt.kv.list({ prefix: [prefix] })) keys.push(printKey(entry.key));
+  }
+  return keys.sort();
+}
+
+Deno.test("POST /v1/erasure erases the person's identity graph records and their browser's events", async () => {
+  await using s = await openTestSluice();
+  const adaAid = "aid0000000000000000000000000ada";
+  const bobAid = "aid0000000000000000000000000bob";
+  const granted = { ad_user_data: "granted", ad_personalization: "granted" };
+  for (
+    const [aid, id, userData] of [
+      [adaAid, "ada-identify", { customer_id: "u-ada", email: ADA.email }],
+      [bobAid, "bob-identify", { customer_id: "u-bob", email: BOB.email }],
+    ] as const
+  ) {
+    await browserEvent(s, aid, {
+      event_id: id,
+      event_name: "identify",
+      page: { url: "https://shop.example/login?gclid=Cj0-click" },
+      user_data: { ...userData, browser_ids: { fbp: `fb.1.1700000000000.${aid.slice(-3)}` } },
+      consent: granted,
+    });
+  }
+  await browserEvent(s, adaAid, {
+    event_id: "ada-view",
+    event_name: "page_view",
+    consent: granted,
+  });
+  await s.rt.committer.idle();
+  const before = await identityKeys(s);
+  const ws = s.workspace.id;
+  const adaKeys = [
+    printKey(["idn_anon", ws, adaAid]),
+    printKey(["idn_link", ws, adaAid]),
+    printKey(["idn_person", ws, "uid", sha256Hex("u-ada")]),
+    printKey(["idn_person", ws, "em", sha256Hex(ADA.email)]),
+  ];
+  for (const key of adaKeys) assert.ok(before.includes(key), key);
+  assert.equal(before.length, 8, before.join("\n"));
+
+  const report = await expectJson<ErasureJson>(await erase(s, { email: ADA.email }), 200);
+  assert.equal(report.removed.identity_records, 4);
+  // The page view named nobody: it is Ada's through the browser the graph linked to her.
+  assert.equal(report.removed.events, 2);
+  assert.deepEqual([...(await storageIds(s)).keys()], ["bob-identify"]);
+  assert.deepEqual(await identityKeys(s), before.filter((key) => !adaKeys.includes(key)));
+
+  // A server event naming Ada no longer gains her browser's identifiers; Bob's still does.
+  for (const [id, email] of [["ada-later", ADA.email], ["bob-later", BOB.email]] as const) {
+    assert.equal(await ingest(s, purchase(id, { email })), 202);
+  }
+  const browserIds = async (id: string) => (await storedEvent(s, id)).user_data.browser_ids;
+  assert.equal(await browserIds("ada-later"), undefined);
+  assert.deepEqual(await browserIds("bob-later"), { fbp: "fb.1.1700000000000.bob" });
+
+  // By the browser alone: its link names Bob, whose person snapshots go with it.
+  const byBrowser = await expectJson<ErasureJson>(await erase(s, { anonymous_id: bobAid }), 200);
+  assert.equal(byBrowser.removed.identity_records, 4);
+  assert.deepEqual(await identityKeys(s), []);
 });
 
 Deno.test("POST /v1/erasure names what it expects, and needs the admin scope", async () => {

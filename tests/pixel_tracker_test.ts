@@ -267,6 +267,17 @@ Deno.test("createPixel() with analytics consent only sends no ad identifiers and
   assert.equal(view?.user_data.anonymous_id, "aid-from-server-0001");
 });
 
+Deno.test("createPixel() sends LinkedIn's li_fat_id cookie as a click id, beside the landing ones", async () => {
+  const w = new FakeWindow();
+  w.bootstrapAnswer = { ...w.bootstrapAnswer, click_ids: { gclid: "Cj0-landing" } };
+  w.document.cookie = "_ttp=ttp-1; li_fat_id=a1b2c3d4-li; not_li_fat_id=x";
+  start(w);
+  await w.advance(BATCH_DELAY_MS);
+  const [view] = w.batches()[0]!;
+  assert.deepEqual(view?.user_data.click_ids, { gclid: "Cj0-landing", li_fat_id: "a1b2c3d4-li" });
+  assert.deepEqual(view?.user_data.browser_ids, { fbp: "fb.1.1700000000000.42", ttp: "ttp-1" });
+});
+
 Deno.test("createPixel() keeps at most MAX_QUEUE events while waiting", async () => {
   const w = new FakeWindow();
   const sluice = start(w, { consentRequired: true });

@@ -42,3 +42,40 @@ Deno.test("DestinationStore keeps secrets sealed and publicDestination() masks t
     kv.close();
   }
 });
+
+Deno.test("DestinationStore.update() keeps a paused destination's health and since unless its settings change", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new DestinationStore(kv, SECRET);
+  const created = await store.create("ws_1", {
+    type: "meta",
+    name: "Meta",
+    enabled: true,
+    settings: { pixel_id: "123", access_token: "EAAB-old" },
+    secretFields: ["access_token"],
+  });
+  const paused = {
+    status: "unhealthy" as const,
+    reason: "auth failed: Meta error 190",
+    since: "2026-12-01T10:00:00.000Z",
+  };
+  await store.setHealth("ws_1", created.id, paused);
+  const edits = [
+    { name: "Meta pixel" },
+    { enabled: false },
+    { settings: { access_token: SECRET_MASK, pixel_id: "123" } },
+    { settings: { pixel_id: "123", access_token: "EAAB-old" } },
+  ];
+  for (const edit of edits) {
+    const updated = await store.update("ws_1", created.id, {
+      ...edit,
+      secretFields: ["access_token"],
+    });
+    assert.deepEqual(updated?.health, paused, JSON.stringify(edit));
+    assert.deepEqual((await store.get("ws_1", created.id))?.health, paused, JSON.stringify(edit));
+  }
+  const fixed = await store.update("ws_1", created.id, {
+    settings: { pixel_id: "123", access_token: "EAAB-new" },
+    secretFields: ["access_token"],
+  });
+  assert.deepEqual(fixed?.health, { status: "healthy" });
+});

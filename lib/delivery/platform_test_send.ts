@@ -12,16 +12,28 @@ import { classifySend } from "./attempt.ts";
 import type { Destination } from "./destinations.ts";
 import type { Sender } from "./send.ts";
 
+/**
+ * What a platform test checked: the test event (platforms with a test mode), only the
+ * credentials (an OAuth token request, for platforms without one, or when the token was
+ * refused before the event could go), or nothing.
+ */
+export type PlatformTestCheck = "event" | "credentials" | "nothing";
+
 /** What a platform test gave. */
 export interface PlatformTestResult {
-  /** The platform took the test event (or, without a test mode, the credentials). */
+  /**
+   * The check passed: the platform took the test event, or, where the credentials were the
+   * whole test, accepted them. Always false when nothing was checked.
+   */
   ok: boolean;
-  /** Whether a request went to the platform. */
+  /** Whether the test event went to the platform. */
   sent: boolean;
+  checked: PlatformTestCheck;
   /** How the platform's test mode works; null when it has none. */
   test_mode: string | null;
+  /** The platform's answer to what was checked, as a delivery reads it. */
   outcome: Outcome;
-  /** The platform's HTTP status, null when nothing was answered. */
+  /** The platform's HTTP status to the test event, null when it was not sent. */
   status: number | null;
   /** The first 2 KiB of the platform's answer. */
   response: string;
@@ -62,30 +74,39 @@ export function testEvent(wsId: string, now: number): SluiceEvent {
 /**
  * Sends the synthetic purchase to a destination in its platform's test mode (after the
  * `authorize` step, for OAuth platforms) and reads the answer. A platform without a test
- * mode gets nothing: sending would record a real conversion. Its access token is still
- * fetched where it has an `authorize` step, which checks the credentials.
+ * mode gets no event: sending would record a real conversion. Where it has an `authorize`
+ * step, a fresh access token is fetched instead, and that credentials check is the test.
  */
 export async function sendPlatformTest(
   deps: { send: Sender; tokens: AccessTokens; now: () => number },
   target: { destination: Destination; connector: Connector; settings: unknown },
 ): Promise<PlatformTestResult> {
   const { destination, connector, settings } = target;
-  const base = { test_mode: connector.testMode, status: null, response: "", latency_ms: 0 };
+  const base = {
+    sent: false,
+    test_mode: connector.testMode,
+    status: null,
+    response: "",
+    latency_ms: 0,
+  };
   const token = connector.authorize
     ? await deps.tokens.get(destination, connector, settings, { fresh: true })
     : undefined;
   if (token && "outcome" in token) {
-    return { ...base, ok: false, sent: true, outcome: token.outcome };
+    return { ...base, ok: false, checked: "credentials", outcome: token.outcome };
   }
   if (connector.testMode === null) {
-    const reason = `${connector.label} has no test mode, so no event was sent` +
-      (token?.token ? "; its credentials were accepted" : "");
-    return {
-      ...base,
-      ok: token?.token !== undefined,
-      sent: false,
-      outcome: { kind: "failed", reason },
-    };
+    const noEvent = `${connector.label} has no test mode, so no event was sent`;
+    if (token?.token === undefined) {
+      return {
+        ...base,
+        ok: false,
+        checked: "nothing",
+        outcome: { kind: "failed", reason: noEvent },
+      };
+    }
+    const detail = `${noEvent}; its credentials were accepted`;
+    return { ...base, ok: true, checked: "credentials", outcome: { kind: "delivered", detail } };
   }
   const now = deps.now();
   const { requests, skipped } = mapEvents(
@@ -101,13 +122,14 @@ export async function sendPlatformTest(
   const request = requests[0];
   if (!request) {
     const reason = skipped[0]?.reason ?? "the connector made no request for the test event";
-    return { ...base, ok: false, sent: false, outcome: { kind: "failed", reason } };
+    return { ...base, ok: false, checked: "nothing", outcome: { kind: "failed", reason } };
   }
   const answer = await deps.send(request);
   const outcome = classifySend(connector, request, answer).outcome;
   return {
     ok: outcome.kind === "delivered" || outcome.kind === "accepted",
     sent: true,
+    checked: "event",
     test_mode: connector.testMode,
     outcome,
     status: answer.response?.status ?? null,

@@ -64,6 +64,7 @@ Deno.test("sendPlatformTest() sends the test purchase in test mode and answers w
   assert.deepEqual(result, {
     ok: true,
     sent: true,
+    checked: "event",
     test_mode: "Sends with ?test=true",
     outcome: { kind: "delivered" },
     status: 200,
@@ -80,36 +81,69 @@ Deno.test("sendPlatformTest() sends nothing to a platform without a test mode, a
     settings: { endpoint: "http://fake.test" },
   });
   assert.deepEqual(sent, []);
-  assert.deepEqual([result.ok, result.sent, result.test_mode], [false, false, null]);
+  assert.deepEqual([result.ok, result.sent, result.checked, result.test_mode], [
+    false,
+    false,
+    "nothing",
+    null,
+  ]);
   assert.deepEqual(result.outcome, {
     kind: "failed",
     reason: "Fake Ads has no test mode, so no event was sent",
   });
 });
 
-Deno.test("sendPlatformTest() checks OAuth credentials of a platform without a test mode", async () => {
+/** The fake connector without a test mode, with an OAuth step whose token endpoint answers `status`. */
+function oauthConnector(): Connector<typeof settings> {
+  return {
+    ...connector,
+    testMode: null,
+    authorize: {
+      request: () => ({
+        method: "POST",
+        url: "http://fake.test/token",
+        headers: {},
+        eventIndexes: [],
+      }),
+      read: (response) =>
+        response.status === 200
+          ? { accessToken: "tok", expiresInMs: 60_000 }
+          : { kind: "auth_failed", reason: "invalid_grant" },
+    },
+  };
+}
+
+Deno.test("sendPlatformTest() passes a platform without a test mode whose credentials are accepted, sending no event", async () => {
   const { sent, deps } = recorder();
   const result = await sendPlatformTest(deps, {
     destination,
-    connector: {
-      ...connector,
-      testMode: null,
-      authorize: {
-        request: () => ({
-          method: "POST",
-          url: "http://fake.test/token",
-          headers: {},
-          eventIndexes: [],
-        }),
-        read: () => ({ accessToken: "tok", expiresInMs: 60_000 }),
-      },
-    },
+    connector: oauthConnector(),
     settings: { endpoint: "http://fake.test" },
   });
   assert.deepEqual(sent.map((r) => r.url), ["http://fake.test/token"]);
-  assert.deepEqual([result.ok, result.sent], [true, false]);
-  assert.match(
-    result.outcome.kind === "failed" ? result.outcome.reason : "",
-    /credentials were accepted/,
-  );
+  assert.deepEqual(result, {
+    ok: true,
+    sent: false,
+    checked: "credentials",
+    test_mode: null,
+    outcome: {
+      kind: "delivered",
+      detail: "Fake Ads has no test mode, so no event was sent; its credentials were accepted",
+    },
+    status: null,
+    response: "",
+    latency_ms: 0,
+  });
+});
+
+Deno.test("sendPlatformTest() fails on refused credentials and sends no event", async () => {
+  const { sent, deps } = recorder(401);
+  const result = await sendPlatformTest(deps, {
+    destination,
+    connector: { ...oauthConnector(), testMode: "Sends with ?test=true" },
+    settings: { endpoint: "http://fake.test" },
+  });
+  assert.deepEqual(sent.map((r) => r.url), ["http://fake.test/token"]);
+  assert.deepEqual([result.ok, result.sent, result.checked], [false, false, "credentials"]);
+  assert.equal(result.outcome.kind, "auth_failed");
 });

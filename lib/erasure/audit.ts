@@ -18,7 +18,7 @@ export type HashedIdentifier = z.output<typeof hashedIdentifierSchema>;
 /** What one erasure removed, by kind of record. */
 export const removedCountsSchema = z.record(z.string(), z.number().int()).openapi("ErasedCounts", {
   description:
-    "Records removed, by kind: events, event_ids, handoffs, deliveries, webhook_messages, webhook_deliveries, and one entry per erasure hook (identity_links, …)",
+    "Records removed, by kind: events, event_ids, handoffs, deliveries, webhook_messages, webhook_deliveries, and one entry per erasure hook (identity_records, …)",
   example: {
     events: 3,
     event_ids: 3,

@@ -43,7 +43,7 @@ import {
  * linked to an e-mail), and it removes its own records of the person afterwards.
  */
 export interface ErasureHook {
-  /** The name its removed records are counted under in the answer, e.g. `identity_links`. */
+  /** The name its removed records are counted under in the answer, e.g. `identity_records`. */
   readonly kind: string;
   /** Identifiers linked to the person, whose events are theirs too. */
   linked?(wsId: string, person: Person): Promise<Partial<Record<keyof Person, Iterable<string>>>>;

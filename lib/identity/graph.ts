@@ -15,6 +15,7 @@ import type { SluiceEvent } from "../../core/event.ts";
 import type { SideWrite } from "../ingest/group_commit.ts";
 import {
   anonLinkKey,
+  anonLinkPrefix,
   anonSnapshotKey,
   anonSnapshotPrefix,
   personSnapshotKey,
@@ -26,6 +27,7 @@ import {
   type IdentityHints,
   mergeSnapshots,
   PERSON_KINDS,
+  personKeyIds,
   type PersonKeys,
   personKeysOf,
   snapshotOf,
@@ -33,8 +35,16 @@ import {
 
 /** Keys one `getMany` may read. */
 const GET_MANY_MAX = 10;
+/** Records one erasure commit deletes. */
+const DELETES_PER_COMMIT = 100;
 /** How long whether a workspace has any identity record is remembered, ms. */
 const IN_USE_TTL_MS = 60_000;
+
+/** A hint id (`kind:value`) split at its first colon. */
+function splitId(id: string): [kind: string, value: string] {
+  const colon = id.indexOf(":");
+  return [id.slice(0, colon), id.slice(colon + 1)];
+}
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -65,8 +75,7 @@ export class IdentityGraph {
     if (ids.size === 0) return undefined;
     const list = [...ids];
     const entries = await this.#getMany<Uint8Array>(list.map((id) => {
-      const colon = id.indexOf(":");
-      const [kind, value] = [id.slice(0, colon), id.slice(colon + 1)];
+      const [kind, value] = splitId(id);
       return kind === "aid" ? anonSnapshotKey(wsId, value) : personSnapshotKey(wsId, kind, value);
     }));
     const hints: IdentityHints = {};
@@ -166,6 +175,63 @@ export class IdentityGraph {
   async snapshot(wsId: string, anonId: string): Promise<BrowserSnapshot | undefined> {
     const entry = await this.#kv.get<Uint8Array>(anonSnapshotKey(wsId, anonId));
     return entry.value instanceof Uint8Array ? this.#open(entry.value) : undefined;
+  }
+
+  /**
+   * For erasure: the anonymous ids of a person's browsers, that of the latest session under
+   * each of `personIds` (`kind:hash`, see {@link personKeyIds}) and every one linked to them.
+   * Links hold no reverse index, so this reads every link of the workspace.
+   */
+  async browsersOf(wsId: string, personIds: ReadonlySet<string>): Promise<Set<string>> {
+    const anonIds = new Set<string>();
+    if (personIds.size === 0) return anonIds;
+    const snapshots = await this.#getMany<Uint8Array>(
+      [...personIds].map((id) => personSnapshotKey(wsId, ...splitId(id))),
+    );
+    for (const entry of snapshots) {
+      const anonId = entry.value instanceof Uint8Array
+        ? this.#open(entry.value).anonymous_id
+        : undefined;
+      if (anonId) anonIds.add(anonId);
+    }
+    const links = this.#kv.list<PersonKeys>({ prefix: anonLinkPrefix(wsId) }, { batchSize: 500 });
+    for await (const entry of links) {
+      if (personKeyIds(entry.value).some((id) => personIds.has(id))) {
+        anonIds.add(String(entry.key[2]));
+      }
+    }
+    return anonIds;
+  }
+
+  /**
+   * For erasure: removes browsers and a person from the graph: each browser's snapshot and
+   * link, and the person snapshots under `personIds` and under every identifier those links
+   * name. Answers how many records went.
+   */
+  async forget(
+    wsId: string,
+    anonIds: Iterable<string>,
+    personIds: ReadonlySet<string>,
+  ): Promise<number> {
+    const browsers = [...new Set(anonIds)];
+    const people = new Set(personIds);
+    for (const keys of (await this.linksOf(wsId, browsers)).values()) {
+      for (const id of personKeyIds(keys)) people.add(id);
+    }
+    const candidates: Deno.KvKey[] = [
+      ...browsers.flatMap((anonId) => [anonSnapshotKey(wsId, anonId), anonLinkKey(wsId, anonId)]),
+      ...[...people].map((id) => personSnapshotKey(wsId, ...splitId(id))),
+    ];
+    const present = (await this.#getMany(candidates))
+      .filter((entry) => entry.versionstamp !== null)
+      .map((entry) => entry.key);
+    for (let i = 0; i < present.length; i += DELETES_PER_COMMIT) {
+      const op = this.#kv.atomic();
+      for (const key of present.slice(i, i + DELETES_PER_COMMIT)) op.delete(key);
+      const result = await op.commit();
+      if (!result.ok) throw new Error(`Cannot erase identity records of workspace "${wsId}"`);
+    }
+    return present.length;
   }
 
   /**

@@ -15,6 +15,12 @@ const COOKIE_TO_BROWSER_ID = new Map<string, BrowserIdName>([
   ["_gcl_aw", "gcl_aw"],
 ]);
 
+/**
+ * Platform cookies that hold a click id as it came in the landing URL: LinkedIn's Insight Tag
+ * keeps `li_fat_id` in a first-party cookie of that name (with enhanced conversion tracking).
+ */
+const COOKIE_TO_CLICK_ID = new Map<string, ClickIdName>([["li_fat_id", "li_fat_id"]]);
+
 const UTM_PARAMS = ["source", "medium", "campaign", "term", "content"] as const;
 
 /** Parses a URL leniently; undefined when it is not absolute http(s). */
@@ -94,6 +100,18 @@ export function browserIdsFromCookies(
       const sessionId = ga4SessionId(value);
       if (sessionId) ids.ga_session_id = sessionId;
     }
+  }
+  return ids;
+}
+
+/** Click ids mirrored from platform cookies (`li_fat_id`); a click id in the page URL wins. */
+export function clickIdsFromCookies(
+  cookies: Map<string, string>,
+): Partial<Record<ClickIdName, string>> {
+  const ids: Partial<Record<ClickIdName, string>> = {};
+  for (const [cookie, name] of COOKIE_TO_CLICK_ID) {
+    const value = cookies.get(cookie);
+    if (value) ids[name] = value.slice(0, 256);
   }
   return ids;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   browserIdsFromCookies,
+  clickIdsFromCookies,
   clickIdsFromUrl,
   completePage,
   fbcFromFbclid,
@@ -188,4 +189,10 @@ Deno.test("browserIdsFromCookies() ignores cookies named like Object.prototype m
 Deno.test("browserIdsFromCookies() truncates values to 256 characters", () => {
   const ids = browserIdsFromCookies(new Map([["_fbp", "x".repeat(300)]]));
   assert.equal(ids.fbp, "x".repeat(256));
+});
+
+Deno.test("clickIdsFromCookies() mirrors LinkedIn's li_fat_id cookie and ignores the rest", () => {
+  const cookies = new Map([["li_fat_id", "c9b4e2a1-li-fat"], ["_fbp", "fb.1.1.2"], ["x", "y"]]);
+  assert.deepEqual(clickIdsFromCookies(cookies), { li_fat_id: "c9b4e2a1-li-fat" });
+  assert.deepEqual(clickIdsFromCookies(new Map([["li_fat_id", ""]])), {});
 });

@@ -16,6 +16,7 @@ import {
 import { canonicalEventName } from "../../core/event_names.ts";
 import {
   browserIdsFromCookies,
+  clickIdsFromCookies,
   clickIdsFromUrl,
   completePage,
   fbcFromFbclid,
@@ -222,7 +223,10 @@ function enrichUserData(
   ctx: RequestContext,
 ): UserData {
   const userData: UserData = {};
-  const clickIds: Partial<Record<ClickIdName, string>> = clickIdsFromUrl(pageUrl);
+  const clickIds: Partial<Record<ClickIdName, string>> = {
+    ...(ctx.cookies ? clickIdsFromCookies(ctx.cookies) : {}),
+    ...clickIdsFromUrl(pageUrl),
+  };
   const browserIds: Partial<Record<BrowserIdName, string>> = ctx.cookies
     ? browserIdsFromCookies(ctx.cookies)
     : {};

@@ -302,6 +302,22 @@ Deno.test("parseEvent() mirrors cookies into browser_ids, explicit ids winning",
   });
 });
 
+Deno.test("parseEvent() mirrors the li_fat_id cookie into click_ids; the page URL and explicit ids win", () => {
+  const cookies = new Map([["li_fat_id", "li-cookie"]]);
+  const mirrored = accepted(parseEvent({ event_name: "x" }, ctx({ cookies })));
+  assert.deepEqual(mirrored.user_data.click_ids, { li_fat_id: "li-cookie" });
+  const fromUrl = accepted(parseEvent({
+    event_name: "x",
+    page: { url: "https://shop.example/?li_fat_id=li-url" },
+  }, ctx({ cookies })));
+  assert.equal(fromUrl.user_data.click_ids?.li_fat_id, "li-url");
+  const explicit = accepted(parseEvent({
+    event_name: "x",
+    user_data: { click_ids: { li_fat_id: "li-explicit" } },
+  }, ctx({ cookies })));
+  assert.equal(explicit.user_data.click_ids?.li_fat_id, "li-explicit");
+});
+
 Deno.test("parseEvent() fills client_ip and user_agent from the request only when absent", () => {
   const request = ctx({ clientIp: "203.0.113.9", userAgent: "Mozilla/5.0 Test" });
   const filled = accepted(parseEvent({ event_name: "x" }, request));
@@ -460,7 +476,7 @@ Deno.test("parseEvent() reports wrong types with dotted paths under the path pre
       message: 'must not hold the field "foo" (not a field of this object)',
     },
     { path: "events.3.value", message: "must be a number, not true" },
-    { path: "events.3.items.0.id", message: "is required: a string or a number" },
+    { path: "events.3.items.0.id", message: "is required (a string or a number)" },
   ]);
 });
 

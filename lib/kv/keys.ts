@@ -222,6 +222,8 @@ export const anonSnapshotKey = (wsId: string, anonId: string) =>
 export const anonSnapshotPrefix = (wsId: string) => ["idn_anon", wsId] as const;
 /** The person (hashed user id, email, phone) an anonymous id was linked to. */
 export const anonLinkKey = (wsId: string, anonId: string) => ["idn_link", wsId, anonId] as const;
+/** Prefix of a workspace's links from anonymous ids to people. */
+export const anonLinkPrefix = (wsId: string) => ["idn_link", wsId] as const;
 /** The browser identifiers of a person's latest session, by one hashed identifier. */
 export const personSnapshotKey = (wsId: string, kind: string, hash: string) =>
   ["idn_person", wsId, kind, hash] as const;

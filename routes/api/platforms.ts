@@ -51,15 +51,25 @@ const outcomeSchema = z.looseObject({
 
 const testAnswerSchema = z.object({
   ok: z.boolean().openapi({
-    description: "The platform accepted the test event (or, without a test mode, the credentials)",
+    description: "The check passed: the platform accepted the test event, or, where the " +
+      "credentials are the whole test (`checked: credentials`), accepted them. False when " +
+      "nothing was checked",
   }),
-  sent: z.boolean().openapi({ description: "Whether a request went to the platform" }),
+  sent: z.boolean().openapi({ description: "Whether the test event went to the platform" }),
+  checked: z.enum(["event", "credentials", "nothing"]).openapi({
+    description: "What the test checked: the test event; only the credentials (an OAuth " +
+      "token request: the platform has no test mode, or refused the token before the event " +
+      "could go); or nothing (no test mode and no credentials to check)",
+  }),
   test_mode: z.string().nullable().openapi({
-    description: "How the platform's test mode works; null when it has none (then nothing is sent)",
+    description: "How the platform's test mode works; null when it has none (then no event is " +
+      "sent)",
   }),
   outcome: outcomeSchema,
   classification: outcomeSchema,
-  status: z.number().int().nullable().openapi({ description: "HTTP status; null when none came" }),
+  status: z.number().int().nullable().openapi({
+    description: "HTTP status of the answer to the test event; null when it was not sent",
+  }),
   response: z.string().openapi({ description: "The first 2 KiB of the answer body" }),
   latency_ms: z.number(),
 }).openapi("PlatformTestResult");
@@ -247,6 +257,12 @@ export function platformRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       scope: "admin",
       tags,
       summary: "Send a synthetic event in the platform's test mode and answer with what it said",
+      description: "A synthetic purchase goes to the platform in its test mode, after a fresh " +
+        "OAuth token where the platform uses one. A platform without a test mode gets no " +
+        "event (it would count as a real conversion): where it has OAuth credentials, the " +
+        "token request is the whole test (`checked: credentials`, `ok` when they were " +
+        "accepted, outcome `delivered` with a detail saying so); otherwise nothing is checked " +
+        "and `ok` is false. `ok` is true only when what was checked passed.",
       request: { params: platformParams },
       responses: {
         200: jsonResponse("The platform's answer", testAnswerSchema),

@@ -87,9 +87,12 @@ export interface PixelEvent {
 export const LANDING_PARAMS =
   /^(fbclid|gclid|gbraid|wbraid|ttclid|sccid|epik|rdt_cid|msclkid|li_fat_id|twclid|utm_\w+)$/i;
 
-/** Platform cookies read on every event: `_<browser id name>=value`, and GA4's session cookie. */
+/**
+ * Platform cookies read on every event: `_<browser id name>=value`, GA4's session cookie, and
+ * `li_fat_id`, the click id LinkedIn's Insight Tag keeps in a cookie of that name.
+ */
 const PLATFORM_COOKIES =
-  /(?:^|; )_(fbp|fbc|ga|ttp|scid|epik|rdt_uuid|gcl_aw|uet_?msclkid|ga_\w+)=([^;]*)/g;
+  /(?:^|; )(?:_(fbp|fbc|ga|ttp|scid|epik|rdt_uuid|gcl_aw|uet_?msclkid|ga_\w+)|li_fat_id)=([^;]*)/g;
 const CONSENT_FIELDS = ["ad_user_data", "ad_personalization", "analytics_storage"] as const;
 const GRANTED = "granted";
 
@@ -230,12 +233,15 @@ export function createPixel(w: PixelWindow, o: PixelOptions): SluiceCommand {
     if (!ads()) return;
     // A platform's own cookie (its browser pixel's) wins over the ids Sluice built.
     const browserIds = { ...ids.browser_ids };
+    let clickIds = ids.click_ids;
     for (const [, name, value] of d.cookie.matchAll(PLATFORM_COOKIES)) {
       // `_ga_<ID>` holds the GA4 session; Sluice reads the session id out of it.
-      browserIds[name!.replace(/^uetm/, "uet_m").replace(/^ga_\w+/, "ga_session_id")] = value!;
+      if (name) {
+        browserIds[name.replace(/^uetm/, "uet_m").replace(/^ga_\w+/, "ga_session_id")] = value!;
+      } else clickIds = { ...clickIds, li_fat_id: value! };
     }
     u.browser_ids = browserIds;
-    if (ids.click_ids) u.click_ids = ids.click_ids;
+    if (clickIds) u.click_ids = clickIds;
   }
 
   function schedule(ms = BATCH_DELAY_MS): void {

@@ -9,8 +9,7 @@
  *
  * @module
  */
-import protos from "@google-ads/datamanager/build/protos/protos.json" with { type: "json" };
-import protobuf from "protobufjs";
+import { datamanagerProtos as protos, protobuf } from "./_deps.ts";
 
 // The JSON import is typed from the package's generated protos.d.ts; it is a protobuf.js namespace.
 const root = protobuf.Root.fromJSON(protos as unknown as protobuf.INamespace);
