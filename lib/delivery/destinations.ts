@@ -70,17 +70,6 @@ function split(settings: Record<string, unknown>, secretFields: readonly string[
   return { config, secrets };
 }
 
-/** JSON with every object's keys sorted: equal settings compare equal whatever their order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v: unknown) =>
-      typeof v === "object" && v !== null && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
-        : v,
-  );
-}
-
 /** Destinations in KV; secrets sealed with a key derived from the master secret. */
 export class DestinationStore {
   readonly #kv: Deno.Kv;
@@ -147,9 +136,10 @@ export class DestinationStore {
 
   /**
    * Changes a destination. `settings` replaces the plain settings and the secrets it names;
-   * a secret sent back as the mask (or left out) keeps its stored value. Settings that change
-   * make the destination healthy again (new settings are how a refused credential is fixed);
-   * any other edit keeps its health as it was, reason and since included.
+   * a secret sent back as the mask (or left out) keeps its stored value. Saving settings, even
+   * the same ones, makes the destination healthy again (saving is how the user says a refused
+   * credential is fixed, and the fix may have been on the platform's side); any other edit
+   * keeps its health as it was, reason and since included.
    */
   async update(wsId: string, id: string, patch: {
     name?: string;
@@ -165,16 +155,12 @@ export class DestinationStore {
       let config = before.config;
       let secretsSealed = before.secrets_sealed;
       let secretFields = before.secret_fields;
-      let settingsChanged = false;
       if (patch.settings) {
         const given = Object.fromEntries(
           Object.entries(patch.settings).filter(([, v]) => v !== SECRET_MASK),
         );
         const { config: nextConfig, secrets } = split(given, patch.secretFields);
-        const stored = JSON.parse(this.#sealer.open(before.secrets_sealed));
-        const merged = { ...stored, ...secrets };
-        settingsChanged = canonicalJson(nextConfig) !== canonicalJson(before.config) ||
-          canonicalJson(merged) !== canonicalJson(stored);
+        const merged = { ...JSON.parse(this.#sealer.open(before.secrets_sealed)), ...secrets };
         config = nextConfig;
         secretsSealed = this.#sealer.seal(JSON.stringify(merged));
         secretFields = Object.keys(merged);
@@ -186,7 +172,7 @@ export class DestinationStore {
         config,
         secrets_sealed: secretsSealed,
         secret_fields: secretFields,
-        health: patch.health ?? (settingsChanged ? { status: "healthy" } : before.health),
+        health: patch.health ?? (patch.settings ? { status: "healthy" } : before.health),
         updated_at: new Date().toISOString(),
       };
       const result = await this.#kv.atomic().check(current).set(current.key, next).commit();
