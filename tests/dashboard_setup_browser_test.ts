@@ -112,7 +112,7 @@ Deno.test({
     await page.getByRole("link", { name: "All destinations" }).click();
     await page.getByRole("link", { name: "Meta pixel" }).click();
     await page.getByRole("button", { name: "Send the platform's test event" }).click();
-    await page.getByText("Test sent: accepted").waitFor();
+    await page.getByText("Test event accepted").waitFor();
     assert.ok(!(await page.content()).includes("EAABbrowsertestsecret"), "secrets stay hidden");
     await review(page, "destination");
   },

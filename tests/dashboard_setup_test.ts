@@ -292,7 +292,7 @@ Deno.test("the test button shows the platform's answer; enable/disable and delet
   const test = await postForm(s, who, `/destinations/${destId}/test`);
   const html = await test.text();
   assert.equal(test.status, 200);
-  assert.match(html, /Test sent: accepted/);
+  assert.match(html, /Test event accepted/);
   assert.match(html, /HTTP 200/);
   assert.match(html, /TestTrace9/);
   const off = await postForm(s, who, `/destinations/${destId}/enabled`, { enabled: "0" });

@@ -113,18 +113,22 @@ function DestinationForm(
   );
 }
 
+function testHeadline({ checked, ok }: PlatformTestResult): string {
+  if (checked === "nothing") return "Nothing was checked";
+  const what = checked === "event" ? "Test event" : "Credentials";
+  return `${what} ${ok ? "accepted" : "refused"}`;
+}
+
 function TestResult(props: { result: PlatformTestResult }) {
   const { result } = props;
   const said = "reason" in result.outcome ? result.outcome.reason : result.outcome.detail;
   return (
     <div class={`notice ${result.ok ? "ok" : "error"}`} role="status">
       <p>
-        <strong>
-          Test {result.sent ? "sent" : "not sent"}: {result.ok ? "accepted" : "refused"}
-        </strong>
+        <strong>{testHeadline(result)}</strong>
         {result.status !== null && ` (HTTP ${result.status}`}
         {result.status !== null && `, ${formatLatency(result.latency_ms)})`}.{" "}
-        {result.test_mode ?? "This platform has no test mode: only the settings were checked."}
+        {result.test_mode ?? "This platform has no test mode: no event was sent."}
       </p>
       <p>
         Outcome: <code>{result.outcome.kind}</code>
