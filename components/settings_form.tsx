@@ -107,7 +107,7 @@ function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
-/** A schema message shown under its field: "is required: a string" names the field first. */
+/** A schema message shown under its field: "is required (a string)" names the field first. */
 export function fieldMessage(field: string, message: string): string {
   return /^[a-z]/.test(message) ? `${field} ${message}` : message;
 }
