@@ -93,3 +93,22 @@ export async function postApi(base: string, path: string, key: string, body: unk
   assert.ok(res.ok, `${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
+
+/** The root token of the servers the dashboard's browser tests start. */
+export const ROOT_TOKEN = "browser-test-root-token-0123456789";
+/** The instance owner those servers bootstrap from `SLUICE_ADMIN_EMAIL`/`SLUICE_ADMIN_PASSWORD`. */
+export const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
+
+/**
+ * The environment of a dashboard server for a browser test: the root token, a fixed secret,
+ * the bootstrapped {@link OWNER}, plus `extra` (private URLs for loopback mocks, fast retries).
+ */
+export function dashboardEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SLUICE_ROOT_TOKEN: ROOT_TOKEN,
+    SLUICE_SECRET: "browser-test-secret-0123456789abcdef",
+    SLUICE_ADMIN_EMAIL: OWNER.email,
+    SLUICE_ADMIN_PASSWORD: OWNER.password,
+    ...extra,
+  };
+}

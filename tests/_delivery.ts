@@ -114,6 +114,15 @@ export async function connectPlatform(s: TestSluice, platform: NewPlatform): Pro
   return body.id;
 }
 
+/** Connects a Meta destination (pixel 42) whose requests go to `endpoint`, a loopback mock. */
+export function connectMeta(s: TestSluice, name: string, endpoint: string): Promise<string> {
+  return connectPlatform(s, {
+    type: "meta",
+    name,
+    config: { pixel_id: "42", access_token: "t", endpoint },
+  });
+}
+
 /** A destination through `GET /v1/platforms/:id` (asserting 200). */
 export async function platformOf(s: TestSluice, id: string): Promise<PlatformJson> {
   const res = await s.request(`/v1/platforms/${id}`, { headers: bearer(s.workspace.admin_key) });

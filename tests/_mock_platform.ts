@@ -67,3 +67,23 @@ export function mockPlatform<Json = unknown>(
 export function bearerToken(request: ReceivedRequest): string | undefined {
   return request.headers.get("authorization")?.replace(/^Bearer /, "");
 }
+
+/** The `event_id`s of a Meta Conversions API request the mock received. */
+export function metaEventIds(request: ReceivedRequest): string[] {
+  const data = (request.json as { data?: { event_id: string }[] } | undefined)?.data ?? [];
+  return data.map((event) => event.event_id);
+}
+
+/**
+ * A mock Meta that refuses (400, Meta's error 100 "Invalid parameter") every request carrying
+ * one of the `refused` event ids, and answers `events_received` to the rest.
+ */
+export function metaRefusing(refused: ReadonlySet<string>): MockPlatform {
+  return mockPlatform(
+    (_, request) =>
+      metaEventIds(request).some((id) => refused.has(id))
+        ? Response.json({ error: { code: 100, message: "Invalid parameter" } }, { status: 400 })
+        : undefined,
+    () => Response.json({ events_received: 1 }),
+  );
+}

@@ -7,12 +7,19 @@
  * Skipped, with a notice, where /usr/bin/chromium is missing.
  */
 import assert from "node:assert/strict";
-import { chromiumFor, headlessBrowser, postApi, review, signIn } from "./_browser.ts";
+import {
+  chromiumFor,
+  dashboardEnv,
+  headlessBrowser,
+  OWNER,
+  postApi,
+  review,
+  ROOT_TOKEN,
+  signIn,
+} from "./_browser.ts";
 import { mockPlatform } from "./_mock_platform.ts";
 import { SpawnedServer } from "./_server.ts";
 
-const ROOT_TOKEN = "browser-test-root-token-0123456789";
-const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
 const hasChromium = await chromiumFor("dashboard_browser_test.ts");
 
 Deno.test({
@@ -25,14 +32,11 @@ Deno.test({
       Response.json({ events_received: 1, messages: [], fbtrace_id: "AxYzMockTrace" })
     );
     const dir = await Deno.makeTempDir({ prefix: "sluice-dash-" });
-    await using server = new SpawnedServer(`${dir}/sluice.kv`, {
-      SLUICE_ROOT_TOKEN: ROOT_TOKEN,
-      SLUICE_SECRET: "browser-test-secret-0123456789abcdef",
-      SLUICE_ADMIN_EMAIL: OWNER.email,
-      SLUICE_ADMIN_PASSWORD: OWNER.password,
-      SLUICE_ALLOW_PRIVATE_URLS: "1",
-      SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms",
-    }, { name: "the dashboard server" });
+    await using server = new SpawnedServer(
+      `${dir}/sluice.kv`,
+      dashboardEnv({ SLUICE_ALLOW_PRIVATE_URLS: "1", SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms" }),
+      { name: "the dashboard server" },
+    );
     await server.ready();
     const base = server.base;
     const ws = await postApi(base, "/v1/workspaces", ROOT_TOKEN, { name: "Demo shop" });

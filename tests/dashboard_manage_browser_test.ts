@@ -7,12 +7,18 @@
  * /usr/bin/chromium.
  */
 import assert from "node:assert/strict";
-import { chromiumFor, headlessBrowser, postApi, review } from "./_browser.ts";
+import {
+  chromiumFor,
+  dashboardEnv,
+  headlessBrowser,
+  OWNER,
+  postApi,
+  review,
+  ROOT_TOKEN,
+} from "./_browser.ts";
 import { mockPlatform } from "./_mock_platform.ts";
 import { SpawnedServer } from "./_server.ts";
 
-const ROOT_TOKEN = "browser-test-root-token-0123456789";
-const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
 const hasChromium = await chromiumFor("dashboard_manage_browser_test.ts");
 
 Deno.test({
@@ -24,13 +30,11 @@ Deno.test({
     await using mock = mockPlatform(() => Response.json({ events_received: 1 }));
     await using receiver = mockPlatform(() => new Response("ok, got it"));
     const dir = await Deno.makeTempDir({ prefix: "sluice-manage-" });
-    await using server = new SpawnedServer(`${dir}/sluice.kv`, {
-      SLUICE_ROOT_TOKEN: ROOT_TOKEN,
-      SLUICE_SECRET: "browser-test-secret-0123456789abcdef",
-      SLUICE_ADMIN_EMAIL: OWNER.email,
-      SLUICE_ADMIN_PASSWORD: OWNER.password,
-      SLUICE_ALLOW_PRIVATE_URLS: "1",
-    }, { name: "the dashboard server" });
+    await using server = new SpawnedServer(
+      `${dir}/sluice.kv`,
+      dashboardEnv({ SLUICE_ALLOW_PRIVATE_URLS: "1" }),
+      { name: "the dashboard server" },
+    );
     await server.ready();
     const base = server.base;
     const ws = await postApi(base, "/v1/workspaces", ROOT_TOKEN, { name: "Demo shop" });

@@ -10,29 +10,25 @@
  */
 import assert from "node:assert/strict";
 import { CounterBatch, DAY_MS, FAMILY, HOUR_MS } from "../lib/analytics/counters.ts";
-import { chromiumFor, headlessBrowser, postApi, review, signIn } from "./_browser.ts";
-import { mockPlatform, type ReceivedRequest } from "./_mock_platform.ts";
+import {
+  chromiumFor,
+  dashboardEnv,
+  headlessBrowser,
+  OWNER,
+  postApi,
+  review,
+  ROOT_TOKEN,
+  signIn,
+} from "./_browser.ts";
+import { metaRefusing, mockPlatform } from "./_mock_platform.ts";
 import { SpawnedServer } from "./_server.ts";
 import { eventually } from "./_wait.ts";
 
-const ROOT_TOKEN = "browser-test-root-token-0123456789";
-const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
 const ORIGIN = "https://shop.example";
 const CHROME =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36";
 const REFUSED = new Set(["s2", "s3"]);
 const hasChromium = await chromiumFor("dashboard_overview_browser_test.ts");
-
-function env(): Record<string, string> {
-  return {
-    SLUICE_ROOT_TOKEN: ROOT_TOKEN,
-    SLUICE_SECRET: "browser-test-secret-0123456789abcdef",
-    SLUICE_ADMIN_EMAIL: OWNER.email,
-    SLUICE_ADMIN_PASSWORD: OWNER.password,
-    SLUICE_ALLOW_PRIVATE_URLS: "1",
-    SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms",
-  };
-}
 
 /**
  * The earlier hours and days the test cannot wait for, written as counters into the stopped
@@ -73,11 +69,6 @@ async function writeHistory(path: string, wsId: string, meta: string, flaky: str
   }
 }
 
-function eventIds(request: ReceivedRequest): string[] {
-  const data = (request.json as { data?: { event_id: string }[] } | undefined)?.data ?? [];
-  return data.map((event) => event.event_id);
-}
-
 /** Waits until both destinations answered the event. */
 async function settled(base: string, key: string, eventId: string): Promise<void> {
   await eventually(`the deliveries of ${eventId}`, async () => {
@@ -106,16 +97,14 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using metaMock = mockPlatform(undefined, () => Response.json({ events_received: 1 }));
-    await using flakyMock = mockPlatform(
-      (_, request) =>
-        eventIds(request).some((id) => REFUSED.has(id))
-          ? Response.json({ error: { code: 100, message: "Invalid parameter" } }, { status: 400 })
-          : undefined,
-      () => Response.json({ events_received: 1 }),
-    );
+    await using flakyMock = metaRefusing(REFUSED);
     const dir = await Deno.makeTempDir({ prefix: "sluice-dash-overview-" });
     const path = `${dir}/sluice.kv`;
-    const first = new SpawnedServer(path, env(), { name: "the first server" });
+    const first = new SpawnedServer(
+      path,
+      dashboardEnv({ SLUICE_ALLOW_PRIVATE_URLS: "1", SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms" }),
+      { name: "the first server" },
+    );
     await first.ready();
     const ws = await postApi(first.base, "/v1/workspaces", ROOT_TOKEN, {
       name: "Demo shop",
@@ -132,7 +121,11 @@ Deno.test({
     await first.stop("SIGTERM");
     await writeHistory(path, ws.id, meta, flaky);
 
-    await using server = new SpawnedServer(path, env(), { name: "the dashboard server" });
+    await using server = new SpawnedServer(
+      path,
+      dashboardEnv({ SLUICE_ALLOW_PRIVATE_URLS: "1", SLUICE_DELIVERY_RETRY_SCHEDULE: "200ms" }),
+      { name: "the dashboard server" },
+    );
     await server.ready();
     const base = server.base;
     const purchase = { event_name: "purchase", value: 10, currency: "EUR" };

@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { createAccount, getPage, type SignedIn, signIn } from "./_dashboard.ts";
-import { deliveriesWhen, DELIVERY_ENV } from "./_delivery.ts";
+import { connectMeta, deliveriesWhen, DELIVERY_ENV } from "./_delivery.ts";
 import { jsonInit, openTestSluice, type TestSluice } from "./_harness.ts";
 import { expectJson, expectProblem, jsonWith } from "./_http.ts";
-import { mockPlatform, type ReceivedRequest } from "./_mock_platform.ts";
+import { metaRefusing, mockPlatform } from "./_mock_platform.ts";
 import { eventually } from "./_wait.ts";
 
 const ORIGIN = "https://shop.example";
@@ -18,22 +18,6 @@ const CHROME =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36";
 /** The flaky destination refuses these events (Meta code 100). */
 const REFUSED = new Set(["s2", "s3"]);
-
-function eventIds(request: ReceivedRequest): string[] {
-  const data = (request.json as { data?: { event_id: string }[] } | undefined)?.data ?? [];
-  return data.map((event) => event.event_id);
-}
-
-async function connect(s: TestSluice, name: string, endpoint: string): Promise<string> {
-  const res = await s.request(
-    "/v1/platforms",
-    jsonInit(
-      { type: "meta", name, config: { pixel_id: "42", access_token: "t", endpoint } },
-      s.workspace.admin_key,
-    ),
-  );
-  return (await expectJson<{ id: string }>(res, 201)).id;
-}
 
 /** Waits until every destination has a settled row for the event. */
 async function settled(s: TestSluice, eventId: string, destinations: number): Promise<void> {
@@ -140,17 +124,11 @@ function cardOf(html: string, name: string): string {
 
 Deno.test("GET / shows the span's figures, the volume and a card per destination", async (t) => {
   await using metaMock = mockPlatform(undefined, () => Response.json({ events_received: 1 }));
-  await using flakyMock = mockPlatform(
-    (_, request) =>
-      eventIds(request).some((id) => REFUSED.has(id))
-        ? Response.json({ error: { code: 100, message: "Invalid parameter" } }, { status: 400 })
-        : undefined,
-    () => Response.json({ events_received: 1 }),
-  );
+  await using flakyMock = metaRefusing(REFUSED);
   await using s = await openTestSluice(DELIVERY_ENV);
-  await connect(s, "Meta", metaMock.url);
-  await connect(s, "Flaky", flakyMock.url);
-  const paused = await connect(s, "Paused", metaMock.url);
+  await connectMeta(s, "Meta", metaMock.url);
+  await connectMeta(s, "Flaky", flakyMock.url);
+  const paused = await connectMeta(s, "Paused", metaMock.url);
   await seed(s, paused);
   await createAccount(s, "owner@example.com", "instance");
   const owner = await signIn(s, "owner@example.com");
@@ -271,7 +249,7 @@ Deno.test("GET / shows the span's figures, the volume and a card per destination
 Deno.test("GET / shows a destination's p95 latency on its card when it is the only one timed", async () => {
   await using mock = mockPlatform(undefined, () => Response.json({ events_received: 1 }));
   await using s = await openTestSluice(DELIVERY_ENV);
-  await connect(s, "Meta", mock.url);
+  await connectMeta(s, "Meta", mock.url);
   await server(
     s,
     { event_id: "one", event_name: "lead", user_data: { email: "a@example.com" } },
@@ -324,8 +302,8 @@ Deno.test("GET / reads as many KV entries for 40 events as for 8", async () => {
   await using mock = mockPlatform(undefined, () => Response.json({ events_received: 1 }));
   const counting = countingKv(await Deno.openKv(":memory:"));
   await using s = await openTestSluice(DELIVERY_ENV, undefined, { kv: counting.kv });
-  await connect(s, "Meta", mock.url);
-  await connect(s, "Other", mock.url);
+  await connectMeta(s, "Meta", mock.url);
+  await connectMeta(s, "Other", mock.url);
   await createAccount(s, "owner@example.com", "instance");
   const owner = await signIn(s, "owner@example.com");
   const load = async (upTo: number) => {

@@ -7,11 +7,18 @@
  * Skipped, with a notice, without /usr/bin/chromium.
  */
 import assert from "node:assert/strict";
-import { chromiumFor, headlessBrowser, postApi, review, signIn } from "./_browser.ts";
+import {
+  chromiumFor,
+  dashboardEnv,
+  headlessBrowser,
+  OWNER,
+  postApi,
+  review,
+  ROOT_TOKEN,
+  signIn,
+} from "./_browser.ts";
 import { SpawnedServer } from "./_server.ts";
 
-const ROOT_TOKEN = "browser-test-root-token-0123456789";
-const OWNER = { email: "owner@example.com", password: "correct-horse-battery" };
 const hasChromium = await chromiumFor("dashboard_workspaces_browser_test.ts");
 
 Deno.test({
@@ -22,12 +29,9 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "sluice-workspaces-" });
-    await using server = new SpawnedServer(`${dir}/sluice.kv`, {
-      SLUICE_ROOT_TOKEN: ROOT_TOKEN,
-      SLUICE_SECRET: "browser-test-secret-0123456789abcdef",
-      SLUICE_ADMIN_EMAIL: OWNER.email,
-      SLUICE_ADMIN_PASSWORD: OWNER.password,
-    }, { name: "the dashboard server" });
+    await using server = new SpawnedServer(`${dir}/sluice.kv`, dashboardEnv(), {
+      name: "the dashboard server",
+    });
     await server.ready();
     const base = server.base;
     await postApi(base, "/v1/workspaces", ROOT_TOKEN, { name: "Demo shop" });
