@@ -6,7 +6,9 @@
  *    commit's counting (countVolume, duplicate pairs), fan-out's (FanOutCounts.plan: routes,
  *    visitor funnel masks and touches, orders, revenue) and the delivery rows'
  *    (countRowChange: delivered, failed with a reason, skipped, retried, latency,
- *    identifiers). Three destinations (Meta, GA4, a webhook).
+ *    identifiers). Three destinations (Meta, GA4, a webhook). Then one pass of the counter
+ *    upkeep, as a running server makes hourly: finished days' volume hours folded, hours
+ *    past 35 days deleted.
  * 2. Times every `/v1/analytics/*` endpoint through the app (in process, `app.request`):
  *    the first (cold) call, then p50 and p95 of `--runs` more.
  * 3. Measures ingest with and without the analytics counters in the same run, alternating
@@ -25,6 +27,8 @@
  *   --runs N     BENCH_RUNS     timed calls per endpoint after the cold one (20)
  *   --rounds N   BENCH_ROUNDS   alternating rounds of each ingest measurement (3)
  *   --ingest N   BENCH_INGEST   events per ingest round (20000)
+ *   --part P     BENCH_PART     all, reads (seed and time the endpoints) or writes (the
+ *                               with/without comparison alone) (all)
  */
 import { parseArgs } from "node:util";
 import { monotonicFactory } from "ulid";
@@ -61,7 +65,12 @@ interface Settings {
   runs: number;
   rounds: number;
   ingest: number;
+  part: Part;
 }
+
+/** What a run measures: the endpoints, the write path's cost, or both. */
+const PARTS = ["all", "reads", "writes"] as const;
+type Part = typeof PARTS[number];
 
 function settingsFrom(args: string[]): Settings {
   const { values } = parseArgs({
@@ -72,8 +81,13 @@ function settingsFrom(args: string[]): Settings {
       runs: { type: "string" },
       rounds: { type: "string" },
       ingest: { type: "string" },
+      part: { type: "string" },
     },
   });
+  const part = values.part ?? Deno.env.get("BENCH_PART") ?? "all";
+  if (!PARTS.includes(part as Part)) {
+    throw new Error(`BENCH_PART: "${part}" is not one of ${PARTS.join(", ")}`);
+  }
   const num = (flag: string | undefined, env: string, fallback: number) => {
     const text = flag ?? Deno.env.get(env);
     if (text === undefined || text === "") return fallback;
@@ -87,6 +101,7 @@ function settingsFrom(args: string[]): Settings {
     runs: num(values.runs, "BENCH_RUNS", 20),
     rounds: num(values.rounds, "BENCH_ROUNDS", 3),
     ingest: num(values.ingest, "BENCH_INGEST", 20_000),
+    part: part as Part,
   };
 }
 
@@ -723,6 +738,14 @@ async function prepare(config: ReturnType<typeof parseConfig>, s: Settings): Pro
         keys.counters.toLocaleString("en-US")
       } counter keys, ${keys.records.toLocaleString("en-US")} missing-order entries and examples`,
     );
+    const upkeep = performance.now();
+    const workspace = (await seeding.workspaces.get(wsId))!;
+    const deleted = await seeding.counterRetention.sweep(workspace);
+    console.log(
+      `counter upkeep pass (fold finished days' volume hours, delete hours past 35 days) in ${
+        ((performance.now() - upkeep) / 1000).toFixed(1)
+      } s: ${deleted.toLocaleString("en-US")} expired counter keys deleted`,
+    );
     console.log(table([
       ["counter keys", "hour", "day", "week"],
       ...await keysByFamily(seeding.kv, wsId),
@@ -744,84 +767,92 @@ async function main(): Promise<void> {
       `${navigator.hardwareConcurrency} CPUs (shared: expect noise)`,
   );
   try {
-    const config = parseConfig({ SLUICE_KV: `${dir}/analytics.kv`, SLUICE_SECRET: SECRET });
-    const key = await prepare(config, s);
-    // Read as a server does: on the KV file opened afresh.
-    const rt = await openRuntime(config);
-    try {
-      const app = createApp(rt);
-      const rows = await timeEndpoints(
-        (path) =>
-          Promise.resolve(app.request(path, { headers: { authorization: `Bearer ${key}` } })),
-        s.runs,
-      );
-      console.log();
-      console.log(table(rows));
-    } finally {
-      await rt.close();
-    }
-
-    console.log();
-    console.log(
-      "with and without the analytics counters (alternating rounds, a fresh KV file each; " +
-        "CPU: this process's user + system time per event, all threads):",
-    );
-    const inputsOf = (r: number) => ingestInputs(s.ingest, r);
-    const figures: [string, Comparison][] = [
-      [
-        "commit only (GroupCommitter, groups of 100)",
-        await compare(dir, s, (kv, mode, r) => commitRound(kv, mode, inputsOf(r))),
-      ],
-      [
-        "ingest path, 1 event per call",
-        await compare(
-          dir,
-          s,
-          (kv, mode, r) => Promise.resolve(() => ingestRound(kv, mode, inputsOf(r), 1)),
-        ),
-      ],
-      [
-        "ingest path, 100 events per call",
-        await compare(
-          dir,
-          s,
-          (kv, mode, r) => Promise.resolve(() => ingestRound(kv, mode, inputsOf(r), 100)),
-        ),
-      ],
-      [
-        "fan-out + first delivery (Meta, instant answers)",
-        await compare(dir, s, (kv, mode, r) => fanOutRound(kv, mode, inputsOf(r))),
-      ],
-    ];
-    console.log(table([
-      [
-        "",
-        "baseline ev/s",
-        "analytics ev/s",
-        "ratio",
-        "per round",
-        "baseline CPU µs/ev",
-        "analytics CPU µs/ev",
-        "CPU ratio",
-      ],
-      ...figures.map(([name, f]) => [
-        name,
-        Math.round(f.baseline.rate).toLocaleString("en-US"),
-        Math.round(f.analytics.rate).toLocaleString("en-US"),
-        (f.analytics.rate / f.baseline.rate).toFixed(3),
-        f.ratios.map((r) => r.toFixed(2)).join(" "),
-        f.baseline.cpuUs.toFixed(0),
-        f.analytics.cpuUs.toFixed(0),
-        (f.analytics.cpuUs / f.baseline.cpuUs).toFixed(3),
-      ]),
-    ]));
-    console.log(
-      "ratio: analytics ÷ baseline events/s (medians of the rounds; > 0.9 is within the 10 % target). " +
-        "CPU ratio: analytics ÷ baseline CPU per event (less sensitive to other processes).",
-    );
+    if (s.part !== "writes") await timeReads(dir, s);
+    if (s.part !== "reads") await compareWrites(dir, s);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Seeds the workspace, then times every endpoint on the KV file opened afresh. */
+async function timeReads(dir: string, s: Settings): Promise<void> {
+  const config = parseConfig({ SLUICE_KV: `${dir}/analytics.kv`, SLUICE_SECRET: SECRET });
+  const key = await prepare(config, s);
+  // Read as a server does: on the KV file opened afresh.
+  const rt = await openRuntime(config);
+  try {
+    const app = createApp(rt);
+    const rows = await timeEndpoints(
+      (path) => Promise.resolve(app.request(path, { headers: { authorization: `Bearer ${key}` } })),
+      s.runs,
+    );
+    console.log();
+    console.log(table(rows));
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Ingest and fan-out with and without the counters, in alternating rounds. */
+async function compareWrites(dir: string, s: Settings): Promise<void> {
+  console.log();
+  console.log(
+    "with and without the analytics counters (alternating rounds, a fresh KV file each; " +
+      "CPU: this process's user + system time per event, all threads):",
+  );
+  const inputsOf = (r: number) => ingestInputs(s.ingest, r);
+  const figures: [string, Comparison][] = [
+    [
+      "commit only (GroupCommitter, groups of 100)",
+      await compare(dir, s, (kv, mode, r) => commitRound(kv, mode, inputsOf(r))),
+    ],
+    [
+      "ingest path, 1 event per call",
+      await compare(
+        dir,
+        s,
+        (kv, mode, r) => Promise.resolve(() => ingestRound(kv, mode, inputsOf(r), 1)),
+      ),
+    ],
+    [
+      "ingest path, 100 events per call",
+      await compare(
+        dir,
+        s,
+        (kv, mode, r) => Promise.resolve(() => ingestRound(kv, mode, inputsOf(r), 100)),
+      ),
+    ],
+    [
+      "fan-out + first delivery (Meta, instant answers)",
+      await compare(dir, s, (kv, mode, r) => fanOutRound(kv, mode, inputsOf(r))),
+    ],
+  ];
+  console.log(table([
+    [
+      "",
+      "baseline ev/s",
+      "analytics ev/s",
+      "ratio",
+      "per round",
+      "baseline CPU µs/ev",
+      "analytics CPU µs/ev",
+      "CPU ratio",
+    ],
+    ...figures.map(([name, f]) => [
+      name,
+      Math.round(f.baseline.rate).toLocaleString("en-US"),
+      Math.round(f.analytics.rate).toLocaleString("en-US"),
+      (f.analytics.rate / f.baseline.rate).toFixed(3),
+      f.ratios.map((r) => r.toFixed(2)).join(" "),
+      f.baseline.cpuUs.toFixed(0),
+      f.analytics.cpuUs.toFixed(0),
+      (f.analytics.cpuUs / f.baseline.cpuUs).toFixed(3),
+    ]),
+  ]));
+  console.log(
+    "ratio: analytics ÷ baseline events/s (medians of the rounds; > 0.9 is within the 10 % target). " +
+      "CPU ratio: analytics ÷ baseline CPU per event (less sensitive to other processes).",
+  );
 }
 
 if (import.meta.main) {

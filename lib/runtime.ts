@@ -57,7 +57,7 @@ const REQUEUE_WHILE_CLOSING_MS = 1_000;
 const REQUEST_DRAIN_IDLE_MS = 1_000;
 import { configureLog, errorText, log } from "./log.ts";
 import { Eraser } from "./erasure/eraser.ts";
-import { CounterRetention } from "./erasure/counter_retention.ts";
+import { CounterRetention } from "./analytics/retention.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { outboxProbe } from "./metrics/outbox_probe.ts";
 import { decodeTime } from "ulid";
@@ -97,7 +97,7 @@ export interface Runtime {
   metrics: Metrics;
   /** Removes one person's data (`POST /v1/erasure`); other modules register their hooks on it. */
   eraser: Eraser;
-  /** Deletes hourly counters past `counter_retention_days`; lib/analytics adds its families. */
+  /** The counters' upkeep: folds finished days' volume hours, deletes counters past their life. */
   counterRetention: CounterRetention;
   /** Sends one outbound request (SSRF guard, timeout, no redirects). */
   send: Sender;

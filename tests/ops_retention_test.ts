@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { SluiceEvent } from "../core/event.ts";
-import { DEFAULT_COUNTER_RETENTION_DAYS } from "../lib/erasure/counter_retention.ts";
+import { DEFAULT_COUNTER_RETENTION_DAYS } from "../lib/analytics/retention.ts";
 import { type EventIdEntry, openEvent } from "../lib/event_store.ts";
-import { statKey } from "../lib/kv/keys.ts";
+import { statDayKey } from "../lib/kv/keys.ts";
 import { openTestSluice, type TestSluice } from "./_harness.ts";
 import { bearer, countStored, expectJson, listEvents, patchSettings } from "./_http.ts";
 import { ingest } from "./_observability.ts";
@@ -51,24 +51,24 @@ Deno.test("an event past its retention is not returned, though KV has not delete
   assert.equal(await countStored(s), 3);
 });
 
-Deno.test("counters are kept for counter_retention_days, longer than the events", async () => {
+Deno.test("day counters are kept for counter_retention_days, longer than the events", async () => {
   await using s = await openTestSluice();
   const { kv } = s.rt;
-  const hour = (ms: number) => ms - (ms % 3_600_000);
+  const day = (ms: number) => ms - (ms % DAY_MS);
   const now = Date.now();
   const ages = { kept: 350, old: DEFAULT_COUNTER_RETENTION_DAYS + 1 };
   for (const [name, days] of Object.entries(ages)) {
     await kv.set(
-      statKey(s.workspace.id, hour(now - days * DAY_MS), "events", name),
+      statDayKey(s.workspace.id, day(now - days * DAY_MS), "events", name),
       new Deno.KvU64(1n),
     );
   }
-  await kv.set(statKey("ws_other", hour(now - 500 * DAY_MS), "events"), new Deno.KvU64(1n));
+  await kv.set(statDayKey("ws_other", day(now - 500 * DAY_MS), "events"), new Deno.KvU64(1n));
   const workspace = (await s.rt.workspaces.get(s.workspace.id))!;
   assert.equal(await s.rt.counterRetention.sweep(workspace, now), 1);
   const left = async () => {
     const dims: string[] = [];
-    for await (const e of kv.list({ prefix: ["stat", s.workspace.id] })) {
+    for await (const e of kv.list({ prefix: ["stat_d", s.workspace.id] })) {
       dims.push(String(e.key[4]));
     }
     return dims;
@@ -79,7 +79,7 @@ Deno.test("counters are kept for counter_retention_days, longer than the events"
   assert.equal(await s.rt.counterRetention.sweepAll(now), 1);
   assert.deepEqual(await left(), []);
   assert.equal(
-    (await kv.get(statKey("ws_other", hour(now - 500 * DAY_MS), "events"))).versionstamp !== null,
+    (await kv.get(statDayKey("ws_other", day(now - 500 * DAY_MS), "events"))).versionstamp !== null,
     true,
   );
 });

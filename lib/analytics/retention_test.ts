@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { analyticsCounterPrefix, statDayPrefix, statPrefix } from "../kv/keys.ts";
+import { analyticsCounterPrefix, statDayPrefix, statFoldPrefix, statPrefix } from "../kv/keys.ts";
+import { DEFAULT_KV_LIMITS } from "../kv/limits.ts";
+import { DEFAULT_SETTINGS, type Workspace } from "../workspaces.ts";
 import { CounterBatch, DAY_MS, FAMILY } from "./counters.ts";
-import { counterRetentionDays, CounterSweeper } from "./retention.ts";
+import { CounterRetention, counterRetentionDays } from "./retention.ts";
 
-const NOW = Date.UTC(2026, 6, 1);
+const NOW = Date.UTC(2026, 6, 1, 12);
 
 async function count(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
   let n = 0;
@@ -11,7 +13,16 @@ async function count(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
   return n;
 }
 
-Deno.test("CounterSweeper.sweep() deletes hour counters after 35 days, day counters after retention", async () => {
+const workspace = (id: string, counterDays?: number): Workspace => ({
+  id,
+  name: id,
+  public_id: `pk_${id}`,
+  allowed_origins: [],
+  settings: { ...DEFAULT_SETTINGS, counter_retention_days: counterDays },
+  created_at: new Date(0).toISOString(),
+});
+
+Deno.test("CounterRetention.sweep() folds finished days, deletes hours and folds after 35 days, days after retention", async () => {
   await using kv = await Deno.openKv(":memory:");
   const batch = new CounterBatch();
   for (const daysAgo of [1, 40, 500]) {
@@ -22,32 +33,21 @@ Deno.test("CounterSweeper.sweep() deletes hour counters after 35 days, day count
   const op = kv.atomic();
   batch.addTo(op);
   await op.commit();
-  const deleted = await new CounterSweeper(kv).sweep("ws", 400, NOW);
-  // Hours of 40 and 500 days ago and days of 500 days ago, for volume and deliveries; the
-  // week of 500 days ago for deliveries (volume has no weeks).
-  assert.equal(deleted, 7);
+  await kv.set([...statFoldPrefix("ws"), NOW - 40 * DAY_MS, 0], { dims: [], hours: [] });
+  const deleted = await new CounterRetention(kv, DEFAULT_KV_LIMITS).sweep(workspace("ws"), NOW);
+  // Hours of 40 and 500 days ago, the fold of 40 days ago and days of 500 days ago, for
+  // volume and deliveries; the week of 500 days ago for deliveries (volume has no weeks).
+  assert.equal(deleted, 8);
   assert.equal(await count(kv, statPrefix("ws")), 1);
+  assert.equal(await count(kv, statFoldPrefix("ws")), 1, "yesterday folded, 40 days ago gone");
   assert.equal(await count(kv, statDayPrefix("ws")), 2);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "h")), 1);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "d")), 2);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "w")), 2);
   assert.equal(await count(kv, statDayPrefix("other")), 1, "other workspaces untouched");
-});
 
-Deno.test("CounterSweeper.touch() sweeps once a day per workspace, in the background", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const sweeper = new CounterSweeper(kv);
-  let sweeps = 0;
-  const sweep = sweeper.sweep.bind(sweeper);
-  sweeper.sweep = (...args) => {
-    sweeps++;
-    return sweep(...args);
-  };
-  sweeper.touch("ws", 400, NOW);
-  sweeper.touch("ws", 400, NOW + 1000);
-  sweeper.touch("ws", 400, NOW + DAY_MS);
-  await sweeper.idle();
-  assert.equal(sweeps, 2);
+  await new CounterRetention(kv, DEFAULT_KV_LIMITS).sweep(workspace("ws", 30), NOW);
+  assert.equal(await count(kv, statDayPrefix("ws")), 1, "a shorter setting deletes more days");
   assert.equal(counterRetentionDays({}), 400);
   assert.equal(counterRetentionDays({ counter_retention_days: 90 }), 90);
 });

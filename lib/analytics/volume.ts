@@ -3,8 +3,9 @@
  *
  * Hours are UTC hours. Days are the range's zone's days, each the hours that start in it: a
  * day that is a whole UTC day (UTC, or a zone at offset 0 then) reads its day counter,
- * another sums its hours (hour counters are kept 35 days; older local days read the UTC
- * day of the same date, and the answer says `widened_to_days`).
+ * another sums its hours, read from finished days' folded records (volume_fold.ts) and the
+ * hour counters after them (hours are kept 35 days; older local days read the UTC day of the
+ * same date, and the answer says `widened_to_days`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { DAY_MS, dayOf, HOUR_MS, type VolumeMetric } from "./counters.ts";
 import { HOUR_COUNTER_DAYS, hoursOf, type Span, zonedDays } from "./range.ts";
 import { type Totals, volumeDim } from "./reader.ts";
 import { rangeInfo, rangeInfoSchema, readerOf, type ReportContext } from "./report.ts";
+import { hourlyVolume } from "./volume_fold.ts";
 
 /** Bucket widths. */
 export const INTERVALS = ["hour", "day"] as const;
@@ -114,7 +116,7 @@ export async function volume(ctx: ReportContext, interval: Interval): Promise<Vo
   const hourStarts = buckets.flatMap((b) => "hours" in b.read ? b.read.hours : []);
   const dayStarts = buckets.flatMap((b) => "day" in b.read ? [b.read.day] : []);
   const [hourly, daily] = await Promise.all([
-    reader.series("volume", "h", hull(hourStarts, HOUR_MS)),
+    hourlyVolume(ctx.kv, ctx.wsId, hull(hourStarts, HOUR_MS)),
     reader.series("volume", "d", hull(dayStarts, DAY_MS)),
   ]);
   const valuesOf = ({ read }: Bucket): Totals => {

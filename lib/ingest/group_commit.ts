@@ -6,7 +6,6 @@ import { eventIdKey, eventKey } from "../kv/keys.ts";
 import { CounterBatch, FAMILY } from "../analytics/counters.ts";
 import { countVolume, duplicatePair, type TaggedEventIdEntry } from "../analytics/ingest_counts.ts";
 import { type Origin, originOf } from "../analytics/labels.ts";
-import { CounterSweeper } from "../analytics/retention.ts";
 import { type Metrics, secondsSince } from "../metrics/metrics.ts";
 
 /** One event waiting to be committed. */
@@ -109,7 +108,6 @@ export class GroupCommitter {
   /** Records that ride along with counters (issue examples), the last value per key. */
   #notes = new Map<string, Note>();
   #counterTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #sweeper: CounterSweeper;
   #closed = false;
   #idle: (() => void)[] = [];
 
@@ -118,7 +116,6 @@ export class GroupCommitter {
     this.#queue = queue;
     this.#options = { ...DEFAULT_OPTIONS, ...options };
     this.#counters = this.#newCounters();
-    this.#sweeper = new CounterSweeper(kv);
   }
 
   #newCounters(): CounterBatch {
@@ -141,14 +138,6 @@ export class GroupCommitter {
   count(wsId: string, metric: string, dimension = "", by = 1): void {
     this.#counters.add(wsId, Date.now(), metric, dimension, by);
     this.#armCounterFlush();
-  }
-
-  /**
-   * Deletes the workspace's expired counters in the background, at most once a day
-   * (`sum` cannot carry expireIn: lib/analytics/retention.ts).
-   */
-  sweepCounters(wsId: string, retentionDays: number): void {
-    if (!this.#closed) this.#sweeper.touch(wsId, retentionDays);
   }
 
   /** Sets a small record (the latest example of an issue) in a coming commit, with the counters. */
@@ -181,7 +170,6 @@ export class GroupCommitter {
     this.#counterTimer = undefined;
     if (this.#counters.size || this.#notes.size) await this.#commitCountersOnly();
     this.#closed = true;
-    await this.#sweeper.idle();
   }
 
   #schedule(): void {

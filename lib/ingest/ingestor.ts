@@ -11,7 +11,6 @@ import type { Workspace } from "../workspaces.ts";
 import { FAMILY } from "../analytics/counters.ts";
 import { EXAMPLE_TTL_MS } from "../analytics/examples.ts";
 import { rejectionExample } from "../analytics/ingest_counts.ts";
-import { counterRetentionDays } from "../analytics/retention.ts";
 
 /** What became of one event in a request. */
 export interface IngestResult {
@@ -94,7 +93,6 @@ export class Ingestor {
     pathPrefix?: string,
   ): Promise<IngestResult[]> {
     this.#admit(workspace, inputs.length, pathPrefix);
-    this.#d.committer.sweepCounters(workspace.id, counterRetentionDays(workspace.settings));
     const prepared = await this.#prepare(
       inputs,
       await this.#withIdentities(ctx, inputs),

@@ -17,6 +17,9 @@
  *                                      pending or skipped deliveries that have no dlv row yet
  * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 ingest volume counter (UTC hour)
  * ["stat_d", wsId, dayMs, metric, dim] Deno.KvU64 the same counter's UTC-day rollup
+ * ["stat_fold", wsId, dayMs, part]     a finished UTC day's hour counters folded into one record
+ *                                      {dims, hours} (lib/analytics/volume_fold.ts)
+ * ["stat_fold_mark", wsId]             number: the first UTC day not folded yet
  * ["an", wsId, family, grain, bucketMs, dim]
  *                                      Deno.KvU64 analytics counter (lib/analytics/counters.ts);
  *                                      grain "h" (UTC hour), "d" (UTC day), "w" (week from Monday)
@@ -120,6 +123,13 @@ export const statDayKey = (wsId: string, dayMs: number, metric: string, dimensio
   ["stat_d", wsId, dayMs, metric, dimension] as const;
 /** Prefix of a workspace's ingest volume day rollups. */
 export const statDayPrefix = (wsId: string) => ["stat_d", wsId] as const;
+/** One part of a UTC day's volume hour counters, folded into one record. */
+export const statFoldKey = (wsId: string, dayMs: number, part: number) =>
+  ["stat_fold", wsId, dayMs, part] as const;
+/** Prefix of a workspace's folded volume days, in day order. */
+export const statFoldPrefix = (wsId: string) => ["stat_fold", wsId] as const;
+/** The first UTC day whose volume hour counters are not folded yet. */
+export const statFoldMarkKey = (wsId: string) => ["stat_fold_mark", wsId] as const;
 
 /** An analytics counter of one family, grain (`h` UTC hour, `d` UTC day, `w` UTC week) and bucket. */
 export const analyticsCounterKey = (

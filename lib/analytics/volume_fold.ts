@@ -1,0 +1,170 @@
+/**
+ * Hourly volume, folded per UTC day. A series of hours (`volume?interval=hour`, or local days
+ * in a zone whose days are not UTC days, like Asia/Kolkata) would otherwise read every hour
+ * counter of its span: 24 hours × every event name and source, thousands of keys for a month.
+ * Once a UTC day is over (and {@link FOLD_GRACE_MS} more, for commits still in flight), the
+ * counter upkeep folds its hour counters into one record per day, `["stat_fold", ws, day,
+ * part]`: each dimension with its 24 hourly counts. `["stat_fold_mark", ws]` holds the first
+ * day not folded; a day and the mark move in one commit, so a crash folds a day again or not
+ * at all. Reads take folded days from their records and the rest (today, days the upkeep has
+ * not reached, a day too large for one commit) from the hour counters, which stay until
+ * retention deletes them. A count committed more than the grace after its day ended is in the
+ * hour counter but not in the record (the day counter has it).
+ *
+ * @module
+ */
+import { statFoldKey, statFoldMarkKey, statFoldPrefix, statPrefix } from "../kv/keys.ts";
+import { counterValue, DAY_MS, dayOf, HOUR_MS } from "./counters.ts";
+import { HOUR_COUNTER_DAYS, type Span } from "./range.ts";
+import { type Totals, volumeDim } from "./reader.ts";
+
+/** How long after a UTC day ends its hours are folded. */
+export const FOLD_GRACE_MS = 15 * 60_000;
+
+/** Bytes of one record part (KV values hold 64 KiB). */
+const PART_BYTES = 48_000;
+/** Parts of one day: past this the day stays unfolded (its hours are read). */
+const MAX_PARTS = 12;
+
+/** One part of a folded day: dimensions (`metric\u0000dim`) and their 24 hourly counts. */
+interface FoldedPart {
+  dims: string[];
+  hours: number[][];
+}
+
+/** The hour counters of one UTC day, as parts of at most {@link PART_BYTES}. */
+async function foldDay(kv: Deno.Kv, wsId: string, day: number): Promise<FoldedPart[]> {
+  const prefix = statPrefix(wsId);
+  const byDim = new Map<string, number[]>();
+  const entries = kv.list<Deno.KvU64>(
+    { start: [...prefix, day], end: [...prefix, day + DAY_MS] },
+    { batchSize: 1000 },
+  );
+  for await (const { key, value } of entries) {
+    const [, , hour, metric, dimension] = key;
+    if (typeof hour !== "number" || !(value instanceof Deno.KvU64)) continue;
+    const dim = volumeDim(String(metric), String(dimension ?? ""));
+    let hours = byDim.get(dim);
+    if (!hours) byDim.set(dim, hours = new Array<number>(24).fill(0));
+    hours[(hour - day) / HOUR_MS] = counterValue(value);
+  }
+  const parts: FoldedPart[] = [];
+  let part: FoldedPart = { dims: [], hours: [] };
+  let bytes = 0;
+  for (const [dim, hours] of byDim) {
+    const size = dim.length + 8 + hours.reduce((n, h) => n + String(h).length + 1, 0);
+    if (bytes + size > PART_BYTES && part.dims.length) {
+      parts.push(part);
+      part = { dims: [], hours: [] };
+      bytes = 0;
+    }
+    part.dims.push(dim);
+    part.hours.push(hours);
+    bytes += size;
+  }
+  if (part.dims.length) parts.push(part);
+  return parts;
+}
+
+/**
+ * Folds the workspace's finished UTC days not folded yet (at most the hour counters' 35
+ * days); answers how many days it folded. Safe to run from several processes: the mark is
+ * checked, and the loser stops.
+ */
+export async function foldVolume(kv: Deno.Kv, wsId: string, now = Date.now()): Promise<number> {
+  const end = dayOf(now - FOLD_GRACE_MS);
+  let mark = await kv.get<number>(statFoldMarkKey(wsId));
+  let day = Math.max(mark.value ?? 0, dayOf(now - HOUR_COUNTER_DAYS * DAY_MS));
+  if (mark.value === null) {
+    const prefix = statPrefix(wsId);
+    for await (
+      const { key } of kv.list({ start: [...prefix, day], end: [...prefix, end] }, { limit: 1 })
+    ) {
+      day = dayOf(Number(key[2]));
+    }
+  }
+  let folded = 0;
+  for (; day < end; day += DAY_MS) {
+    const parts = await foldDay(kv, wsId, day);
+    const op = kv.atomic().check(mark);
+    if (parts.length <= MAX_PARTS) {
+      parts.forEach((part, i) => op.set(statFoldKey(wsId, day, i), part));
+    }
+    const result = await op.set(statFoldMarkKey(wsId), day + DAY_MS).commit();
+    if (!result.ok) return folded;
+    mark = { key: statFoldMarkKey(wsId), value: day + DAY_MS, versionstamp: result.versionstamp };
+    folded++;
+  }
+  return folded;
+}
+
+/** Adds the hours of `values` that fall in `span` to the series. */
+function addHours(
+  series: Map<number, Totals>,
+  start: number,
+  span: Span,
+  dim: string,
+  values: number[],
+) {
+  values.forEach((n, i) => {
+    const hour = start + i * HOUR_MS;
+    if (n === 0 || hour < span.start || hour >= span.end) return;
+    let totals = series.get(hour);
+    if (!totals) series.set(hour, totals = new Map());
+    totals.set(dim, (totals.get(dim) ?? 0) + n);
+  });
+}
+
+/**
+ * The volume counters per UTC hour of a span, by dimension (`metric\u0000dim`): folded days
+ * from their records, every other hour from its counters.
+ */
+export async function hourlyVolume(
+  kv: Deno.Kv,
+  wsId: string,
+  span: Span,
+): Promise<Map<number, Totals>> {
+  const series = new Map<number, Totals>();
+  if (span.end <= span.start) return series;
+  const mark = (await kv.get<number>(statFoldMarkKey(wsId))).value ?? 0;
+  const folded = new Set<number>();
+  const firstDay = dayOf(span.start);
+  const foldedEnd = Math.min(mark, span.end);
+  if (foldedEnd > firstDay) {
+    const prefix = statFoldPrefix(wsId);
+    const records = kv.list<FoldedPart>({
+      start: [...prefix, firstDay],
+      end: [...prefix, foldedEnd],
+    });
+    for await (const { key, value } of records) {
+      const day = Number(key[2]);
+      folded.add(day);
+      value.dims.forEach((dim, i) => addHours(series, day, span, dim, value.hours[i]!));
+    }
+  }
+  const prefix = statPrefix(wsId);
+  const scans: Promise<void>[] = [];
+  for (let day = firstDay; day < span.end; day += DAY_MS) {
+    if (folded.has(day)) continue;
+    let runEnd = day + DAY_MS;
+    while (runEnd < span.end && !folded.has(runEnd)) runEnd += DAY_MS;
+    const run = { start: Math.max(day, span.start), end: Math.min(runEnd, span.end) };
+    scans.push((async () => {
+      for await (
+        const { key, value } of kv.list<Deno.KvU64>(
+          { start: [...prefix, run.start], end: [...prefix, run.end] },
+          { batchSize: 1000 },
+        )
+      ) {
+        const [, , hour, metric, dimension] = key;
+        if (typeof hour !== "number" || !(value instanceof Deno.KvU64)) continue;
+        addHours(series, hour, span, volumeDim(String(metric), String(dimension ?? "")), [
+          counterValue(value),
+        ]);
+      }
+    })());
+    day = runEnd - DAY_MS;
+  }
+  await Promise.all(scans);
+  return series;
+}
