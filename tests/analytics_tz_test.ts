@@ -10,6 +10,7 @@ import { CounterBatch, DAY_MS, HOUR_MS } from "../lib/analytics/counters.ts";
 import { countVolume } from "../lib/analytics/ingest_counts.ts";
 import { openTestSluice, type TestSluice } from "./_harness.ts";
 import { bearer, expectJson } from "./_http.ts";
+import { statFoldPrefix } from "../lib/kv/keys.ts";
 
 /** Ten UTC days ago at midnight: recent enough for hour counters. */
 const BASE = Math.floor(Date.now() / DAY_MS) * DAY_MS - 10 * DAY_MS;
@@ -105,4 +106,34 @@ Deno.test("overview with start/end counts a local day's hours in Los Angeles and
   assert.equal(await eventsOn(s, "America/Los_Angeles", base, after), 5);
   assert.equal(await eventsOn(s, "Asia/Kolkata", base, after), 4);
   assert.equal(await eventsOn(s, "UTC", base, after), 5);
+});
+
+Deno.test("volume answers the same local days and hours from days the counter upkeep folded", async () => {
+  await using s = await openTestSluice();
+  await seed(s);
+  const hourly = async () => {
+    const start = new Date(BASE).toISOString();
+    const end = new Date(BASE + 2 * DAY_MS).toISOString();
+    return (await expectJson<VolumeJson>(
+      await s.request(`/v1/analytics/volume?interval=hour&start=${start}&end=${end}`, {
+        headers: bearer(s.workspace.admin_key),
+      }),
+      200,
+    )).events;
+  };
+  const before = { kolkata: await daily(s, "Asia/Kolkata"), hours: await hourly() };
+  assert.equal(before.hours.reduce((a, b) => a + b, 0), 6);
+
+  await s.rt.counterRetention.sweepAll();
+  let folded = 0;
+  for await (const _ of s.rt.kv.list({ prefix: statFoldPrefix(s.workspace.id) })) folded++;
+  assert.equal(folded, 2, "BASE and the day after");
+  // Read from the folded records: a count added to a folded hour afterwards is not seen.
+  const late = new CounterBatch();
+  late.add(s.workspace.id, INSTANTS.a, "events", "", 100);
+  const op = s.rt.kv.atomic();
+  late.addTo(op);
+  await op.commit();
+  assert.deepEqual(await daily(s, "Asia/Kolkata"), before.kolkata);
+  assert.deepEqual(await hourly(), before.hours);
 });
