@@ -247,7 +247,12 @@ Deno.test("GET /v1/analytics/* answer the hand-computed figures of a seeded work
         deliveries: Json;
         revenue: Json[];
         active_destinations: { count: number; ids: string[] };
-        latency: { average_ms: number | null; p95_ms: number | null; samples: number };
+        latency: {
+          average_ms: number | null;
+          p95_ms: number | null;
+          samples: number;
+          destinations: { id: string; average_ms: number; p95_ms: number; samples: number }[];
+        };
       }
     >(s, "overview?range=24h");
     // Accepted: e1–e7, p1, b-A. Duplicates: e1, p1. Rejected: the EURO purchase.
@@ -278,6 +283,12 @@ Deno.test("GET /v1/analytics/* answer the hand-computed figures of a seeded work
     assert.equal(o.latency.samples, 10);
     assert.ok(o.latency.average_ms !== null && o.latency.average_ms >= 0);
     assert.ok(o.latency.p95_ms !== null && o.latency.p95_ms >= 0);
+    const samples = Object.fromEntries(o.latency.destinations.map((d) => [d.id, d.samples]));
+    assert.deepEqual(samples, { [meta]: 7, [flaky]: 3 });
+    assert.deepEqual(o.latency.destinations.map((d) => d.id), [meta, flaky].sort());
+    for (const d of o.latency.destinations) {
+      assert.ok(typeof d.p95_ms === "number" && d.p95_ms >= 0, "from the destination's histogram");
+    }
   });
 
   await t.step("volume: by name and source, hourly over 24 hours", async () => {
@@ -587,6 +598,7 @@ Deno.test("GET /v1/analytics/* answer zeros for a workspace with no data", async
     samples: 0,
     previous_average_ms: null,
     previous_p95_ms: null,
+    destinations: [],
   });
   for (
     const path of [

@@ -57,6 +57,7 @@ async function writeHistory(path: string, wsId: string, meta: string, flaky: str
     batch.add(wsId, at, FAMILY.destinations, `${flaky}|failed|validation`, failed);
     for (const [dest, n] of [[meta, events], [flaky, events - failed]] as const) {
       batch.add(wsId, at, FAMILY.latency, "b2", n);
+      batch.add(wsId, at, FAMILY.latency, `b2|${dest}`, n);
       batch.add(wsId, at, FAMILY.latency, `sum|${dest}`, n * 700);
       batch.add(wsId, at, FAMILY.latency, `n|${dest}`, n);
     }

@@ -53,7 +53,10 @@ export const FAMILY = {
   destinations: "dst",
   /** `received`, and `<dest>|<state>[|<reason class>]` for each order's first event (moves). */
   orders: "ord",
-  /** `b<i>`: accept→delivery latency histogram; `sum|<dest>` ms and `n|<dest>`. */
+  /**
+   * `b<i>`: accept→delivery latency histogram, `b<i>|<dest>` per destination; `sum|<dest>` ms
+   * and `n|<dest>`.
+   */
   latency: "lat",
   /** `<dest>|<identifier>`: sent events carrying the identifier, `<dest>|_sent` all (moves). */
   identifiers: "idf",

@@ -48,3 +48,45 @@ export function percentileMs(counts: readonly number[], p: number): number | nul
   }
   return LATENCY_BOUNDS_MS.at(-1)!;
 }
+
+/** One destination's accept→delivery latency over a span. */
+export interface DestinationLatency {
+  average_ms: number;
+  /** Null when its deliveries predate the per-destination histogram. */
+  p95_ms: number | null;
+  samples: number;
+}
+
+/** Sums the latency family's per-destination counters, then answers each destination's figures. */
+export class LatencyTally {
+  readonly #byDest = new Map<string, { sum: number; n: number; bins: number[] }>();
+
+  /** Adds one counter: `sum|<dest>`, `n|<dest>` or `b<i>|<dest>` (workspace bins are skipped). */
+  add(dim: string, value: number): void {
+    const bar = dim.indexOf("|");
+    if (bar < 0) return;
+    const part = dim.slice(0, bar);
+    const dest = dim.slice(bar + 1);
+    let tally = this.#byDest.get(dest);
+    if (!tally) {
+      tally = { sum: 0, n: 0, bins: Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) };
+      this.#byDest.set(dest, tally);
+    }
+    if (part === "sum" || part === "n") tally[part] += value;
+    else if (part.startsWith("b")) tally.bins[Number(part.slice(1))]! += value;
+  }
+
+  /** Each destination with timed deliveries. */
+  results(): Map<string, DestinationLatency> {
+    const results = new Map<string, DestinationLatency>();
+    for (const [dest, { sum, n, bins }] of this.#byDest) {
+      if (n <= 0) continue;
+      results.set(dest, {
+        average_ms: Math.round(sum / n),
+        p95_ms: percentileMs(bins, 0.95),
+        samples: n,
+      });
+    }
+    return results;
+  }
+}

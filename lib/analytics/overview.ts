@@ -6,7 +6,12 @@
  */
 import { z } from "@hono/zod-openapi";
 import { FAMILY } from "./counters.ts";
-import { LATENCY_BOUNDS_MS, percentileMs } from "./latency.ts";
+import {
+  type DestinationLatency,
+  LATENCY_BOUNDS_MS,
+  LatencyTally,
+  percentileMs,
+} from "./latency.ts";
 import { fromMinorUnits } from "./money.ts";
 import { bucketPlan, previousSpan } from "./range.ts";
 import { type CounterReader, type Totals, volumeDim } from "./reader.ts";
@@ -69,6 +74,14 @@ export const overviewSchema = z.object({
     samples: z.number().int(),
     previous_average_ms: z.number().nullable(),
     previous_p95_ms: z.number().nullable(),
+    destinations: z.array(z.object({
+      id: z.string(),
+      average_ms: z.number(),
+      p95_ms: z.number().nullable().openapi({
+        description: "Null when its deliveries predate the per-destination histogram",
+      }),
+      samples: z.number().int(),
+    })).openapi({ description: "Per destination with timed deliveries in the span, by id" }),
   }).openapi({ description: "From receipt to the platform's acceptance, first deliveries only" }),
 }).openapi("AnalyticsOverview", {
   example: {
@@ -107,6 +120,7 @@ export const overviewSchema = z.object({
       samples: 2300,
       previous_average_ms: 700,
       previous_p95_ms: 2000,
+      destinations: [{ id: "dst_…", average_ms: 640, p95_ms: 1800, samples: 2300 }],
     },
   },
 });
@@ -123,6 +137,7 @@ interface PeriodFigures {
   averageMs: number | null;
   p95Ms: number | null;
   samples: number;
+  byDestination: Map<string, DestinationLatency>;
 }
 
 async function figures(reader: CounterReader, plan: BucketPlan): Promise<PeriodFigures> {
@@ -153,9 +168,11 @@ async function figures(reader: CounterReader, plan: BucketPlan): Promise<PeriodF
   bins.push(latency.get(`b${LATENCY_BOUNDS_MS.length}`) ?? 0);
   let sum = 0;
   let samples = 0;
+  const byDestination = new LatencyTally();
   for (const [dim, n] of latency) {
     if (dim.startsWith("sum|")) sum += n;
     else if (dim.startsWith("n|")) samples += n;
+    byDestination.add(dim, n);
   }
   return {
     volume,
@@ -166,6 +183,7 @@ async function figures(reader: CounterReader, plan: BucketPlan): Promise<PeriodF
     averageMs: samples === 0 ? null : Math.round(sum / samples),
     p95Ms: percentileMs(bins, 0.95),
     samples,
+    byDestination: byDestination.results(),
   };
 }
 
@@ -228,6 +246,9 @@ export async function overview(ctx: ReportContext): Promise<Overview> {
       samples: now.samples,
       previous_average_ms: then.averageMs,
       previous_p95_ms: then.p95Ms,
+      destinations: [...now.byDestination].sort(([a], [b]) => a.localeCompare(b)).map((
+        [id, figures],
+      ) => ({ id, ...figures })),
     },
   };
 }

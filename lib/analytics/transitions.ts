@@ -110,7 +110,9 @@ export function countRowChange(writes: AnalyticsWrites, wsId: string, change: Ro
   }
   if (nowSent && !wasSent && change.latencyMs !== undefined) {
     const ms = Math.max(0, Math.round(change.latencyMs));
-    counters.add(wsId, at, FAMILY.latency, `b${latencyBin(ms)}`, 1);
+    const bin = `b${latencyBin(ms)}`;
+    counters.add(wsId, at, FAMILY.latency, bin, 1);
+    counters.add(wsId, at, FAMILY.latency, `${bin}|${dest}`, 1);
     counters.add(wsId, at, FAMILY.latency, `sum|${dest}`, ms);
     counters.add(wsId, at, FAMILY.latency, `n|${dest}`, 1);
   }

@@ -68,7 +68,12 @@ Deno.test("countRowChange() moves a row between states: it counts once, in its l
   const sent = { "d|_sent": 1, "d|email": 1, "d|ip": 1 };
   assert.deepEqual(await totals(kv, FAMILY.identifiers), sent);
   assert.deepEqual(await totals(kv, FAMILY.purchaseIdentifiers), sent);
-  assert.deepEqual(await totals(kv, FAMILY.latency), { b3: 1, "sum|d": 1200, "n|d": 1 });
+  assert.deepEqual(await totals(kv, FAMILY.latency), {
+    b3: 1,
+    "b3|d": 1,
+    "sum|d": 1200,
+    "n|d": 1,
+  });
   assert.equal(
     (await kv.get(missingOrderKey("ws", ULID, "d"))).value,
     null,

@@ -1,7 +1,7 @@
 /**
  * How deliveries went per destination over a span, for the dashboard's overview: delivered,
  * failed, skipped and pending counts, delivered and failed per bucket (the sparkline), and
- * the average accept→delivery latency. Read from the analytics counters (the `dst` and `lat`
+ * the average and p95 accept→delivery latency. Read from the analytics counters (the `dst` and `lat`
  * families, docs/analytics.md): two range scans whose size is buckets × destinations × states,
  * whatever the number of events. Each bucket's counts are those `GET /v1/analytics/coverage`
  * answers for that bucket's span, summed over event names.
@@ -12,6 +12,7 @@ import { DAY_MS, FAMILY, HOUR_MS } from "../analytics/counters.ts";
 import type { Span } from "../analytics/range.ts";
 import { CounterReader, type Totals } from "../analytics/reader.ts";
 import { dimParts, type ReportContext } from "../analytics/report.ts";
+import { LatencyTally } from "../analytics/latency.ts";
 
 /** One destination's deliveries over a span. */
 export interface DestinationCounts {
@@ -25,6 +26,8 @@ export interface DestinationCounts {
   series: { delivered: number[]; failed: number[] };
   /** Average accept→delivery latency of first deliveries, ms; null without any. */
   average_latency_ms: number | null;
+  /** Their p95, from the destination's latency histogram; null without any. */
+  p95_latency_ms: number | null;
 }
 
 /**
@@ -66,13 +69,14 @@ export const counterCounts: DeliveryCountsSource = async (ctx, buckets) => {
         pending: 0,
         series: { delivered: buckets.map(() => 0), failed: buckets.map(() => 0) },
         average_latency_ms: null,
+        p95_latency_ms: null,
       };
       counts.set(id, found);
     }
     return found;
   };
   const width = grain === "d" ? DAY_MS : HOUR_MS;
-  const latencies = new Map<string, { sum: number; n: number }>();
+  const latencies = new LatencyTally();
   buckets.forEach((bucket, i) => {
     for (let at = bucket.start; at < bucket.end; at += width) {
       for (const [dim, n] of states.get(at) ?? NONE) {
@@ -87,17 +91,13 @@ export const counterCounts: DeliveryCountsSource = async (ctx, buckets) => {
         } else if (state === "skipped") c.skipped += n;
         else if (state === "pending" || state === "retrying") c.pending += n;
       }
-      for (const [dim, n] of latency.get(at) ?? NONE) {
-        const [part, dest = ""] = dimParts(dim);
-        if (part !== "sum" && part !== "n") continue;
-        const l = latencies.get(dest) ?? { sum: 0, n: 0 };
-        l[part] += n;
-        latencies.set(dest, l);
-      }
+      for (const [dim, n] of latency.get(at) ?? NONE) latencies.add(dim, n);
     }
   });
-  for (const [dest, { sum, n }] of latencies) {
-    if (n > 0) of(dest).average_latency_ms = Math.round(sum / n);
+  for (const [dest, { average_ms, p95_ms }] of latencies.results()) {
+    const c = of(dest);
+    c.average_latency_ms = average_ms;
+    c.p95_latency_ms = p95_ms;
   }
   return counts;
 };

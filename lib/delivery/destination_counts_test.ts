@@ -36,6 +36,8 @@ Deno.test("counterCounts() sums states per destination and per hour, moves inclu
     [hour, FAMILY.destinations, "dst_b|skipped|consent", 5],
     [hour, FAMILY.destinations, "dst_b|retrying|throttled", 1],
     [hour - 2 * HOUR_MS, FAMILY.latency, "b3", 4],
+    [hour - 2 * HOUR_MS, FAMILY.latency, "b3|dst_a", 4],
+    [hour, FAMILY.latency, "b4|dst_a", 1],
     [hour - 2 * HOUR_MS, FAMILY.latency, "sum|dst_a", 3_000],
     [hour - 2 * HOUR_MS, FAMILY.latency, "n|dst_a", 4],
     [hour, FAMILY.latency, "sum|dst_a", 1_500],
@@ -53,6 +55,8 @@ Deno.test("counterCounts() sums states per destination and per hour, moves inclu
     pending: 1,
     series: { delivered: at({ 21: 4 }), failed: at({ 21: 2, 23: 1 }) },
     average_latency_ms: 900, // (3,000 + 1,500) / 5
+    // Rank 4.75 of 5: three quarters into the 2–5 s bin.
+    p95_latency_ms: 4250,
   });
   assert.deepEqual(counts.get("dst_b"), {
     delivered: 0,
@@ -61,6 +65,7 @@ Deno.test("counterCounts() sums states per destination and per hour, moves inclu
     pending: 1,
     series: { delivered: zeros, failed: zeros },
     average_latency_ms: null,
+    p95_latency_ms: null,
   });
   assert.deepEqual([...counts.keys()].sort(), ["dst_a", "dst_b"]);
 });

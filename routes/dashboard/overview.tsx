@@ -50,8 +50,6 @@ interface CardFigures {
   counts: DestinationCounts;
   quality?: DestinationQuality;
   pairs?: DestinationPairs;
-  /** The p95 latency, when this destination is the only one timed in the span. */
-  p95Ms: number | null;
 }
 
 /** The counts of a destination without any delivery in the span. */
@@ -64,6 +62,7 @@ function noDeliveries(buckets: number): DestinationCounts {
     pending: 0,
     series: { delivered: zeros, failed: zeros },
     average_latency_ms: null,
+    p95_latency_ms: null,
   };
 }
 
@@ -240,9 +239,9 @@ function DestinationCard(
       </div>
       <Sparkline delivered={c.series.delivered} failed={c.series.failed} per={props.per} />
       <p class="latency">
-        Accept → delivery: {figures.p95Ms !== null && (
+        Accept → delivery: {c.p95_latency_ms !== null && (
           <>
-            p95 <strong>{formatLatency(figures.p95Ms)}</strong>,{" "}
+            p95 <strong>{formatLatency(c.p95_latency_ms)}</strong>,{" "}
           </>
         )}
         average <strong>{formatLatency(c.average_latency_ms ?? undefined)}</strong>
@@ -313,8 +312,6 @@ export function overviewRoutes(
       dedup(ctx),
       counts(ctx, buckets),
     ]);
-    const timed = [...byId].filter(([, n]) => n.average_latency_ms !== null);
-    const soleTimed = timed.length === 1 ? timed[0]![0] : undefined;
     const unhealthy = destinations.filter((d) => d.health.status === "unhealthy");
     const paused = destinations.filter((d) => !d.enabled);
     return page(
@@ -362,7 +359,6 @@ export function overviewRoutes(
                       counts: byId.get(d.id) ?? noDeliveries(buckets.length),
                       quality: q.destinations.find((x) => x.id === d.id),
                       pairs: pairs.destinations.find((x) => x.id === d.id),
-                      p95Ms: soleTimed === d.id ? o.latency.p95_ms : null,
                     }}
                   />
                 ))}
