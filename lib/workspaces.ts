@@ -9,6 +9,7 @@ import {
   workspacePublicKey,
 } from "./kv/keys.ts";
 import { TtlCache } from "./ttl_cache.ts";
+import { isTimeZone } from "./analytics/tz.ts";
 
 /** Per-workspace tunables, with the bounds a change must keep within. */
 export const workspaceSettingsSchema = z.object({
@@ -27,6 +28,13 @@ export const workspaceSettingsSchema = z.object({
   counter_retention_days: z.number().int().min(35).max(3650).optional().openapi({
     description:
       "How long counters are kept, days (default 400: a year-on-year comparison outlives the events; hourly analytics counters are kept 35)",
+  }),
+  time_zone: z.string().max(64).refine(isTimeZone, {
+    message: "is not an IANA time zone such as Europe/Berlin",
+  }).optional().openapi({
+    description:
+      "IANA time zone of the days in analytics answers (when a request gives no tz) and the dashboard (default UTC)",
+    example: "Europe/Berlin",
   }),
 }).openapi("WorkspaceSettings");
 
@@ -50,6 +58,11 @@ export const workspaceSchema = z.object({
 
 /** A tenant: its own keys, origins, settings, events and destinations. */
 export type Workspace = z.output<typeof workspaceSchema>;
+
+/** The IANA zone of the workspace's days (analytics, the dashboard): its setting, else UTC. */
+export function workspaceZone(workspace: Pick<Workspace, "settings">): string {
+  return workspace.settings.time_zone ?? "UTC";
+}
 
 /** Defaults for new workspaces. */
 export const DEFAULT_SETTINGS: WorkspaceSettings = Object.freeze({

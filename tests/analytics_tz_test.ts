@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { CounterBatch, DAY_MS, HOUR_MS } from "../lib/analytics/counters.ts";
 import { countVolume } from "../lib/analytics/ingest_counts.ts";
 import { openTestSluice, type TestSluice } from "./_harness.ts";
-import { bearer, expectJson } from "./_http.ts";
+import { bearer, expectJson, expectProblem } from "./_http.ts";
 import { statFoldPrefix } from "../lib/kv/keys.ts";
 
 /** Ten UTC days ago at midnight: recent enough for hour counters. */
@@ -136,4 +136,31 @@ Deno.test("volume answers the same local days and hours from days the counter up
   await op.commit();
   assert.deepEqual(await daily(s, "Asia/Kolkata"), before.kolkata);
   assert.deepEqual(await hourly(), before.hours);
+});
+
+Deno.test("the workspace's settings.time_zone is the days' zone when a request gives no tz", async () => {
+  await using s = await openTestSluice();
+  await seed(s);
+  const patch = (settings: Record<string, unknown>) =>
+    s.request("/v1/workspace", {
+      method: "PATCH",
+      headers: { "content-type": "application/json", ...bearer(s.workspace.admin_key) },
+      body: JSON.stringify({ settings }),
+    });
+  await expectProblem(await patch({ time_zone: "Mars/Olympus" }), 400, ["settings.time_zone"]);
+  assert.equal((await daily(s, "UTC")).get(date(BASE)), 5);
+
+  await expectJson(await patch({ time_zone: "Asia/Kolkata" }), 200);
+  const start = new Date(BASE - 2 * DAY_MS).toISOString();
+  const end = new Date(BASE + 3 * DAY_MS).toISOString();
+  const v = await expectJson<VolumeJson & { range: { tz: string } }>(
+    await s.request(`/v1/analytics/volume?interval=day&start=${start}&end=${end}`, {
+      headers: bearer(s.workspace.admin_key),
+    }),
+    200,
+  );
+  assert.equal(v.range.tz, "Asia/Kolkata");
+  const days = new Map(v.buckets.map((b, i) => [b.label, v.events[i]!]));
+  assert.equal(days.get(date(BASE)), 4, "Kolkata's days, as with tz=Asia/Kolkata");
+  assert.equal((await daily(s, "UTC")).get(date(BASE)), 5, "a request's tz still wins");
 });

@@ -452,3 +452,36 @@ Deno.test("a member or viewer reads the settings but cannot change them", async 
   assert.equal(res.status, 403);
   assert.equal((await s.rt.workspaces.get(s.workspace.id))!.settings.retention_days, 30);
 });
+
+Deno.test("POST /settings sets the workspace's time zone: the overview's days follow it, a bad one is refused", async () => {
+  await using s = await openTestSluice(ENV);
+  const who = await owner(s);
+  const form = await (await getPage(s, who, "/settings")).text();
+  assert.match(form, /<option value="UTC" selected>UTC<\/option>/, "UTC until set");
+  assert.match(form, /<option value="Asia\/Kolkata">/, "current names offered");
+  const fields = {
+    allowed_origins: (await s.rt.workspaces.get(s.workspace.id))!.allowed_origins.join("\n"),
+    time_zone: "Asia/Kolkata",
+    dedup_window_seconds: "86400",
+    retention_days: "30",
+    rate_limit_per_minute: "600000",
+    browser_rate_limit_per_minute: "600",
+  };
+  const res = await postForm(s, who, "/settings", fields);
+  assert.equal(res.status, 303, await res.text());
+  assert.equal((await s.rt.workspaces.get(s.workspace.id))!.settings.time_zone, "Asia/Kolkata");
+  assert.deepEqual((await auditActions(s)).filter((a) => a.startsWith("workspace.update")), [
+    "workspace.update time_zone",
+  ]);
+  const week = await (await getPage(s, who, "/?range=7d")).text();
+  assert.match(week, /<th scope="col">Day \(Asia\/Kolkata\)<\/th>/);
+  assert.match(
+    await (await getPage(s, who, "/settings")).text(),
+    /<option value="Asia\/Kolkata" selected>/,
+  );
+
+  const bad = await postForm(s, who, "/settings", { ...fields, time_zone: "Mars/Olympus" });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /id="s-time_zone-error"[^>]*>[^<]*is not an IANA time zone/);
+  assert.equal((await s.rt.workspaces.get(s.workspace.id))!.settings.time_zone, "Asia/Kolkata");
+});

@@ -13,6 +13,7 @@ import type { ReportContext } from "../../lib/analytics/report.ts";
 import { isTimeZone } from "../../lib/analytics/tz.ts";
 import { INTERVALS, MAX_HOURLY_DAYS, volume, volumeSchema } from "../../lib/analytics/volume.ts";
 import type { Runtime } from "../../lib/runtime.ts";
+import { type Workspace, workspaceZone } from "../../lib/workspaces.ts";
 import type { AppEnv } from "../_env.ts";
 import { withCursor } from "../_request.ts";
 import { apiRoute } from "../_route.ts";
@@ -45,9 +46,13 @@ const rangeFields = {
     description: "With start: until this time, exclusive (default now)",
     example: "2026-01-08T00:00:00-08:00",
   }),
-  tz: z.string().max(64).default("UTC").refine(isTimeZone, {
+  tz: z.string().max(64).refine(isTimeZone, {
     message: "is not an IANA time zone such as Europe/Berlin",
-  }).openapi({ description: "IANA time zone of the days", example: "America/Los_Angeles" }),
+  }).optional().openapi({
+    description:
+      "IANA time zone of the days (default: the workspace's settings.time_zone, else UTC)",
+    example: "America/Los_Angeles",
+  }),
 };
 
 /** The range parameters as given. */
@@ -55,7 +60,7 @@ interface RangeQuery {
   range?: typeof RANGES[number];
   start?: number;
   end?: number;
-  tz: string;
+  tz?: string;
 }
 
 /** Cross-field checks of the range parameters. */
@@ -92,7 +97,7 @@ const volumeQuerySchema = z.object({
 }).superRefine((q, ctx) => {
   checkRange(q, ctx);
   if (q.interval !== "hour") return;
-  const span = resolveRange(q, Date.now());
+  const span = resolveRange({ ...q, tz: q.tz ?? "UTC" }, Date.now());
   if (span.end - span.start > MAX_HOURLY_DAYS * DAY_MS) {
     ctx.addIssue({
       code: "custom",
@@ -158,14 +163,16 @@ const reconciliationQuerySchema = z.object({
 
 const tags: [string] = ["Analytics"];
 
-/** What every report reads: the workspace, its span and its destinations. */
-async function contextOf(rt: Runtime, wsId: string, q: RangeQuery): Promise<ReportContext> {
+/** What every report reads: the workspace, its span (in its zone unless `tz` says) and its destinations. */
+async function contextOf(rt: Runtime, workspace: Workspace, q: RangeQuery): Promise<ReportContext> {
   const now = Date.now();
+  const wsId = workspace.id;
   const destinations = await rt.destinations.list(wsId);
+  const tz = q.tz ?? workspaceZone(workspace);
   return {
     kv: rt.kv,
     wsId,
-    range: resolveRange(q, now),
+    range: resolveRange({ ...q, tz }, now),
     destinations: destinations.map(({ id, name, type }) => ({ id, name, type })),
     now,
   };
@@ -191,7 +198,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       responses: { 200: jsonResponse("The overview", overviewSchema), ...problems(400) },
     }),
     async (c) => {
-      const ctx = await contextOf(rt, c.get("workspace").id, c.req.valid("query"));
+      const ctx = await contextOf(rt, c.get("workspace"), c.req.valid("query"));
       return c.json(await overview(ctx), 200);
     },
   );
@@ -207,7 +214,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const ctx = await contextOf(rt, c.get("workspace").id, q);
+      const ctx = await contextOf(rt, c.get("workspace"), q);
       return c.json(await volume(ctx, q.interval ?? defaultInterval(ctx.range)), 200);
     },
   );
@@ -222,7 +229,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       responses: { 200: jsonResponse("Coverage", coverageSchema), ...problems(400) },
     }),
     async (c) => {
-      const ctx = await contextOf(rt, c.get("workspace").id, c.req.valid("query"));
+      const ctx = await contextOf(rt, c.get("workspace"), c.req.valid("query"));
       return c.json(await coverage(ctx), 200);
     },
   );
@@ -237,7 +244,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       responses: { 200: jsonResponse("Data quality", qualitySchema), ...problems(400) },
     }),
     async (c) => {
-      const ctx = await contextOf(rt, c.get("workspace").id, c.req.valid("query"));
+      const ctx = await contextOf(rt, c.get("workspace"), c.req.valid("query"));
       return c.json(await quality(ctx), 200);
     },
   );
@@ -252,7 +259,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       responses: { 200: jsonResponse("Pairs", dedupSchema), ...problems(400) },
     }),
     async (c) => {
-      const ctx = await contextOf(rt, c.get("workspace").id, c.req.valid("query"));
+      const ctx = await contextOf(rt, c.get("workspace"), c.req.valid("query"));
       return c.json(await dedup(ctx), 200);
     },
   );
@@ -268,7 +275,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const ctx = await contextOf(rt, c.get("workspace").id, q);
+      const ctx = await contextOf(rt, c.get("workspace"), q);
       const steps: readonly Step[] = q.steps ?? DEFAULT_STEPS;
       return c.json(await funnel(ctx, steps), 200);
     },
@@ -284,7 +291,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       responses: { 200: jsonResponse("Revenue by touch", attributionSchema), ...problems(400) },
     }),
     async (c) => {
-      const ctx = await contextOf(rt, c.get("workspace").id, c.req.valid("query"));
+      const ctx = await contextOf(rt, c.get("workspace"), c.req.valid("query"));
       return c.json(await attribution(ctx), 200);
     },
   );
@@ -303,7 +310,7 @@ export function analyticsRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const ctx = await contextOf(rt, c.get("workspace").id, q);
+      const ctx = await contextOf(rt, c.get("workspace"), q);
       const answer = await withCursor(() =>
         reconciliation(ctx, {
           limit: q.limit,

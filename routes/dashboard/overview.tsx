@@ -29,6 +29,7 @@ import {
 } from "../../lib/delivery/destination_counts.ts";
 import type { Destination } from "../../lib/delivery/destinations.ts";
 import type { Runtime } from "../../lib/runtime.ts";
+import { workspaceZone } from "../../lib/workspaces.ts";
 import type { DashboardEnv } from "./_env.ts";
 import { page } from "./_render.tsx";
 
@@ -38,9 +39,6 @@ const RANGES: [value: RangeName, span: string, interval: Interval][] = [
   ["7d", "7 days", "day"],
   ["30d", "30 days", "day"],
 ];
-
-/** Workspaces have no zone setting yet: days are UTC days. */
-const ZONE = "UTC";
 
 type DestinationQuality = Quality["destinations"][number];
 type DestinationPairs = Dedup["destinations"][number];
@@ -298,7 +296,7 @@ export function overviewRoutes(
     const ctx: ReportContext = {
       kv: rt.kv,
       wsId,
-      range: resolveRange({ range, tz: ZONE }, now),
+      range: resolveRange({ range, tz: workspaceZone(c.get("workspace")) }, now),
       destinations: destinations.map(({ id, name, type }) => ({ id, name, type })),
       now,
     };

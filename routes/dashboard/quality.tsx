@@ -16,6 +16,7 @@ import { type RangeName, resolveRange } from "../../lib/analytics/range.ts";
 import { type Reconciliation, reconciliation } from "../../lib/analytics/reconciliation.ts";
 import type { ReportContext } from "../../lib/analytics/report.ts";
 import type { Runtime } from "../../lib/runtime.ts";
+import { workspaceZone } from "../../lib/workspaces.ts";
 import type { DashboardEnv } from "./_env.ts";
 import { page } from "./_render.tsx";
 
@@ -279,7 +280,7 @@ export function qualityRoutes(rt: Runtime): Hono<DashboardEnv> {
     const ctx: ReportContext = {
       kv: rt.kv,
       wsId,
-      range: resolveRange({ range, tz: "UTC" }, now),
+      range: resolveRange({ range, tz: workspaceZone(c.get("workspace")) }, now),
       destinations: destinations.map(({ id, name, type }) => ({ id, name, type })),
       now,
     };

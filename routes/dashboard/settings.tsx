@@ -1,6 +1,6 @@
 /**
- * Settings: the workspace's allowed origins, dedup window, retention and rate limits (the
- * same bounds as `PATCH /v1/workspace`), and the browser pixel's install snippet with a copy
+ * Settings: the workspace's allowed origins, time zone, dedup window, retention and rate limits
+ * (the same bounds as `PATCH /v1/workspace`), and the browser pixel's install snippet with a copy
  * button and a "waiting for your first event…" check (as `GET /v1/workspace/install`).
  * Owners change settings; everyone else reads them.
  */
@@ -11,6 +11,7 @@ import { Island } from "../../components/island.tsx";
 import { CsrfField } from "../../components/layout.tsx";
 import CopyButton from "../../islands/CopyButton.tsx";
 import FirstEvent from "../../islands/FirstEvent.tsx";
+import { isTimeZone } from "../../lib/analytics/tz.ts";
 import { roleAllows } from "../../lib/auth/accounts.ts";
 import { firstEventAt, pixelSnippet } from "../../lib/pixel_install.ts";
 import type { Runtime } from "../../lib/runtime.ts";
@@ -18,6 +19,7 @@ import {
   normalizeOrigin,
   type WorkspaceSettings,
   workspaceSettingsSchema,
+  workspaceZone,
 } from "../../lib/workspaces.ts";
 import type { DashboardEnv } from "./_env.ts";
 import { page } from "./_render.tsx";
@@ -27,8 +29,8 @@ import { requireRole } from "./_session.ts";
 const MAX_ORIGINS = 50;
 const MAX_ORIGIN_LENGTH = 256;
 
-/** The settings the form edits, in order: field, label, unit. */
-const NUMBER_FIELDS: [keyof WorkspaceSettings, string, string][] = [
+/** The numeric settings the form edits, in order: field, label, unit. */
+const NUMBER_FIELDS: [Exclude<keyof WorkspaceSettings, "time_zone">, string, string][] = [
   ["dedup_window_seconds", "Dedup window", "seconds"],
   ["retention_days", "Event retention", "days"],
   ["counter_retention_days", "Counter retention (optional)", "days"],
@@ -42,15 +44,40 @@ const HINTS: Record<keyof WorkspaceSettings, string> = {
     "How long a repeated event id counts as a duplicate: 60 to 2,592,000 (30 days). Default 86,400.",
   retention_days: "How long events are kept: 1 to 3,650.",
   counter_retention_days:
-    "How long hourly counters are kept: 1 to 3,650; empty keeps the current value (default 400).",
+    "How long daily and weekly counters are kept: 35 to 3,650; empty keeps the current value (default 400). Hourly counters are kept 35 days.",
+  time_zone:
+    "Where the days of the overview, Data quality and the analytics API begin and end (an API request's tz overrides it). Times are shown in UTC.",
   rate_limit_per_minute: "Events accepted per minute across the workspace.",
   browser_rate_limit_per_minute:
     "Requests per minute from one client IP on the browser endpoints (the pixel).",
 };
 
+/**
+ * Current names the runtime's zone list gives under an older alias (it lists Asia/Calcutta,
+ * not Asia/Kolkata); both are offered.
+ */
+const RENAMED_ZONES = [
+  "America/Nuuk",
+  "Asia/Ho_Chi_Minh",
+  "Asia/Kathmandu",
+  "Asia/Kolkata",
+  "Asia/Yangon",
+  "Atlantic/Faroe",
+  "Europe/Kyiv",
+  "Pacific/Kanton",
+];
+
+/** The zones to choose from: UTC first, then every zone the runtime knows and `current`. */
+function zonesWith(current: string): string[] {
+  const zones = new Set([...Intl.supportedValuesOf("timeZone"), ...RENAMED_ZONES, current]);
+  zones.delete("UTC");
+  return ["UTC", ...[...zones].filter(isTimeZone).sort()];
+}
+
 /** What the form holds: text per field, problems per field. */
 interface SettingsDraft {
   origins: string;
+  timeZone: string;
   numbers: Partial<Record<keyof WorkspaceSettings, string>>;
   errors: Record<string, string>;
 }
@@ -67,6 +94,7 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
     const first = await firstEventAt(rt.kv, workspace.id);
     const form: SettingsDraft = draft ?? {
       origins: workspace.allowed_origins.join("\n"),
+      timeZone: workspaceZone(workspace),
       numbers: Object.fromEntries(
         NUMBER_FIELDS.map(([f]) => [f, workspace.settings[f]?.toString() ?? ""]),
       ),
@@ -136,6 +164,26 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
                     {form.origins}
                   </textarea>
                 </FormField>
+                <FormField
+                  id="s-time_zone"
+                  label="Time zone of days"
+                  hint={HINTS.time_zone}
+                  error={form.errors.time_zone}
+                  wide
+                >
+                  <select
+                    id="s-time_zone"
+                    name="time_zone"
+                    aria-describedby={describedBy("s-time_zone", true, form.errors.time_zone)}
+                    aria-invalid={form.errors.time_zone ? "true" : undefined}
+                  >
+                    {zonesWith(form.timeZone).map((zone) => (
+                      <option key={zone} value={zone} selected={zone === form.timeZone}>
+                        {zone}
+                      </option>
+                    ))}
+                  </select>
+                </FormField>
                 {NUMBER_FIELDS.map(([field, label, unit]) => {
                   const id = `s-${field}`;
                   const error = form.errors[field];
@@ -168,6 +216,8 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
               <dl class="facts">
                 <dt>Allowed origins</dt>
                 <dd class="break">{workspace.allowed_origins.join(", ") || "none"}</dd>
+                <dt>Time zone of days</dt>
+                <dd>{workspaceZone(workspace)}</dd>
                 {NUMBER_FIELDS.map(([field, label, unit]) => (
                   <>
                     <dt key={`${field}-t`}>{label}</dt>
@@ -200,6 +250,7 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
     const text = (v: unknown) => (typeof v === "string" ? v.trim() : "");
     const draft: SettingsDraft = {
       origins: text(body.allowed_origins),
+      timeZone: text(body.time_zone),
       numbers: Object.fromEntries(NUMBER_FIELDS.map(([f]) => [f, text(body[f])])),
       errors: {},
     };
@@ -221,6 +272,7 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
       draft.errors.allowed_origins ??= `At most ${MAX_ORIGINS} origins.`;
     }
     const given: Record<string, unknown> = {};
+    if (draft.timeZone !== "") given.time_zone = draft.timeZone;
     for (const [field] of NUMBER_FIELDS) {
       const raw = draft.numbers[field] ?? "";
       if (raw === "") continue;
@@ -244,7 +296,7 @@ export function settingsRoutes(rt: Runtime): Hono<DashboardEnv> {
     await rt.workspaces.update(wsId, { allowed_origins: origins, settings: parsed.data });
     const changed = [
       ...(before && before.allowed_origins.join() !== origins.join() ? ["allowed_origins"] : []),
-      ...NUMBER_FIELDS.map(([f]) => f).filter((f) =>
+      ...[...NUMBER_FIELDS.map(([f]) => f), "time_zone" as const].filter((f) =>
         parsed.data[f] !== undefined && before?.settings[f] !== parsed.data[f]
       ),
     ];
