@@ -210,8 +210,8 @@ Deno.test("GET / shows the span's figures, the volume and a card per destination
       "a disabled destination gets no rows",
     );
     assert.doesNotMatch(off, /p95/, "no timed delivery, no p95");
-    // The merged pair would have reached it once: the dedup report counts it for every one.
-    assert.match(off, /Pairs merged <strong>100 %<\/strong> \(1 of 1\)/);
+    // The merged pair is counted at ingest for every destination; one sent nothing shows none.
+    assert.match(off, /class="badge badge-none" href="[^"]+#dedup">Dedup: no pairs/);
     assert.match(off, /class="badge badge-none" href="[^"]+">Match quality <strong>—<\/strong>/);
     assert.match(html, /<strong>Paused is paused<\/strong>: events are not sent to it\./);
   });

@@ -179,10 +179,15 @@ function QualityBadge(props: { q?: DestinationQuality; id: string; range: RangeN
 }
 
 /** Browser/server pairs this destination saw, and the share counted once. */
-function DedupBadge(props: { pairs?: DestinationPairs; range: RangeName }) {
+/**
+ * Of the pairs the destination would have seen, the share counted once. Merged pairs are
+ * counted at ingest, before routing, so a destination that was sent nothing in the span
+ * (paused, or every event skipped) shows none rather than the workspace's.
+ */
+function DedupBadge(props: { pairs?: DestinationPairs; sent: boolean; range: RangeName }) {
   const p = props.pairs;
   const href = `/quality?range=${props.range}#dedup`;
-  if (!p || p.pairs_seen === 0) {
+  if (!p || !props.sent || p.pairs_seen === 0) {
     return <a class="badge badge-none" href={href}>Dedup: no pairs</a>;
   }
   const once = p.pairs_seen - p.double_counted;
@@ -246,7 +251,11 @@ function DestinationCard(
       </p>
       <p class="badges">
         <QualityBadge q={figures.quality} id={d.id} range={props.range} />
-        <DedupBadge pairs={figures.pairs} range={props.range} />
+        <DedupBadge
+          pairs={figures.pairs}
+          sent={c.delivered + c.failed + c.pending > 0}
+          range={props.range}
+        />
       </p>
       {failure
         ? (
