@@ -58,10 +58,19 @@ export async function expectAccessible(page: Page, what: string): Promise<void> 
 export async function screenshots(page: Page, name: string): Promise<void> {
   await Deno.mkdir(SHOTS, { recursive: true });
   await page.setViewportSize({ width: 1280, height: 900 });
+  await settled(page);
   await page.screenshot({ path: new URL(`${name}-desktop.png`, SHOTS).pathname, fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
+  await settled(page);
   await page.screenshot({ path: new URL(`${name}-phone.png`, SHOTS).pathname, fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/** Two animation frames: resize observers (the chart's) have run after a viewport change. */
+function settled(page: Page): Promise<void> {
+  return page.evaluate(
+    "new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))",
+  );
 }
 
 /** Checks the page for accessibility in light and dark themes and takes its screenshots. */
