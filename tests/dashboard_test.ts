@@ -300,6 +300,36 @@ Deno.test("the search box opens an event by order id, event id, click id or emai
   }
   const none = await (await getPage(s, owner, "/search?q=nothing-like-it")).text();
   assert.match(none, /No event matches/);
+
+  // Behind 5,500 newer events the hashed index still finds it; a second purchase by the same
+  // email makes the search a list, newest first.
+  for (let batch = 0; batch < 11; batch++) {
+    const events = Array.from({ length: 500 }, (_, i) => ({
+      event_id: `pv-${batch}-${i}`,
+      event_name: "page_view",
+      user_data: { anonymous_id: `a-${batch}-${i}` },
+    }));
+    const sent = await s.request("/v1/events", jsonInit({ events }, s.workspace.ingest_key));
+    assert.equal(sent.status, 202);
+    await sent.body?.cancel();
+  }
+  for (const q of ["ORD-77", " IWAR123 "]) {
+    const hit = await getPage(s, owner, `/search?q=${encodeURIComponent(q)}`);
+    assert.equal(hit.headers.get("location"), `/events/${event_id}`, q);
+  }
+  const again = await s.request(
+    "/v1/events",
+    jsonInit({
+      event_id: "second-purchase",
+      event_name: "purchase",
+      user_data: { email: "find.me@EXAMPLE.com" },
+    }, s.workspace.ingest_key),
+  );
+  assert.equal(again.status, 202);
+  await again.body?.cancel();
+  const both = await (await getPage(s, owner, "/search?q=Find.Me%40example.com")).text();
+  assert.match(both, /2 events match/);
+  assert.ok(both.indexOf("second-purchase") < both.indexOf(event_id), "newest first");
 });
 
 Deno.test("the workspace switcher shows only the account's workspaces; the instance owner sees all", async () => {

@@ -91,6 +91,34 @@ Deno.test("GET /v1/events filters by event_name and source", async () => {
   assert.deepEqual(second.data.map((e) => e.event_id), ["f-3", "f-1"]);
 });
 
+Deno.test("GET /v1/events?match= finds the events holding an exact order id, email or click id", async () => {
+  await using s = await openTestSluice();
+  await sendEach(s, [
+    {
+      event_id: "m-1",
+      event_name: "purchase",
+      order_id: "ORD-9",
+      user_data: { email: "Eve@x.io" },
+    },
+    { event_id: "m-2", event_name: "lead", user_data: { email: "eve@x.io", gclid: "Cj0K" } },
+    { event_id: "m-3", event_name: "purchase", order_id: "ORD-90" },
+  ]);
+  const ids = async (query: string) => (await page(s, query)).data.map((e) => e.event_id);
+  assert.deepEqual(await ids("match=ord-9"), ["m-1"], "exact, any case: not ORD-90");
+  assert.deepEqual(await ids("match=%20EVE%40x.io"), ["m-2", "m-1"]);
+  assert.deepEqual(await ids("match=eve%40x.io&event_name=purchase"), ["m-1"]);
+  assert.deepEqual(await ids("match=eve%40x.io&limit=1"), ["m-2"]);
+  assert.deepEqual(await ids("match=Cj0K"), ["m-2"]);
+  assert.deepEqual(await ids("match=m-3"), [], "event ids are not indexed: GET /v1/events/:id");
+  const last = await page(s, "match=eve%40x.io&limit=1");
+  assert.equal(last.next_cursor, null);
+  await expectProblem(
+    await s.request("/v1/events?match=", { headers: bearer(s.workspace.admin_key) }),
+    400,
+    ["match"],
+  );
+});
+
 Deno.test("GET /v1/events answers 400 for an invalid limit and 401/403 without a read key", async () => {
   await using s = await openTestSluice();
   const get = (query: string, key = s.workspace.admin_key) =>

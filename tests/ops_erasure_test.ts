@@ -117,6 +117,8 @@ Deno.test("POST /v1/erasure removes every trace of one person and nothing of ano
     events: 3,
     event_ids: 3,
     handoffs: 3,
+    // ada-1 and ada-2 are found by their email; ada-3 carries none of the indexed values.
+    search_entries: 2,
     deliveries: 3,
     webhook_messages: 3,
     webhook_deliveries: 3,

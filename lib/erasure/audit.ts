@@ -18,11 +18,12 @@ export type HashedIdentifier = z.output<typeof hashedIdentifierSchema>;
 /** What one erasure removed, by kind of record. */
 export const removedCountsSchema = z.record(z.string(), z.number().int()).openapi("ErasedCounts", {
   description:
-    "Records removed, by kind: events, event_ids, handoffs, deliveries, webhook_messages, webhook_deliveries, and one entry per erasure hook (identity_records, …)",
+    "Records removed, by kind: events, event_ids, handoffs, search_entries, deliveries, webhook_messages, webhook_deliveries, and one entry per erasure hook (identity_records, …)",
   example: {
     events: 3,
     event_ids: 3,
     handoffs: 3,
+    search_entries: 3,
     deliveries: 6,
     webhook_messages: 1,
     webhook_deliveries: 1,

@@ -8,6 +8,7 @@
 import { monotonicFactory } from "ulid";
 import type { Sealer } from "../crypto.ts";
 import { type EventIdEntry, openEvent, type SealedEvent } from "../event_store.ts";
+import { lookupKeysOf } from "../event_lookup.ts";
 import {
   eventDeliveriesPrefix,
   eventIdKey,
@@ -78,12 +79,20 @@ const KINDS = [
   "events",
   "event_ids",
   "handoffs",
+  "search_entries",
   "deliveries",
   "webhook_messages",
   "webhook_deliveries",
 ] as const;
 
 type Kind = typeof KINDS[number];
+
+/** One of the person's events: its ids and its search index keys. */
+interface Match {
+  ulid: string;
+  eventId: string;
+  lookupKeys: Deno.KvKey[];
+}
 
 /** A key to delete and what it counts as. */
 interface Deletion {
@@ -176,13 +185,15 @@ export class Eraser {
     let scanned = 0;
     let page: Deno.KvEntry<SealedEvent>[] = [];
     const flush = async () => {
-      const matches: { ulid: string; eventId: string }[] = [];
+      const matches: Match[] = [];
       for (const entry of page) {
         const ulid = entry.key[2];
         if (typeof ulid !== "string") continue;
         try {
           const event = openEvent(entry.value, this.#d.sealer);
-          if (isAbout(event, person)) matches.push({ ulid, eventId: event.event_id });
+          if (isAbout(event, person)) {
+            matches.push({ ulid, eventId: event.event_id, lookupKeys: lookupKeysOf(event) });
+          }
         } catch (error) {
           log.warn("Erasure skipped an event it cannot open", {
             workspace_id: wsId,
@@ -208,12 +219,18 @@ export class Eraser {
     return { scanned, erased };
   }
 
-  /** Every record of the matched events: the event, its id entry, hand-off and delivery rows. */
-  async #eventRecords(
-    wsId: string,
-    matches: readonly { ulid: string; eventId: string }[],
-  ): Promise<Deletion[]> {
+  /**
+   * Every record of the matched events: the event, its id entry, hand-off, search index
+   * entries and delivery rows.
+   */
+  async #eventRecords(wsId: string, matches: readonly Match[]): Promise<Deletion[]> {
     const deletions: Deletion[] = [];
+    const lookupKeys = matches.flatMap((match) => match.lookupKeys);
+    for (let i = 0; i < lookupKeys.length; i += 10) {
+      for (const entry of await this.#d.kv.getMany(lookupKeys.slice(i, i + 10))) {
+        if (entry.versionstamp !== null) deletions.push({ key: entry.key, kind: "search_entries" });
+      }
+    }
     for (let i = 0; i < matches.length; i += 5) {
       const chunk = matches.slice(i, i + 5);
       const entries = await this.#d.kv.getMany<unknown[]>(

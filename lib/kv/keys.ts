@@ -13,6 +13,9 @@
  *                                      written at most every 5 minutes per key and process)
  * ["ev", wsId, ulid]                   SealedEvent bytes (expireIn = retention); ulid order = time order
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
+ * ["find", wsId, hash, ulid]           → event id: the search index (order id, email, click ids,
+ *                                      customer id, each as a SHA-256 with the workspace;
+ *                                      lib/event_lookup.ts), expireIn = retention
  * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
  *                                      pending or skipped deliveries that have no dlv row yet
  * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 ingest volume counter (UTC hour)
@@ -106,6 +109,11 @@ export const eventPrefix = (wsId: string) => ["ev", wsId] as const;
 export const everyEventPrefix = () => ["ev"] as const;
 /** The dedup entry and lookup index of an event id. */
 export const eventIdKey = (wsId: string, eventId: string) => ["ev_id", wsId, eventId] as const;
+/** A search index entry: the event `ulid` holds a value whose hash is `hash`. */
+export const eventLookupKey = (wsId: string, hash: string, ulid: string) =>
+  ["find", wsId, hash, ulid] as const;
+/** Prefix of the events holding a value with this hash, in event order. */
+export const eventLookupPrefix = (wsId: string, hash: string) => ["find", wsId, hash] as const;
 /** The record that an event was handed to fan-out. */
 export const handoffKey = (wsId: string, ulid: string) => ["handoff", wsId, ulid] as const;
 /** Prefix of a workspace's hand-off records, in event order. */

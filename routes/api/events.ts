@@ -1,4 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { lookUp } from "../../lib/event_lookup.ts";
 import { EVENT_LIMITS, type SluiceEvent } from "../../core/event.ts";
 import type { RequeueMode } from "../../lib/delivery/engine.ts";
 import {
@@ -40,6 +41,11 @@ const listQuerySchema = z.object({
   search: z.string().max(200).optional().openapi({
     description: "Part of the event_id or order_id, any case",
   }),
+  match: z.string().min(1).max(200).optional().openapi({
+    description:
+      "An exact order id, email, click id or customer id (any case): the events holding it, found through a hashed index over the whole retention, newest first; at most `limit`, with no next page",
+    example: "ORD-1001",
+  }),
 });
 
 const eventPageSchema = z.object({
@@ -59,6 +65,9 @@ const requeuedSchema = z.object({
   event_id: z.string(),
   queued: z.array(shownDeliveryRowSchema),
 }).openapi("Requeued");
+
+/** Index entries a `match` reads before the other filters apply. */
+const MATCH_SCAN = 200;
 
 const eventParams = z.object({ event_id: pathId(EVENT_LIMITS.idLength) });
 const tags: [string] = ["Events"];
@@ -121,6 +130,15 @@ export function eventRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const q = c.req.valid("query");
       const wsId = c.get("workspace").id;
       const filter = eventFilter(rt, wsId, q);
+      if (q.match !== undefined) {
+        const hits = await lookUp(rt.kv, wsId, q.match, MATCH_SCAN);
+        const views = await Promise.all(hits.map((hit) => rt.events.getByUlid(wsId, hit.ulid)));
+        const data: SluiceEvent[] = [];
+        for (const view of views) {
+          if (data.length < q.limit && view && await filter(view.event)) data.push(view.event);
+        }
+        return c.json({ data: data.map(publishedEvent), next_cursor: null }, 200);
+      }
       const page = await withCursor(() =>
         rt.events.list(wsId, { limit: q.limit, cursor: q.cursor, filter })
       );

@@ -8,6 +8,7 @@ import { EventTable, type ListedEvent } from "../../components/event_table.tsx";
 import type { SluiceEvent } from "../../core/event.ts";
 import { deliveriesOf, DELIVERY_STATUSES } from "../../lib/delivery/rows.ts";
 import type { Runtime } from "../../lib/runtime.ts";
+import { lookUp } from "../../lib/event_lookup.ts";
 import { InvalidCursorError } from "../../lib/kv/page.ts";
 import type { DashboardEnv } from "./_env.ts";
 import { page } from "./_render.tsx";
@@ -31,6 +32,27 @@ export function matchesExactly(event: SluiceEvent, query: string): boolean {
   if (ids.some((id) => typeof id === "string" && id.toLowerCase() === q)) return true;
   // An email is compared in memory with the opened event; it is never stored or indexed.
   return q.includes("@") && typeof u.email === "string" && u.email.trim().toLowerCase() === q;
+}
+
+/** Most events a search lists. */
+const SEARCH_LIMIT = 20;
+
+/**
+ * The events a search text names exactly: from the index (order id, email, click ids,
+ * customer id), else among the newest events for the ids the index does not hold (anonymous,
+ * external and browser ids, and events stored before the index).
+ */
+async function findEvents(rt: Runtime, wsId: string, query: string): Promise<SluiceEvent[]> {
+  const hits = await lookUp(rt.kv, wsId, query, SEARCH_LIMIT);
+  if (hits.length > 0) {
+    const views = await Promise.all(hits.map((hit) => rt.events.getByUlid(wsId, hit.ulid)));
+    return views.flatMap((view) => view ? [view.event] : []);
+  }
+  const scanned = await rt.events.list(wsId, {
+    limit: SEARCH_LIMIT,
+    filter: (e) => matchesExactly(e, query),
+  });
+  return scanned.data;
 }
 
 /** Names of the workspace's destinations by id. */
@@ -134,12 +156,9 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
     if (!query) return c.redirect("/events", 303);
     const direct = await rt.events.getByEventId(wsId, query);
     if (direct) return c.redirect(`/events/${encodeURIComponent(direct.event.event_id)}`, 303);
-    const found = await rt.events.list(wsId, {
-      limit: 20,
-      filter: (e) => matchesExactly(e, query),
-    });
-    if (found.data.length === 1) {
-      return c.redirect(`/events/${encodeURIComponent(found.data[0]!.event_id)}`, 303);
+    const found = await findEvents(rt, wsId, query);
+    if (found.length === 1) {
+      return c.redirect(`/events/${encodeURIComponent(found[0]!.event_id)}`, 303);
     }
     const names = await destinationNames(rt, wsId);
     return page(
@@ -147,13 +166,11 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
       "Search",
       <>
         <p role="status">
-          {found.data.length === 0
-            ? `No event matches "${query}" among the newest 5,000 events.`
-            : `${found.data.length} events match "${query}".`}
+          {found.length === 0
+            ? `No event matches "${query}". Order ids, emails, click ids and customer ids are looked up in every stored event; other ids among the newest 5,000.`
+            : `${found.length} events match "${query}", newest first.`}
         </p>
-        {found.data.length > 0 && (
-          <EventTable events={await withRows(rt, wsId, found.data)} names={names} />
-        )}
+        {found.length > 0 && <EventTable events={await withRows(rt, wsId, found)} names={names} />}
       </>,
       { query },
     );
