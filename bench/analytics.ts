@@ -650,6 +650,8 @@ async function fanOutRound(kv: Deno.Kv, mode: Mode, inputs: Record<string, unkno
     send: instantMeta,
     retryScheduleMs: [1000],
     analytics: mode === "analytics",
+    // Both modes index events for the search, as the runtime does.
+    retentionOf: () => Promise.resolve(30 * DAY_MS),
   });
   const groups: string[][] = [];
   for (let i = 0; i < inputs.length; i += 100) {

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import type { SluiceEvent } from "../core/event.ts";
 import { sha256Hex } from "../core/digest.ts";
-import { lookUp, lookupHash, lookupValues, lookupWrites } from "./event_lookup.ts";
+import { lookUp, lookupEntries, lookupHash, lookupValues } from "./event_lookup.ts";
+
+const NOW = Date.UTC(2026, 11, 5);
 
 const event = (id: string, overrides: Partial<SluiceEvent> = {}) =>
   ({
     id,
+    received_at: NOW,
     workspace_id: "ws",
     event_id: `e-${id}`,
     event_name: "purchase",
@@ -25,15 +28,16 @@ Deno.test("lookupValues() takes order id, email, customer id and click ids, trim
   assert.deepEqual(lookupValues({ user_data: {} }), []);
 });
 
-Deno.test("lookupWrites() keys each value by a SHA-256 with the workspace, never in clear, expiring with the event", () => {
-  const writes = lookupWrites(event("01"), 86_400_000);
+Deno.test("lookupEntries() keys each value by a SHA-256 with the workspace, never in clear, expiring with the event", () => {
+  const writes = lookupEntries([event("01")], 86_400_000, NOW + 1000);
   assert.deepEqual(writes.map((w) => w.key), [
     ["find", "ws", sha256Hex("ws\u0000ord-1").slice(0, 32), "01"],
     ["find", "ws", sha256Hex("ws\u0000ada@example.com").slice(0, 32), "01"],
     ["find", "ws", sha256Hex("ws\u0000iwar1").slice(0, 32), "01"],
     ["find", "ws", sha256Hex("ws\u0000cj0").slice(0, 32), "01"],
   ]);
-  assert.ok(writes.every((w) => w.value === "e-01" && w.expireIn === 86_400_000));
+  assert.ok(writes.every((w) => w.eventId === "e-01" && w.expireIn === 86_400_000 - 1000));
+  assert.deepEqual(lookupEntries([event("01")], 1000, NOW + 1000), [], "past its retention");
   assert.ok(!JSON.stringify(writes).includes("ada@"), "no email in clear");
   assert.notEqual(lookupHash("ws", "ORD-1"), lookupHash("other", "ORD-1"), "per workspace");
 });
@@ -42,10 +46,12 @@ Deno.test("lookUp() answers the events holding a value, newest first, in its wor
   await using kv = await Deno.openKv(":memory:");
   const op = kv.atomic();
   for (const e of [event("01"), event("02", { order_id: "ORD-2" }), event("03")]) {
-    for (const w of lookupWrites(e, 60_000)) op.set(w.key, w.value, { expireIn: w.expireIn });
+    for (const w of lookupEntries([e], 60_000, NOW)) {
+      op.set(w.key, w.eventId, { expireIn: w.expireIn });
+    }
   }
-  for (const w of lookupWrites(event("04", { workspace_id: "other" }), 60_000)) {
-    op.set(w.key, w.value);
+  for (const w of lookupEntries([event("04", { workspace_id: "other" })], 60_000, NOW)) {
+    op.set(w.key, w.eventId);
   }
   await op.commit();
   // 02's order id is ORD-2, but its customer id is ord-1.

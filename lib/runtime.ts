@@ -165,12 +165,11 @@ export async function openRuntime(
   const webhooks = new WebhookStore(kv, secret, { maxPerWorkspace: config.maxWebhooks });
   const notices = new WebhookNotices(kv, queue, webhooks);
   const workspaces = new WorkspaceStore(kv);
-  const events = new EventStore(kv, sealer, {
-    retentionOf: async (wsId) => {
-      const workspace = await workspaces.get(wsId);
-      return workspace ? workspace.settings.retention_days * 86_400_000 : undefined;
-    },
-  });
+  const retentionOf = async (wsId: string) => {
+    const workspace = await workspaces.get(wsId);
+    return workspace ? workspace.settings.retention_days * 86_400_000 : undefined;
+  };
+  const events = new EventStore(kv, sealer, { retentionOf });
   const identity = new IdentityGraph(kv, secret);
   const eraser = new Eraser({ kv, sealer, limits, cache: storedEvents, metrics });
   eraser.register(identityErasureHook(identity));
@@ -188,6 +187,7 @@ export async function openRuntime(
     retryScheduleMs: config.deliveryRetrySchedule,
     sendTimeoutMs: config.deliveryTimeoutMs,
     metrics,
+    retentionOf,
   });
   const webhookSender = new WebhookSender({
     kv,

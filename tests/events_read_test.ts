@@ -9,6 +9,7 @@ import {
   jsonWith,
   segmentBasic,
 } from "./_http.ts";
+import { eventually } from "./_wait.ts";
 
 async function sendEach(s: TestSluice, events: Record<string, unknown>[]): Promise<void> {
   for (const event of events) {
@@ -104,6 +105,13 @@ Deno.test("GET /v1/events?match= finds the events holding an exact order id, ema
     { event_id: "m-3", event_name: "purchase", order_id: "ORD-90" },
   ]);
   const ids = async (query: string) => (await page(s, query)).data.map((e) => e.event_id);
+  // Fan-out indexes the events, moments after the 202.
+  await eventually(
+    "the events indexed",
+    async () =>
+      (await ids("match=eve%40x.io")).length === 2 && (await ids("match=ORD-90")).length === 1 ||
+      undefined,
+  );
   assert.deepEqual(await ids("match=ord-9"), ["m-1"], "exact, any case: not ORD-90");
   assert.deepEqual(await ids("match=%20EVE%40x.io"), ["m-2", "m-1"]);
   assert.deepEqual(await ids("match=eve%40x.io&event_name=purchase"), ["m-1"]);

@@ -1,4 +1,5 @@
 import type { Connector } from "../../connectors/types.ts";
+import { lookupEntries } from "../event_lookup.ts";
 import type { SluiceEvent } from "../../core/event.ts";
 import { FanOutCounts } from "../analytics/fan_out_counts.ts";
 import { OrderBook } from "../analytics/orders.ts";
@@ -62,6 +63,11 @@ export interface DeliveryEngineDeps {
    * for the benchmarks' baseline.
    */
   analytics?: boolean;
+  /**
+   * A workspace's event retention, ms: fan-out indexes events for the search
+   * (lib/event_lookup.ts) for that long. Without it, nothing is indexed.
+   */
+  retentionOf?: (wsId: string) => Promise<number | undefined>;
 }
 
 /** How an event re-enters delivery from the API. */
@@ -94,10 +100,9 @@ interface Target {
  * row_writer.ts (commits).
  */
 export class DeliveryEngine {
-  readonly #d: Required<Omit<DeliveryEngineDeps, "events" | "notices" | "metrics">> & {
-    notices?: WebhookNotices;
-    metrics?: Metrics;
-  };
+  readonly #d:
+    & Required<Omit<DeliveryEngineDeps, "events" | "notices" | "metrics" | "retentionOf">>
+    & Pick<DeliveryEngineDeps, "notices" | "metrics" | "retentionOf">;
   readonly #slots: KeyedLimiter;
   readonly #events: EventLoader;
   readonly #coalescer: Coalescer;
@@ -139,15 +144,18 @@ export class DeliveryEngine {
   /** Routes a committed group to destinations: hand-off records, then the first attempts. */
   async fanOut(message: IngestedMessage): Promise<void> {
     const wsId = message.workspace_id;
-    const [destinations, hooks] = await Promise.all([
+    const [destinations, hooks, retentionMs] = await Promise.all([
       this.#d.destinations.list(wsId, true),
       this.#eventHooks(wsId),
+      this.#d.retentionOf?.(wsId),
     ]);
     if (!destinations.some((d) => d.enabled) && hooks.length === 0) {
-      // Nothing to route to: record the hand-off without opening the events (nor counting
-      // what fan-out counts: a workspace starts counting funnels and orders with its first
-      // destination, and fan-out keeps up with ingest until then).
-      return await recordHandoffs(this.#fanOut, wsId, message.ids);
+      // Nothing to route to: record the hand-off and index the events for the search, without
+      // counting what fan-out counts (a workspace starts counting funnels and orders with its
+      // first destination).
+      const events = retentionMs === undefined ? [] : await this.#events.load(wsId, message.ids);
+      const lookups = lookupEntries(events, retentionMs ?? 0, this.#d.now());
+      return await recordHandoffs(this.#fanOut, wsId, message.ids, lookups);
     }
     const [events, rules] = await Promise.all([
       this.#events.load(wsId, message.ids),
@@ -169,6 +177,7 @@ export class DeliveryEngine {
             initial: true,
             replay: false,
             hooks,
+            retentionMs,
           }),
       );
       sends.push(...recorded.sends);

@@ -1,5 +1,6 @@
 import type { Connector } from "../../connectors/types.ts";
 import type { FanOutCounts } from "../analytics/fan_out_counts.ts";
+import { lookupEntries, type LookupEntry } from "../event_lookup.ts";
 import { deliveryKey, handoffKey, handoffPrefix } from "../kv/keys.ts";
 import { keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import { readByIds } from "../kv/range_read.ts";
@@ -37,6 +38,8 @@ export interface RecordOptions {
   note?: string;
   /** Webhooks subscribed to event notices (fan-out raises them). */
   hooks?: readonly Webhook[];
+  /** Fan-out: the workspace's event retention, ms, which the search index entries live. */
+  retentionMs?: number;
 }
 
 /** What recording gave: the rows as they stand now, and the first attempts for the caller to make. */
@@ -59,9 +62,27 @@ function routeMutations(destinations: number, hooks: number): number {
   return 1 + 2 * Math.max(1, destinations) + EVENT_MESSAGE_TYPES.length * noticeMutations(hooks);
 }
 
-/** Records that events reached fan-out without routes (nothing to route to, or expired). */
-export async function recordHandoffs(deps: FanOutDeps, wsId: string, ids: readonly string[]) {
+/** Adds search index entries (lib/event_lookup.ts) to a commit. */
+function addLookups(op: Deno.AtomicOperation, entries: readonly LookupEntry[]): void {
+  for (const { key, eventId, expireIn } of entries) op.set(key, eventId, { expireIn });
+}
+
+/**
+ * Records that events reached fan-out without routes (nothing to route to, or expired), with
+ * the search index entries of those that were loaded.
+ */
+export async function recordHandoffs(
+  deps: FanOutDeps,
+  wsId: string,
+  ids: readonly string[],
+  lookups: readonly LookupEntry[] = [],
+) {
   const size = keysPerCommit(deps.limits);
+  for (let i = 0; i < lookups.length; i += size) {
+    const op = deps.kv.atomic();
+    addLookups(op, lookups.slice(i, i + size));
+    if (!(await op.commit()).ok) throw new Error(`Cannot index ${lookups.length} events`);
+  }
   for (let i = 0; i < ids.length; i += size) {
     const op = deps.kv.atomic();
     for (const id of ids.slice(i, i + size)) {
@@ -93,10 +114,14 @@ export async function recordRoutes(
   };
   const typeOf = (destinationId: string) => byId.get(destinationId)?.type ?? "webhook";
   const counts = await deps.counts?.plan(wsId, routed, typeOf, options.initial);
+  const lookups = options.initial && options.retentionMs !== undefined
+    ? lookupEntries(routed.map((r) => r.event), options.retentionMs, deps.now())
+    : [];
   const room = keysPerCommit(deps.limits) -
     routed.length * routeMutations(destinations.length, options.hooks?.length ?? 0);
-  if (counts && routed.length > 1 && counts.mutations > room) {
-    // The counters do not fit beside the routes: record the halves one after the other.
+  if (routed.length > 1 && (counts?.mutations ?? 0) + lookups.length > room) {
+    // The counters and index entries do not fit beside the routes: record the halves one
+    // after the other.
     const half = Math.ceil(routed.length / 2);
     const first = await recordRoutes(deps, wsId, routed.slice(0, half), destinations, options);
     const rest = await recordRoutes(deps, wsId, routed.slice(half), destinations, options);
@@ -109,6 +134,7 @@ export async function recordRoutes(
   const sends = firstSends(wsId, routed, batchLimitOf, options.replay);
   if (!options.initial) sends.forEach((message) => deps.queue.enqueueIn(op, message));
   counts?.addTo(op);
+  addLookups(op, lookups);
   const result = await op.commit();
   if (result.ok) {
     counts?.committed();

@@ -8,7 +8,6 @@ import type { IdentityGraph } from "../identity/graph.ts";
 import { type IngestWorkers, type PreparedEvent, prepareEvents } from "./workers.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { Workspace } from "../workspaces.ts";
-import { lookupWrites } from "../event_lookup.ts";
 import { FAMILY } from "../analytics/counters.ts";
 import { EXAMPLE_TTL_MS } from "../analytics/examples.ts";
 import { rejectionExample } from "../analytics/ingest_counts.ts";
@@ -125,10 +124,6 @@ export class Ingestor {
     }
     if (items.length === 0) return results;
     if (isBrowserDialect(ctx.dialect)) await this.#addIdentityWrites(workspace.id, items);
-    for (const item of items) {
-      const found = lookupWrites(item.event, item.retentionMs);
-      if (found.length) item.sideWrites = [...item.sideWrites ?? [], ...found];
-    }
     const outcomes = await committer.submit(items);
     outcomes.forEach((outcome, j) => {
       const { event } = items[j]!;

@@ -15,7 +15,7 @@
  * ["ev_id", wsId, eventId]             EventIdEntry {ulid, dedup_until} (dedup check + lookup)
  * ["find", wsId, hash, ulid]           → event id: the search index (order id, email, click ids,
  *                                      customer id, each as a SHA-256 with the workspace;
- *                                      lib/event_lookup.ts), expireIn = retention
+ *                                      lib/event_lookup.ts; written by fan-out), expireIn = retention
  * ["handoff", wsId, ulid]              RoutedHandoff: the event reached fan-out, and its routes: the
  *                                      pending or skipped deliveries that have no dlv row yet
  * ["stat", wsId, hourMs, metric, dim]  Deno.KvU64 ingest volume counter (UTC hour)

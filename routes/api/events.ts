@@ -43,7 +43,7 @@ const listQuerySchema = z.object({
   }),
   match: z.string().min(1).max(200).optional().openapi({
     description:
-      "An exact order id, email, click id or customer id (any case): the events holding it, found through a hashed index over the whole retention, newest first; at most `limit`, with no next page",
+      "An exact order id, email, click id or customer id (any case): the events holding it, found through a hashed index over the whole retention (fan-out indexes an event moments after its 202), newest first; at most `limit`, with no next page",
     example: "ORD-1001",
   }),
 });

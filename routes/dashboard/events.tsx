@@ -9,6 +9,7 @@ import type { SluiceEvent } from "../../core/event.ts";
 import { deliveriesOf, DELIVERY_STATUSES } from "../../lib/delivery/rows.ts";
 import type { Runtime } from "../../lib/runtime.ts";
 import { lookUp } from "../../lib/event_lookup.ts";
+import { roleAllows } from "../../lib/auth/accounts.ts";
 import { InvalidCursorError } from "../../lib/kv/page.ts";
 import type { DashboardEnv } from "./_env.ts";
 import { page } from "./_render.tsx";
@@ -156,6 +157,17 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
     if (!query) return c.redirect("/events", 303);
     const direct = await rt.events.getByEventId(wsId, query);
     if (direct) return c.redirect(`/events/${encodeURIComponent(direct.event.event_id)}`, 303);
+    if (query.includes("@") && !roleAllows(c.get("role"), "member")) {
+      return page(
+        c,
+        "Search",
+        <p role="status">
+          Viewers cannot search by email: the answer would tell whether a person has events. A
+          member or owner can.
+        </p>,
+        { query, status: 403 },
+      );
+    }
     const found = await findEvents(rt, wsId, query);
     if (found.length === 1) {
       return c.redirect(`/events/${encodeURIComponent(found[0]!.event_id)}`, 303);
