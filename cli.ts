@@ -1,6 +1,7 @@
 import { type Command, CommandError, type Output, UsageError, wantsHelp } from "./cli/_args.ts";
 import { backupCommands } from "./cli/backup.ts";
 import { keyCommands } from "./cli/key.ts";
+import { searchCommands } from "./cli/search.ts";
 import { secretCommands } from "./cli/secret.ts";
 import { tokenCommands } from "./cli/token.ts";
 import { userCommands } from "./cli/user.ts";
@@ -10,6 +11,7 @@ import { workspaceCommands } from "./cli/workspace.ts";
 const GROUPS: Record<string, { summary: string; commands: Record<string, Command> }> = {
   workspace: { summary: "workspaces", commands: workspaceCommands },
   key: { summary: "API keys of a workspace", commands: keyCommands },
+  search: { summary: "the search index", commands: searchCommands },
   secret: { summary: "the master secret (SLUICE_SECRET)", commands: secretCommands },
   user: { summary: "dashboard accounts", commands: userCommands },
   token: { summary: "magic-link tokens (browser ↔ known user)", commands: tokenCommands },

@@ -12,7 +12,9 @@
  */
 import { sha256Hex } from "../core/digest.ts";
 import type { SluiceEvent } from "../core/event.ts";
-import { eventLookupKey, eventLookupPrefix } from "./kv/keys.ts";
+import type { Sealer } from "./crypto.ts";
+import { openEvent, type SealedEvent } from "./event_store.ts";
+import { eventLookupKey, eventLookupPrefix, eventPrefix } from "./kv/keys.ts";
 
 /** Longest value indexed (ids and emails are shorter; longer text is not a search term). */
 const MAX_TERM_LENGTH = 200;
@@ -98,4 +100,35 @@ export async function lookUp(
     hits.push({ ulid: String(key.at(-1)), event_id: eventId });
   }
   return hits;
+}
+
+/**
+ * Indexes a workspace's stored events again (those stored before fan-out indexed them, or
+ * after a restore from elsewhere): opens each event and sets its entries, `perCommit` at a
+ * time. Setting an entry twice changes nothing. Answers how many events and entries it saw.
+ */
+export async function reindexWorkspace(
+  kv: Deno.Kv,
+  sealer: Sealer,
+  wsId: string,
+  options: { retentionMs: number; perCommit: number; now?: number },
+): Promise<{ events: number; entries: number }> {
+  const now = options.now ?? Date.now();
+  let events = 0;
+  let entries = 0;
+  let pending: LookupEntry[] = [];
+  const flush = async () => {
+    const op = kv.atomic();
+    for (const { key, eventId, expireIn } of pending) op.set(key, eventId, { expireIn });
+    if (!(await op.commit()).ok) throw new Error(`Cannot index the events of ${wsId}`);
+    entries += pending.length;
+    pending = [];
+  };
+  for await (const { value } of kv.list<SealedEvent>({ prefix: eventPrefix(wsId) })) {
+    events++;
+    pending.push(...lookupEntries([openEvent(value, sealer)], options.retentionMs, now));
+    if (pending.length >= options.perCommit) await flush();
+  }
+  if (pending.length) await flush();
+  return { events, entries };
 }

@@ -1,7 +1,14 @@
 /** The `sluice` command line as users run it: `deno run -A cli.ts …` on a KV file in a temp folder. */
 import assert from "node:assert/strict";
 import { mockPlatform } from "./_mock_platform.ts";
-import { connectMeta, createWorkspace, openOps, sendPurchase, tempDir } from "./_ops.ts";
+import {
+  connectMeta,
+  createWorkspace,
+  openOps,
+  type OpsSluice,
+  sendPurchase,
+  tempDir,
+} from "./_ops.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const OLD = "cli-old-secret-0123456789abcdef";
@@ -279,4 +286,37 @@ Deno.test("sluice user create and reset-password: an account that signs in, with
   const account = await s.rt.accounts.verify("ops@example.com", reset.password);
   assert.equal(account?.id, created.id);
   assert.equal(await s.rt.accounts.roleIn(account!, ws.id), "viewer");
+});
+
+Deno.test("sluice search reindex indexes events stored before fan-out indexed them", async () => {
+  await using dir = await tempDir();
+  const kv = `${dir.path}/sluice.kv`;
+  let ws: Awaited<ReturnType<typeof createWorkspace>>;
+  const matches = async (s: OpsSluice) =>
+    (await s.get<{ data: { event_id: string }[] }>(
+      "/v1/events?match=ADA%40example.com",
+      ws.admin_key,
+    ))
+      .data.map((e) => e.event_id);
+  {
+    // No workers: nothing fans the events out, so nothing indexes them.
+    await using s = await openOps(kv, { SLUICE_SECRET: OLD });
+    ws = await createWorkspace(s);
+    await sendPurchase(s, ws.ingest_key, "order-1");
+    await sendPurchase(s, ws.ingest_key, "order-2");
+    await s.rt.committer.idle();
+    assert.deepEqual(await matches(s), []);
+  }
+  failed(await sluice(kv, ["search", "reindex", "--workspace", "ws_nope"]), 1, /No workspace/);
+  const run = json(await sluice(kv, ["search", "reindex", "--json"]));
+  // Each purchase is found by its email (it carries no order id, click id or customer id).
+  assert.deepEqual(run, { workspaces: 1, events: 2, entries: 2 });
+  assert.match(
+    (await sluice(kv, ["search", "reindex"])).stdout,
+    /^Indexed 2 events of 1 workspaces: 2 search entries\./,
+  );
+  {
+    await using s = await openOps(kv, { SLUICE_SECRET: OLD });
+    assert.deepEqual(await matches(s), ["order-2", "order-1"]);
+  }
 });
