@@ -11,6 +11,11 @@ import {
 import { TtlCache } from "./ttl_cache.ts";
 import { isTimeZone } from "./analytics/tz.ts";
 
+/** An IANA time zone name the runtime knows (`Europe/Berlin`). */
+export const timeZoneSchema = z.string().max(64).refine(isTimeZone, {
+  message: "is not an IANA time zone such as Europe/Berlin",
+});
+
 /** Per-workspace tunables, with the bounds a change must keep within. */
 export const workspaceSettingsSchema = z.object({
   dedup_window_seconds: z.number().int().min(60).max(30 * 86_400).openapi({
@@ -29,9 +34,7 @@ export const workspaceSettingsSchema = z.object({
     description:
       "How long counters are kept, days (default 400: a year-on-year comparison outlives the events; hourly analytics counters are kept 35)",
   }),
-  time_zone: z.string().max(64).refine(isTimeZone, {
-    message: "is not an IANA time zone such as Europe/Berlin",
-  }).optional().openapi({
+  time_zone: timeZoneSchema.optional().openapi({
     description:
       "IANA time zone of the days in analytics answers (when a request gives no tz) and the dashboard (default UTC)",
     example: "Europe/Berlin",

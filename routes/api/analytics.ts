@@ -10,10 +10,9 @@ import { quality, qualitySchema } from "../../lib/analytics/quality.ts";
 import { HOUR_COUNTER_DAYS, RANGES, resolveRange, type Span } from "../../lib/analytics/range.ts";
 import { reconciliation, reconciliationSchema } from "../../lib/analytics/reconciliation.ts";
 import type { ReportContext } from "../../lib/analytics/report.ts";
-import { isTimeZone } from "../../lib/analytics/tz.ts";
 import { INTERVALS, MAX_HOURLY_DAYS, volume, volumeSchema } from "../../lib/analytics/volume.ts";
 import type { Runtime } from "../../lib/runtime.ts";
-import { type Workspace, workspaceZone } from "../../lib/workspaces.ts";
+import { timeZoneSchema, type Workspace, workspaceZone } from "../../lib/workspaces.ts";
 import type { AppEnv } from "../_env.ts";
 import { withCursor } from "../_request.ts";
 import { apiRoute } from "../_route.ts";
@@ -46,9 +45,7 @@ const rangeFields = {
     description: "With start: until this time, exclusive (default now)",
     example: "2026-01-08T00:00:00-08:00",
   }),
-  tz: z.string().max(64).refine(isTimeZone, {
-    message: "is not an IANA time zone such as Europe/Berlin",
-  }).optional().openapi({
+  tz: timeZoneSchema.optional().openapi({
     description:
       "IANA time zone of the days (default: the workspace's settings.time_zone, else UTC)",
     example: "America/Los_Angeles",
