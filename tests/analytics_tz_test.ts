@@ -8,9 +8,10 @@
 import assert from "node:assert/strict";
 import { CounterBatch, DAY_MS, HOUR_MS } from "../lib/analytics/counters.ts";
 import { countVolume } from "../lib/analytics/ingest_counts.ts";
+import { foldVolume } from "../lib/analytics/volume_fold.ts";
 import { openTestSluice, type TestSluice } from "./_harness.ts";
 import { bearer, expectJson, expectProblem } from "./_http.ts";
-import { statFoldPrefix } from "../lib/kv/keys.ts";
+import { statFoldMarkKey, statFoldPrefix } from "../lib/kv/keys.ts";
 
 /** Ten UTC days ago at midnight: recent enough for hour counters. */
 const BASE = Math.floor(Date.now() / DAY_MS) * DAY_MS - 10 * DAY_MS;
@@ -28,14 +29,15 @@ const INSTANTS = {
 
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-async function seed(s: TestSluice): Promise<void> {
+/** Counts the events at INSTANTS, moved by `shiftMs`. */
+async function seed(s: TestSluice, shiftMs = 0): Promise<void> {
   const batch = new CounterBatch();
   for (const [id, receivedAt] of Object.entries(INSTANTS)) {
     countVolume(batch, {
       workspace_id: s.workspace.id,
       event_name: id === "f" ? "page_view" : "purchase",
       source: "server",
-      received_at: receivedAt,
+      received_at: receivedAt + shiftMs,
     });
   }
   const op = s.rt.kv.atomic();
@@ -48,17 +50,24 @@ interface VolumeJson {
   events: number[];
 }
 
-async function daily(s: TestSluice, tz: string): Promise<Map<string, number>> {
-  const start = new Date(BASE - 2 * DAY_MS).toISOString();
-  const end = new Date(BASE + 3 * DAY_MS).toISOString();
-  const v = await expectJson<VolumeJson>(
+async function daily(s: TestSluice, tz: string, base = BASE): Promise<Map<string, number>> {
+  return (await dailyVolume(s, tz, base)).days;
+}
+
+async function dailyVolume(s: TestSluice, tz: string, base: number) {
+  const start = new Date(base - 2 * DAY_MS).toISOString();
+  const end = new Date(base + 3 * DAY_MS).toISOString();
+  const v = await expectJson<VolumeJson & { range: { widened_to_days: boolean } }>(
     await s.request(
       `/v1/analytics/volume?interval=day&tz=${tz}&start=${start}&end=${end}`,
       { headers: bearer(s.workspace.admin_key) },
     ),
     200,
   );
-  return new Map(v.buckets.map((b, i) => [b.label, v.events[i]!]));
+  return {
+    days: new Map(v.buckets.map((b, i) => [b.label, v.events[i]!])),
+    widened: v.range.widened_to_days,
+  };
 }
 
 /** `+05:30`, `-08:00`: a zone's offset at an instant, as ISO 8601 writes it. */
@@ -163,4 +172,34 @@ Deno.test("the workspace's settings.time_zone is the days' zone when a request g
   const days = new Map(v.buckets.map((b, i) => [b.label, v.events[i]!]));
   assert.equal(days.get(date(BASE)), 4, "Kolkata's days, as with tz=Asia/Kolkata");
   assert.equal((await daily(s, "UTC")).get(date(BASE)), 5, "a request's tz still wins");
+});
+
+Deno.test("volume reads a local day older than the hour counters from its folded days, exactly", async () => {
+  await using s = await openTestSluice();
+  const shift = -40 * DAY_MS;
+  const old = BASE + shift;
+  await seed(s, shift);
+  const kv = s.rt.kv;
+  const sweep = () => s.rt.counterRetention.sweepAll();
+  // The hourly upkeep, as it ran back then (a pass a month later carries its folds on).
+  await foldVolume(kv, s.workspace.id, old + 3 * DAY_MS);
+  await foldVolume(kv, s.workspace.id, old + 33 * DAY_MS);
+  await sweep();
+  let hours = 0;
+  for await (const _ of kv.list({ prefix: ["stat", s.workspace.id] })) hours++;
+  assert.equal(hours, 0, "the hour counters are gone");
+  const kolkata = await dailyVolume(s, "Asia/Kolkata", old);
+  assert.equal(kolkata.days.get(date(old)), 4, "a–d, as 40 days ago");
+  assert.equal(kolkata.days.get(date(old + DAY_MS)), 2, "e, f");
+  assert.equal(kolkata.widened, false);
+
+  // Never folded (say, older than 35 days when the upkeep first ran), the local day reads the
+  // UTC day of its date, and says so.
+  for await (const { key } of kv.list({ prefix: ["stat_fold", s.workspace.id] })) {
+    await kv.delete(key);
+  }
+  await kv.delete(statFoldMarkKey(s.workspace.id));
+  const approximate = await dailyVolume(s, "Asia/Kolkata", old);
+  assert.equal(approximate.days.get(date(old)), 5);
+  assert.equal(approximate.widened, true);
 });

@@ -1,7 +1,7 @@
 /**
  * The counters' upkeep, one pass per workspace: fold the volume hours of finished UTC days
  * (volume_fold.ts), then delete what is past its life. KV's `sum` cannot carry `expireIn`, so
- * counters never expire by themselves: hour counters and folded days go after 35 days, day and
+ * counters never expire by themselves: hour counters go after 35 days; folded days, day and
  * week counters after the workspace's `counter_retention_days` (default 400, longer than the
  * events' `retention_days`, so charts over a year stay whole after the events are gone). The
  * runtime runs a pass over every workspace a minute after it starts and then hourly.
@@ -18,7 +18,7 @@ import {
 import { keysPerCommit, type KvLimits } from "../kv/limits.ts";
 import { errorText, log } from "../log.ts";
 import type { Workspace } from "../workspaces.ts";
-import { DAY_MS, dayOf, FAMILY, WEEK_MS } from "./counters.ts";
+import { DAY_MS, FAMILY, WEEK_MS } from "./counters.ts";
 import { HOUR_COUNTER_DAYS } from "./range.ts";
 import { foldVolume } from "./volume_fold.ts";
 
@@ -60,7 +60,7 @@ export class CounterRetention {
     const dayCutoff = now - counterRetentionDays(workspace.settings) * DAY_MS;
     const ranges: [Deno.KvKey, number][] = [
       [statPrefix(wsId), hourCutoff],
-      [statFoldPrefix(wsId), dayOf(hourCutoff)],
+      [statFoldPrefix(wsId), dayCutoff],
       [statDayPrefix(wsId), dayCutoff],
     ];
     for (const family of Object.values(FAMILY)) {

@@ -22,7 +22,7 @@ const workspace = (id: string, counterDays?: number): Workspace => ({
   created_at: new Date(0).toISOString(),
 });
 
-Deno.test("CounterRetention.sweep() folds finished days, deletes hours and folds after 35 days, days after retention", async () => {
+Deno.test("CounterRetention.sweep() folds finished days, deletes hours after 35 days, folds and days after retention", async () => {
   await using kv = await Deno.openKv(":memory:");
   const batch = new CounterBatch();
   for (const daysAgo of [1, 40, 500]) {
@@ -33,13 +33,15 @@ Deno.test("CounterRetention.sweep() folds finished days, deletes hours and folds
   const op = kv.atomic();
   batch.addTo(op);
   await op.commit();
-  await kv.set([...statFoldPrefix("ws"), NOW - 40 * DAY_MS, 0], { dims: [], hours: [] });
+  for (const daysAgo of [40, 500]) {
+    await kv.set([...statFoldPrefix("ws"), NOW - daysAgo * DAY_MS, 0], { dims: [], hours: [] });
+  }
   const deleted = await new CounterRetention(kv, DEFAULT_KV_LIMITS).sweep(workspace("ws"), NOW);
-  // Hours of 40 and 500 days ago, the fold of 40 days ago and days of 500 days ago, for
-  // volume and deliveries; the week of 500 days ago for deliveries (volume has no weeks).
+  // Hours of 40 and 500 days ago, the fold and days of 500 days ago, for volume and
+  // deliveries; the week of 500 days ago for deliveries (volume has no weeks).
   assert.equal(deleted, 8);
   assert.equal(await count(kv, statPrefix("ws")), 1);
-  assert.equal(await count(kv, statFoldPrefix("ws")), 1, "yesterday folded, 40 days ago gone");
+  assert.equal(await count(kv, statFoldPrefix("ws")), 2, "yesterday folded, 40 days ago kept");
   assert.equal(await count(kv, statDayPrefix("ws")), 2);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "h")), 1);
   assert.equal(await count(kv, analyticsCounterPrefix("ws", FAMILY.deliveries, "d")), 2);
@@ -48,6 +50,7 @@ Deno.test("CounterRetention.sweep() folds finished days, deletes hours and folds
 
   await new CounterRetention(kv, DEFAULT_KV_LIMITS).sweep(workspace("ws", 30), NOW);
   assert.equal(await count(kv, statDayPrefix("ws")), 1, "a shorter setting deletes more days");
+  assert.equal(await count(kv, statFoldPrefix("ws")), 1, "and more folds");
   assert.equal(counterRetentionDays({}), 400);
   assert.equal(counterRetentionDays({ counter_retention_days: 90 }), 90);
 });

@@ -3,14 +3,15 @@
  *
  * Hours are UTC hours. Days are the range's zone's days, each the hours that start in it: a
  * day that is a whole UTC day (UTC, or a zone at offset 0 then) reads its day counter,
- * another sums its hours, read from finished days' folded records (volume_fold.ts) and the
- * hour counters after them (hours are kept 35 days; older local days read the UTC day of the
- * same date, and the answer says `widened_to_days`).
+ * another sums its hours, read from finished days' folded records (volume_fold.ts, kept as
+ * long as day counters) and the hour counters after them. A local day whose hours are in
+ * neither (older than 35 days and never folded) reads the UTC day of the same date, and the
+ * answer says `widened_to_days`.
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { DAY_MS, dayOf, HOUR_MS, type VolumeMetric } from "./counters.ts";
+import { DAY_MS, dayOf, type VolumeMetric } from "./counters.ts";
 import { HOUR_COUNTER_DAYS, hoursOf, type Span, zonedDays } from "./range.ts";
 import { type Totals, volumeDim } from "./reader.ts";
 import { rangeInfo, rangeInfoSchema, readerOf, type ReportContext } from "./report.ts";
@@ -74,12 +75,22 @@ interface Bucket {
   read: { hours: number[] } | { day: number };
 }
 
+/** Whether a local day is one whole UTC day (UTC, or a zone at offset 0 then). */
+function isUtcDay(span: Span): boolean {
+  return span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
+}
+
 /**
  * The buckets of the answer and what each reads. A local day that is a whole UTC day reads
- * its day counter; any other sums its hours while hour counters are kept (35 days), and
- * past that reads the UTC day holding its noon (the same date for zones within ±12 h).
+ * its day counter; any other sums its hours when every UTC day they fall on can be read by
+ * the hour (`byHours`: folded, or within the hour counters' 35 days), and otherwise reads the
+ * UTC day holding its noon (the same date for zones within ±12 h).
  */
-function bucketsOf(ctx: ReportContext, interval: Interval): { buckets: Bucket[]; approx: boolean } {
+function bucketsOf(
+  ctx: ReportContext,
+  interval: Interval,
+  byHours: (day: number) => boolean,
+): { buckets: Bucket[]; approx: boolean } {
   if (interval === "hour") {
     const buckets = hoursOf(ctx.range).map((start) => ({
       start,
@@ -88,18 +99,26 @@ function bucketsOf(ctx: ReportContext, interval: Interval): { buckets: Bucket[];
     }));
     return { buckets, approx: false };
   }
-  const cutoff = ctx.now - HOUR_COUNTER_DAYS * DAY_MS;
   let approx = false;
   const buckets = zonedDays(ctx.range).map(({ date, span }): Bucket => {
-    const whole = span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
-    if (whole) return { start: span.start, label: date, read: { day: span.start } };
-    if (span.start >= cutoff) {
-      return { start: span.start, label: date, read: { hours: hoursOf(span) } };
+    if (isUtcDay(span)) return { start: span.start, label: date, read: { day: span.start } };
+    const hours = hoursOf(span);
+    if (hours.every((hour) => byHours(dayOf(hour)))) {
+      return { start: span.start, label: date, read: { hours } };
     }
     approx = true;
     return { start: span.start, label: date, read: { day: dayOf(span.start + DAY_MS / 2) } };
   });
   return { buckets, approx };
+}
+
+/** The hours of the local days that are not whole UTC days (none in UTC). */
+function localHours(ctx: ReportContext, interval: Interval): Span {
+  if (interval === "hour") return ctx.range;
+  const spans = zonedDays(ctx.range).map((d) => d.span).filter((span) => !isUtcDay(span));
+  return spans.length === 0
+    ? { start: 0, end: 0 }
+    : { start: spans[0]!.start, end: spans.at(-1)!.end };
 }
 
 /** The smallest span holding these bucket starts, each `width` long. */
@@ -112,13 +131,19 @@ function hull(starts: readonly number[], width: number): Span {
 /** Builds the volume series. */
 export async function volume(ctx: ReportContext, interval: Interval): Promise<Volume> {
   const { reader, plan } = readerOf(ctx);
-  const { buckets, approx } = bucketsOf(ctx, interval);
-  const hourStarts = buckets.flatMap((b) => "hours" in b.read ? b.read.hours : []);
+  const { series: hourly, folded } = await hourlyVolume(
+    ctx.kv,
+    ctx.wsId,
+    localHours(ctx, interval),
+  );
+  const hourCutoff = ctx.now - HOUR_COUNTER_DAYS * DAY_MS;
+  const { buckets, approx } = bucketsOf(
+    ctx,
+    interval,
+    (day) => folded.has(day) || day >= hourCutoff,
+  );
   const dayStarts = buckets.flatMap((b) => "day" in b.read ? [b.read.day] : []);
-  const [hourly, daily] = await Promise.all([
-    hourlyVolume(ctx.kv, ctx.wsId, hull(hourStarts, HOUR_MS)),
-    reader.series("volume", "d", hull(dayStarts, DAY_MS)),
-  ]);
+  const daily = await reader.series("volume", "d", hull(dayStarts, DAY_MS));
   const valuesOf = ({ read }: Bucket): Totals => {
     if ("day" in read) return daily.get(read.day) ?? new Map();
     const sum: Totals = new Map();
@@ -141,7 +166,8 @@ export async function volume(ctx: ReportContext, interval: Interval): Promise<Vo
     }).sort((a, b) => b.total - a.total || a.name.localeCompare(b.name));
   };
   return {
-    range: { ...rangeInfo(ctx.range, plan), widened_to_days: plan.widened || approx },
+    // The span's edges are read exactly (hours or folds), or its days are `approx`.
+    range: { ...rangeInfo(ctx.range, plan), widened_to_days: approx },
     interval,
     buckets: buckets.map((b) => ({ start: new Date(b.start).toISOString(), label: b.label })),
     events: column(volumeDim("events")),

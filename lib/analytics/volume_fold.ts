@@ -4,11 +4,12 @@
  * counter of its span: 24 hours × every event name and source, thousands of keys for a month.
  * Once a UTC day is over (and {@link FOLD_GRACE_MS} more, for commits still in flight), the
  * counter upkeep folds its hour counters into one record per day, `["stat_fold", ws, day,
- * part]`: each dimension with its 24 hourly counts. `["stat_fold_mark", ws]` holds the first
- * day not folded; a day and the mark move in one commit, so a crash folds a day again or not
- * at all. Reads take folded days from their records and the rest (today, days the upkeep has
- * not reached, a day too large for one commit) from the hour counters, which stay until
- * retention deletes them. A count committed more than the grace after its day ended is in the
+ * part]`: each dimension with its 24 hourly counts. `["stat_fold_mark", ws]` holds the days
+ * folded, `{from, to}`: each has its records, or had no counts; a day and the mark move in one
+ * commit, so a crash folds a day again or not at all. Reads take folded days from their records
+ * and the rest (today, days the upkeep has not reached, a day too large for one commit, marked
+ * `{unfolded: true}`) from the hour counters, which retention deletes after 35 days; folds are
+ * kept as long as day counters. A count committed more than the grace after its day ended is in the
  * hour counter but not in the record (the day counter has it).
  *
  * @module
@@ -26,14 +27,24 @@ const PART_BYTES = 48_000;
 /** Parts of one day: past this the day stays unfolded (its hours are read). */
 const MAX_PARTS = 12;
 
-/** One part of a folded day: dimensions (`metric\u0000dim`) and their 24 hourly counts. */
-interface FoldedPart {
-  dims: string[];
-  hours: number[][];
+/**
+ * One part of a folded day: dimensions (`metric\u0000dim`) and their 24 hourly counts; a day
+ * too large to fold has one record `{unfolded: true}` instead.
+ */
+type FoldedPart = { dims: string[]; hours: number[][] } | { unfolded: true };
+
+/** The days folded: every UTC day in [from, to) has its records, or had no counts at all. */
+export interface FoldMark {
+  from: number;
+  to: number;
 }
 
 /** The hour counters of one UTC day, as parts of at most {@link PART_BYTES}. */
-async function foldDay(kv: Deno.Kv, wsId: string, day: number): Promise<FoldedPart[]> {
+async function foldDay(
+  kv: Deno.Kv,
+  wsId: string,
+  day: number,
+): Promise<{ dims: string[]; hours: number[][] }[]> {
   const prefix = statPrefix(wsId);
   const byDim = new Map<string, number[]>();
   const entries = kv.list<Deno.KvU64>(
@@ -48,8 +59,8 @@ async function foldDay(kv: Deno.Kv, wsId: string, day: number): Promise<FoldedPa
     if (!hours) byDim.set(dim, hours = new Array<number>(24).fill(0));
     hours[(hour - day) / HOUR_MS] = counterValue(value);
   }
-  const parts: FoldedPart[] = [];
-  let part: FoldedPart = { dims: [], hours: [] };
+  const parts: { dims: string[]; hours: number[][] }[] = [];
+  let part: { dims: string[]; hours: number[][] } = { dims: [], hours: [] };
   let bytes = 0;
   for (const [dim, hours] of byDim) {
     const size = dim.length + 8 + hours.reduce((n, h) => n + String(h).length + 1, 0);
@@ -73,26 +84,22 @@ async function foldDay(kv: Deno.Kv, wsId: string, day: number): Promise<FoldedPa
  */
 export async function foldVolume(kv: Deno.Kv, wsId: string, now = Date.now()): Promise<number> {
   const end = dayOf(now - FOLD_GRACE_MS);
-  let mark = await kv.get<number>(statFoldMarkKey(wsId));
-  let day = Math.max(mark.value ?? 0, dayOf(now - HOUR_COUNTER_DAYS * DAY_MS));
-  if (mark.value === null) {
-    const prefix = statPrefix(wsId);
-    for await (
-      const { key } of kv.list({ start: [...prefix, day], end: [...prefix, end] }, { limit: 1 })
-    ) {
-      day = dayOf(Number(key[2]));
-    }
-  }
+  // The first day whose every hour counter is still kept.
+  const kept = dayOf(now - HOUR_COUNTER_DAYS * DAY_MS) + DAY_MS;
+  let entry = await kv.get<FoldMark>(statFoldMarkKey(wsId));
+  // A gap (the upkeep stopped for longer than the hours are kept) starts the folds afresh.
+  const from = entry.value && entry.value.to >= kept ? entry.value.from : kept;
   let folded = 0;
-  for (; day < end; day += DAY_MS) {
+  for (let day = Math.max(entry.value?.to ?? 0, from); day < end; day += DAY_MS) {
     const parts = await foldDay(kv, wsId, day);
-    const op = kv.atomic().check(mark);
+    const op = kv.atomic().check(entry);
     if (parts.length <= MAX_PARTS) {
       parts.forEach((part, i) => op.set(statFoldKey(wsId, day, i), part));
-    }
-    const result = await op.set(statFoldMarkKey(wsId), day + DAY_MS).commit();
+    } else op.set(statFoldKey(wsId, day, 0), { unfolded: true });
+    const mark: FoldMark = { from, to: day + DAY_MS };
+    const result = await op.set(statFoldMarkKey(wsId), mark).commit();
     if (!result.ok) return folded;
-    mark = { key: statFoldMarkKey(wsId), value: day + DAY_MS, versionstamp: result.versionstamp };
+    entry = { key: statFoldMarkKey(wsId), value: mark, versionstamp: result.versionstamp };
     folded++;
   }
   return folded;
@@ -115,31 +122,38 @@ function addHours(
   });
 }
 
+/** Volume per UTC hour, and the UTC days of it read from folds. */
+export interface HourlyVolume {
+  /** Counters by hour start, then dimension (`metric\u0000dim`). */
+  series: Map<number, Totals>;
+  /** Days read from folds (a folded day without records had no counts). */
+  folded: Set<number>;
+}
+
 /**
- * The volume counters per UTC hour of a span, by dimension (`metric\u0000dim`): folded days
- * from their records, every other hour from its counters.
+ * The volume counters per UTC hour of a span: folded days from their records, every other
+ * hour from its counters (which retention deletes after 35 days; folds live as long as day
+ * counters). `folded` lets the caller tell an old day without hours from a quiet one.
  */
-export async function hourlyVolume(
-  kv: Deno.Kv,
-  wsId: string,
-  span: Span,
-): Promise<Map<number, Totals>> {
+export async function hourlyVolume(kv: Deno.Kv, wsId: string, span: Span): Promise<HourlyVolume> {
   const series = new Map<number, Totals>();
-  if (span.end <= span.start) return series;
-  const mark = (await kv.get<number>(statFoldMarkKey(wsId))).value ?? 0;
   const folded = new Set<number>();
+  if (span.end <= span.start) return { series, folded };
+  const mark = (await kv.get<FoldMark>(statFoldMarkKey(wsId))).value;
   const firstDay = dayOf(span.start);
-  const foldedEnd = Math.min(mark, span.end);
-  if (foldedEnd > firstDay) {
+  const foldedStart = Math.max(mark?.from ?? 0, firstDay);
+  const foldedEnd = Math.min(mark?.to ?? 0, span.end);
+  for (let day = foldedStart; day < foldedEnd; day += DAY_MS) folded.add(day);
+  if (foldedEnd > foldedStart) {
     const prefix = statFoldPrefix(wsId);
     const records = kv.list<FoldedPart>({
-      start: [...prefix, firstDay],
+      start: [...prefix, foldedStart],
       end: [...prefix, foldedEnd],
     });
     for await (const { key, value } of records) {
       const day = Number(key[2]);
-      folded.add(day);
-      value.dims.forEach((dim, i) => addHours(series, day, span, dim, value.hours[i]!));
+      if ("unfolded" in value) folded.delete(day);
+      else value.dims.forEach((dim, i) => addHours(series, day, span, dim, value.hours[i]!));
     }
   }
   const prefix = statPrefix(wsId);
@@ -166,5 +180,5 @@ export async function hourlyVolume(
     day = runEnd - DAY_MS;
   }
   await Promise.all(scans);
-  return series;
+  return { series, folded };
 }

@@ -31,10 +31,21 @@ Deno.test("foldVolume() folds each finished UTC day once the grace has passed, a
   await using kv = await Deno.openKv(":memory:");
   await seed(kv);
   const secondDayEnd = DAY + 2 * DAY_MS;
-  assert.equal(await foldVolume(kv, "ws", secondDayEnd + FOLD_GRACE_MS - 1), 1, "day 2 in grace");
-  assert.equal((await kv.get(statFoldMarkKey("ws"))).value, DAY + DAY_MS);
+  // The first pass folds every day whose hours are all still kept (from 32 days before DAY),
+  // up to day 1: day 2 is in its grace.
+  assert.equal(await foldVolume(kv, "ws", secondDayEnd + FOLD_GRACE_MS - 1), 33);
+  const from = DAY - 32 * DAY_MS;
+  assert.deepEqual((await kv.get(statFoldMarkKey("ws"))).value, { from, to: DAY + DAY_MS });
   assert.equal(await foldVolume(kv, "ws", secondDayEnd + FOLD_GRACE_MS), 1);
   assert.equal(await foldVolume(kv, "ws", secondDayEnd + FOLD_GRACE_MS), 0, "nothing left");
+  assert.deepEqual((await kv.get(statFoldMarkKey("ws"))).value, { from, to: secondDayEnd });
+  // An upkeep that stopped for longer than the hours are kept starts afresh.
+  const later = secondDayEnd + 40 * DAY_MS + FOLD_GRACE_MS;
+  await foldVolume(kv, "ws", later);
+  assert.deepEqual((await kv.get(statFoldMarkKey("ws"))).value, {
+    from: secondDayEnd + 6 * DAY_MS,
+    to: secondDayEnd + 40 * DAY_MS,
+  });
   const records = [];
   for await (
     const { key, value } of kv.list<{ dims: string[]; hours: number[][] }>({
@@ -63,7 +74,7 @@ Deno.test("foldVolume() stops when another process moved the mark", async () => 
     const entry = await realGet(key);
     if (!raced) {
       raced = true;
-      await kv.set(statFoldMarkKey("ws"), DAY + DAY_MS);
+      await kv.set(statFoldMarkKey("ws"), { from: DAY, to: DAY + DAY_MS });
     }
     return entry;
   }) as typeof kv.get;
@@ -77,7 +88,9 @@ Deno.test("hourlyVolume() answers the same hours from folded days and hour count
   await using kv = await Deno.openKv(":memory:");
   await seed(kv);
   const span = { start: DAY + 19 * HOUR_MS, end: DAY + 2 * DAY_MS + 5 * HOUR_MS };
-  const unfolded = flat(await hourlyVolume(kv, "ws", span));
+  const before = await hourlyVolume(kv, "ws", span);
+  assert.deepEqual(before.folded, new Set());
+  const unfolded = flat(before.series);
   assert.equal(unfolded.length, 34);
   assert.deepEqual(unfolded[0], [19, { [volumeDim("events")]: 19 }]);
   assert.deepEqual(unfolded[5], [24, {
@@ -96,6 +109,23 @@ Deno.test("hourlyVolume() answers the same hours from folded days and hour count
   batch.add("ws", DAY + 20 * HOUR_MS, "events", "", 1000);
   batch.addTo(late);
   await late.commit();
-  const read = flat(await hourlyVolume(kv, "ws", span));
-  assert.deepEqual(read, unfolded);
+  const after = await hourlyVolume(kv, "ws", span);
+  assert.deepEqual(after.folded, new Set([DAY, DAY + DAY_MS]), "day 2 is not over at the fold");
+  assert.deepEqual(flat(after.series), unfolded);
+});
+
+Deno.test("hourlyVolume() reads a day too large to fold from its hours, and counts it as not folded", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  await seed(kv);
+  await foldVolume(kv, "ws", DAY + 2 * DAY_MS + FOLD_GRACE_MS);
+  // As foldVolume marks a day over its parts limit.
+  for await (const { key } of kv.list({ prefix: [...statFoldPrefix("ws"), DAY] })) {
+    await kv.delete(key);
+  }
+  await kv.set([...statFoldPrefix("ws"), DAY, 0], { unfolded: true });
+  const span = { start: DAY, end: DAY + 2 * DAY_MS };
+  const read = await hourlyVolume(kv, "ws", span);
+  assert.deepEqual(read.folded, new Set([DAY + DAY_MS]));
+  assert.equal(read.series.get(DAY + 5 * HOUR_MS)?.get(volumeDim("events")), 5, "from its hours");
+  assert.equal(read.series.size, 48, "every hour of both days");
 });

@@ -22,7 +22,8 @@
  * ["stat_d", wsId, dayMs, metric, dim] Deno.KvU64 the same counter's UTC-day rollup
  * ["stat_fold", wsId, dayMs, part]     a finished UTC day's hour counters folded into one record
  *                                      {dims, hours} (lib/analytics/volume_fold.ts)
- * ["stat_fold_mark", wsId]             number: the first UTC day not folded yet
+ * ["stat_fold_mark", wsId]             FoldMark {from, to}: the UTC days folded (those without
+ *                                      records had no counts)
  * ["an", wsId, family, grain, bucketMs, dim]
  *                                      Deno.KvU64 analytics counter (lib/analytics/counters.ts);
  *                                      grain "h" (UTC hour), "d" (UTC day), "w" (week from Monday)
@@ -136,7 +137,7 @@ export const statFoldKey = (wsId: string, dayMs: number, part: number) =>
   ["stat_fold", wsId, dayMs, part] as const;
 /** Prefix of a workspace's folded volume days, in day order. */
 export const statFoldPrefix = (wsId: string) => ["stat_fold", wsId] as const;
-/** The first UTC day whose volume hour counters are not folded yet. */
+/** Which UTC days' volume hour counters are folded. */
 export const statFoldMarkKey = (wsId: string) => ["stat_fold_mark", wsId] as const;
 
 /** An analytics counter of one family, grain (`h` UTC hour, `d` UTC day, `w` UTC week) and bucket. */
