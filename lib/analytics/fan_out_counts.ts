@@ -15,7 +15,7 @@ import type { RouteDecision } from "../delivery/rules.ts";
 import { deliveriesOf } from "../delivery/rows.ts";
 import { labelSetKey, orderKey, visitorKey } from "../kv/keys.ts";
 import { TtlCache } from "../ttl_cache.ts";
-import { dayOf, FAMILY } from "./counters.ts";
+import { DAY_MS, dayOf, FAMILY } from "./counters.ts";
 import { clickCookiePlatformOf, originOf, stepBit, utmLabel } from "./labels.ts";
 import { toMinorUnits } from "./money.ts";
 import { ORDER_TTL_MS, type OrderBook, type OrderEntry, orderIdOf } from "./orders.ts";
@@ -38,6 +38,16 @@ export const NO_TOUCH = "none";
 const GET_MANY_LIMIT = 10;
 /** How long a visitor record read or written stays in memory, ms. */
 const VISITOR_CACHE_MS = 10 * 60_000;
+
+/**
+ * Whether `touch` repeats the visitor's last one (same platform and source) within a day: the
+ * pixel sends the landing campaign with every event of a visit, and rewriting the record for
+ * each would cost a write per event. A day later it is written again, keeping it alive.
+ */
+function isRecentTouch(last: Touch | undefined, touch: Touch): boolean {
+  return last !== undefined && last.platform === touch.platform && last.utm === touch.utm &&
+    touch.at - last.at < DAY_MS;
+}
 
 /** The row a route stands for: pending, or skipped with its reason (as fan_out.ts writes it). */
 function routeState(event: SluiceEvent, decision: RouteDecision): RowState {
@@ -150,7 +160,7 @@ export class FanOutCounts {
       const firstOfOrder = this.#countOrder(writes, wsId, event, orders, decisions, () => {
         this.#countRevenue(writes, wsId, event, before?.first ?? touch, touch ?? before?.last);
       });
-      if (hash !== undefined && touch) {
+      if (hash !== undefined && touch && !isRecentTouch(before?.last, touch)) {
         record = { ...(record ?? { day: dayOf(at), steps: 0 }), last: touch };
         record.first ??= before?.first ?? touch;
       }

@@ -135,6 +135,52 @@ Deno.test("FanOutCounts.plan() attributes an order to the visitor's first and la
   );
 });
 
+Deno.test("FanOutCounts.plan() writes a visitor again for a new touch or a day later, not for a repeated one", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const counts = new FanOutCounts(kv, new OrderBook(kv));
+  const campaign = { utm: { source: "newsletter" } };
+  const key = visitorKey("ws", visitorHash("ws", "v1"));
+  const plan = async (e: SluiceEvent) => {
+    const writes = await counts.plan(
+      "ws",
+      [{ event: e, decisions: new Map() }],
+      () => "meta",
+      true,
+    );
+    const op = kv.atomic();
+    writes.addTo(op);
+    await op.commit();
+    writes.committed();
+    return (await kv.get<VisitorRecord>(key)).versionstamp;
+  };
+  // Its own ulids: the shared factory is monotonic, and these run a day ahead.
+  const ulidAt = monotonicFactory();
+  const at = (ms: number) => ({ id: ulidAt(T + ms) });
+  const first = await plan(
+    event({ event_name: "page_view", ...visitor("v1"), ...campaign, ...at(0) }),
+  );
+  // The pixel repeats the landing campaign on every event of the visit.
+  const again = await plan(
+    event({ event_name: "page_view", ...visitor("v1"), ...campaign, ...at(60_000) }),
+  );
+  assert.equal(again, first, "the same touch within a day: no write");
+  const other = await plan(
+    event({ event_name: "page_view", ...visitor("v1"), utm: { source: "ads" }, ...at(120_000) }),
+  );
+  assert.notEqual(other, first, "a new source is written");
+  const last = (await kv.get<VisitorRecord>(key)).value?.last;
+  assert.deepEqual(last, { utm: "ads", at: T + 120_000 });
+  const nextDay = await plan(
+    event({
+      event_name: "page_view",
+      ...visitor("v1"),
+      utm: { source: "ads" },
+      ...at(120_000 + 86_400_000),
+    }),
+  );
+  assert.notEqual(nextDay, other, "a day later the record is written again (its expiry moves)");
+});
+
 Deno.test("FanOutCounts.plan() keeps the first 50 UTM sources and counts the rest as other", async () => {
   await using kv = await Deno.openKv(":memory:");
   await kv.set(
