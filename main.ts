@@ -9,6 +9,8 @@ const CRON_DRAIN_MS = 45_000;
 
 /** The kv-outbox drain a cron run makes; set by main() once the runtime is open. */
 let drainOnCron: (() => Promise<void>) | undefined;
+/** The counter upkeep a cron run makes on Deno Deploy; set by main() once the runtime is open. */
+let upkeepOnCron: (() => Promise<void>) | undefined;
 
 // At the module's top level, before Deno.serve: Deno Deploy finds cron jobs by evaluating
 // the entry module's top-level code (docs.deno.com/deploy/reference/cron). Each run drains
@@ -17,6 +19,11 @@ let drainOnCron: (() => Promise<void>) | undefined;
 // (docs/deploy/deno-deploy.md). With kv-queue the run does nothing.
 if (typeof Deno.cron === "function") {
   Deno.cron("sluice-outbox-drain", "* * * * *", () => drainOnCron?.() ?? Promise.resolve());
+  // Deploy's instances come and go, so the hourly counter upkeep (folds, retention) may never
+  // fire from a timer there; elsewhere the runtime's own timer runs it.
+  if (Deno.env.get("DENO_DEPLOYMENT_ID")) {
+    Deno.cron("sluice-counter-upkeep", "7 * * * *", () => upkeepOnCron?.() ?? Promise.resolve());
+  }
 }
 
 /** How long a graceful stop may take before the process exits anyway. */
@@ -59,6 +66,9 @@ export async function main(): Promise<void> {
   }
   const app = createApp(rt);
   const workers = rt.startWorkers();
+  upkeepOnCron = async () => {
+    await rt.counterRetention.sweepAll();
+  };
   if (config.queue === "kv-outbox") {
     drainOnCron = async () => {
       await rt.drainOutbox({ maxMessages: CRON_DRAIN_MESSAGES, budgetMs: CRON_DRAIN_MS });
