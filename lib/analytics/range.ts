@@ -139,6 +139,11 @@ export function zonedDays(range: AnalyticsRange): ZonedDay[] {
   return days;
 }
 
+/** Whether a span is one whole UTC day (a local day in UTC, or in a zone at offset 0 then). */
+export function isUtcDay(span: Span): boolean {
+  return span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
+}
+
 /** The UTC hour starts of a span. */
 export function hoursOf(span: Span): number[] {
   const hours: number[] = [];

@@ -12,7 +12,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { DAY_MS, dayOf, type VolumeMetric } from "./counters.ts";
-import { HOUR_COUNTER_DAYS, hoursOf, type Span, zonedDays } from "./range.ts";
+import { HOUR_COUNTER_DAYS, hoursOf, isUtcDay, type Span, zonedDays } from "./range.ts";
 import { type Totals, volumeDim } from "./reader.ts";
 import { rangeInfo, rangeInfoSchema, readerOf, type ReportContext } from "./report.ts";
 import { hourlyVolume } from "./volume_fold.ts";
@@ -73,11 +73,6 @@ interface Bucket {
   label: string;
   /** The hour counters it sums, or the day counter it reads. */
   read: { hours: number[] } | { day: number };
-}
-
-/** Whether a local day is one whole UTC day (UTC, or a zone at offset 0 then). */
-function isUtcDay(span: Span): boolean {
-  return span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
 }
 
 /**

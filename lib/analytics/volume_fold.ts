@@ -9,15 +9,15 @@
  * commit, so a crash folds a day again or not at all. Reads take folded days from their records
  * and the rest (today, days the upkeep has not reached, a day too large for one commit, marked
  * `{unfolded: true}`) from the hour counters, which retention deletes after 35 days; folds are
- * kept as long as day counters. A count committed more than the grace after its day ended is in the
- * hour counter but not in the record (the day counter has it).
+ * kept as long as day counters. A count committed more than the grace after its day ended is
+ * in the hour counter but not in the record (the day counter has it).
  *
  * @module
  */
-import { statFoldKey, statFoldMarkKey, statFoldPrefix, statPrefix } from "../kv/keys.ts";
-import { counterValue, DAY_MS, dayOf, HOUR_MS } from "./counters.ts";
+import { statFoldKey, statFoldMarkKey, statFoldPrefix } from "../kv/keys.ts";
+import { DAY_MS, dayOf, HOUR_MS } from "./counters.ts";
 import { HOUR_COUNTER_DAYS, type Span } from "./range.ts";
-import { type Totals, volumeDim } from "./reader.ts";
+import { CounterReader, type Totals } from "./reader.ts";
 
 /** How long after a UTC day ends its hours are folded. */
 export const FOLD_GRACE_MS = 15 * 60_000;
@@ -45,19 +45,17 @@ async function foldDay(
   wsId: string,
   day: number,
 ): Promise<{ dims: string[]; hours: number[][] }[]> {
-  const prefix = statPrefix(wsId);
   const byDim = new Map<string, number[]>();
-  const entries = kv.list<Deno.KvU64>(
-    { start: [...prefix, day], end: [...prefix, day + DAY_MS] },
-    { batchSize: 1000 },
-  );
-  for await (const { key, value } of entries) {
-    const [, , hour, metric, dimension] = key;
-    if (typeof hour !== "number" || !(value instanceof Deno.KvU64)) continue;
-    const dim = volumeDim(String(metric), String(dimension ?? ""));
-    let hours = byDim.get(dim);
-    if (!hours) byDim.set(dim, hours = new Array<number>(24).fill(0));
-    hours[(hour - day) / HOUR_MS] = counterValue(value);
+  const read = await new CounterReader(kv, wsId).series("volume", "h", {
+    start: day,
+    end: day + DAY_MS,
+  });
+  for (const [hour, totals] of read) {
+    for (const [dim, n] of totals) {
+      let hours = byDim.get(dim);
+      if (!hours) byDim.set(dim, hours = new Array<number>(24).fill(0));
+      hours[(hour - day) / HOUR_MS] = n;
+    }
   }
   const parts: { dims: string[]; hours: number[][] }[] = [];
   let part: { dims: string[]; hours: number[][] } = { dims: [], hours: [] };
@@ -156,29 +154,18 @@ export async function hourlyVolume(kv: Deno.Kv, wsId: string, span: Span): Promi
       else value.dims.forEach((dim, i) => addHours(series, day, span, dim, value.hours[i]!));
     }
   }
-  const prefix = statPrefix(wsId);
-  const scans: Promise<void>[] = [];
+  // Every run of days not folded, from the hour counters.
+  const runs: Span[] = [];
   for (let day = firstDay; day < span.end; day += DAY_MS) {
     if (folded.has(day)) continue;
     let runEnd = day + DAY_MS;
     while (runEnd < span.end && !folded.has(runEnd)) runEnd += DAY_MS;
-    const run = { start: Math.max(day, span.start), end: Math.min(runEnd, span.end) };
-    scans.push((async () => {
-      for await (
-        const { key, value } of kv.list<Deno.KvU64>(
-          { start: [...prefix, run.start], end: [...prefix, run.end] },
-          { batchSize: 1000 },
-        )
-      ) {
-        const [, , hour, metric, dimension] = key;
-        if (typeof hour !== "number" || !(value instanceof Deno.KvU64)) continue;
-        addHours(series, hour, span, volumeDim(String(metric), String(dimension ?? "")), [
-          counterValue(value),
-        ]);
-      }
-    })());
+    runs.push({ start: Math.max(day, span.start), end: Math.min(runEnd, span.end) });
     day = runEnd - DAY_MS;
   }
-  await Promise.all(scans);
+  const reader = new CounterReader(kv, wsId);
+  for (const read of await Promise.all(runs.map((run) => reader.series("volume", "h", run)))) {
+    for (const [hour, totals] of read) series.set(hour, totals);
+  }
   return { series, folded };
 }

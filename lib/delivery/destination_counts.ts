@@ -9,7 +9,7 @@
  * @module
  */
 import { DAY_MS, FAMILY, HOUR_MS } from "../analytics/counters.ts";
-import type { Span } from "../analytics/range.ts";
+import { isUtcDay, type Span } from "../analytics/range.ts";
 import { CounterReader, type Totals } from "../analytics/reader.ts";
 import { dimParts, type ReportContext } from "../analytics/report.ts";
 import { LatencyTally } from "../analytics/latency.ts";
@@ -41,11 +41,6 @@ export type DeliveryCountsSource = (
 
 const NONE: Totals = new Map();
 
-/** A bucket that is one whole UTC day reads its day counter; any other, its hours. */
-function isUtcDay(span: Span): boolean {
-  return span.start % DAY_MS === 0 && span.end - span.start === DAY_MS;
-}
-
 /** Counts from the analytics counters (`dst` states, `lat` sums), per destination. */
 export const counterCounts: DeliveryCountsSource = async (ctx, buckets) => {
   const counts = new Map<string, DestinationCounts>();
@@ -53,6 +48,7 @@ export const counterCounts: DeliveryCountsSource = async (ctx, buckets) => {
   const last = buckets.at(-1);
   if (!first || !last) return counts;
   const reader = new CounterReader(ctx.kv, ctx.wsId);
+  // Buckets that are whole UTC days read day counters; any other, hours.
   const grain = buckets.every(isUtcDay) ? "d" : "h";
   const hull = { start: first.start, end: last.end };
   const [states, latency] = await Promise.all([
