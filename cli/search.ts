@@ -16,7 +16,7 @@ while the server runs, and again.
 
 Options:
   --workspace ID  only this workspace (default: all)
-  --json          {"workspaces": N, "events": N, "entries": N}
+  --json          {"workspaces": N, "events": N, "entries": N, "unreadable": N}
   -h, --help      this help`,
   async run(args, output) {
     const { values } = parseCommand(args, { workspace: { type: "string" } }, "search reindex");
@@ -38,7 +38,7 @@ Options:
           workspaces.push(value);
         }
       }
-      const totals = { workspaces: workspaces.length, events: 0, entries: 0 };
+      const totals = { workspaces: workspaces.length, events: 0, entries: 0, unreadable: 0 };
       for (const workspace of workspaces) {
         const done = await reindexWorkspace(rt.kv, rt.events.sealer, workspace.id, {
           retentionMs: workspace.settings.retention_days * 86_400_000,
@@ -46,11 +46,17 @@ Options:
         });
         totals.events += done.events;
         totals.entries += done.entries;
+        totals.unreadable += done.unreadable;
       }
       if (values.json) return printJson(output, totals);
       output.out(
         `Indexed ${totals.events} events of ${totals.workspaces} workspaces: ${totals.entries} search entries.`,
       );
+      if (totals.unreadable > 0) {
+        output.err(
+          `${totals.unreadable} events could not be opened and were skipped: they are sealed under a secret this instance lacks (SLUICE_SECRET_PREVIOUS?)`,
+        );
+      }
     });
     return 0;
   },

@@ -105,17 +105,19 @@ export async function lookUp(
 /**
  * Indexes a workspace's stored events again (those stored before fan-out indexed them, or
  * after a restore from elsewhere): opens each event and sets its entries, `perCommit` at a
- * time. Setting an entry twice changes nothing. Answers how many events and entries it saw.
+ * time. Setting an entry twice changes nothing. An event that cannot be opened (sealed under a
+ * secret this instance lacks) is counted and skipped. Answers what it saw.
  */
 export async function reindexWorkspace(
   kv: Deno.Kv,
   sealer: Sealer,
   wsId: string,
   options: { retentionMs: number; perCommit: number; now?: number },
-): Promise<{ events: number; entries: number }> {
+): Promise<{ events: number; entries: number; unreadable: number }> {
   const now = options.now ?? Date.now();
   let events = 0;
   let entries = 0;
+  let unreadable = 0;
   let pending: LookupEntry[] = [];
   const flush = async () => {
     const op = kv.atomic();
@@ -126,9 +128,16 @@ export async function reindexWorkspace(
   };
   for await (const { value } of kv.list<SealedEvent>({ prefix: eventPrefix(wsId) })) {
     events++;
-    pending.push(...lookupEntries([openEvent(value, sealer)], options.retentionMs, now));
+    let event: SluiceEvent;
+    try {
+      event = openEvent(value, sealer);
+    } catch {
+      unreadable++;
+      continue;
+    }
+    pending.push(...lookupEntries([event], options.retentionMs, now));
     if (pending.length >= options.perCommit) await flush();
   }
   if (pending.length) await flush();
-  return { events, entries };
+  return { events, entries, unreadable };
 }

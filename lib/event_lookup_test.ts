@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import type { SluiceEvent } from "../core/event.ts";
 import { sha256Hex } from "../core/digest.ts";
-import { lookUp, lookupEntries, lookupHash, lookupValues } from "./event_lookup.ts";
+import {
+  lookUp,
+  lookupEntries,
+  lookupHash,
+  lookupValues,
+  reindexWorkspace,
+} from "./event_lookup.ts";
+import { eventSealer, sealEvent } from "./event_store.ts";
+import { eventKey } from "./kv/keys.ts";
 
 const NOW = Date.UTC(2026, 11, 5);
 
@@ -64,4 +72,24 @@ Deno.test("lookUp() answers the events holding a value, newest first, in its wor
   assert.deepEqual((await lookUp(kv, "ws", "ADA@example.com", 2)).map((h) => h.ulid), ["03", "02"]);
   assert.deepEqual(await lookUp(kv, "ws", "not-indexed", 10), []);
   assert.deepEqual(await lookUp(kv, "ws", "", 10), []);
+});
+
+Deno.test("reindexWorkspace() indexes stored events and skips those it cannot open", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const ours = eventSealer("ours-0123456789abcdef0123456789abcdef");
+  const theirs = eventSealer("theirs-0123456789abcdef0123456789abcd");
+  const store = async (e: SluiceEvent, sealer = ours) =>
+    await kv.set(eventKey("ws", e.id), sealEvent(JSON.stringify(e), sealer));
+  await store(event("01"));
+  await store(event("02", { order_id: "ORD-2", user_data: {} }));
+  await store(event("03", { order_id: "ORD-3", user_data: {} }), theirs);
+  const done = await reindexWorkspace(kv, ours, "ws", {
+    retentionMs: 60_000,
+    perCommit: 2,
+    now: NOW,
+  });
+  assert.deepEqual(done, { events: 3, entries: 5, unreadable: 1 });
+  assert.deepEqual((await lookUp(kv, "ws", "ord-2", 10)).map((h) => h.ulid), ["02"]);
+  assert.deepEqual(await lookUp(kv, "ws", "ORD-3", 10), []);
+  assert.deepEqual((await lookUp(kv, "ws", "iwar1", 10)).map((h) => h.ulid), ["01"]);
 });

@@ -125,6 +125,13 @@ Deno.test("GET /v1/events?match= finds the events holding an exact order id, ema
     400,
     ["match"],
   );
+  await expectProblem(
+    await s.request("/v1/events?match=ord-9&cursor=abc", {
+      headers: bearer(s.workspace.admin_key),
+    }),
+    400,
+    ["cursor"],
+  );
 });
 
 Deno.test("GET /v1/events answers 400 for an invalid limit and 401/403 without a read key", async () => {

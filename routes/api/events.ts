@@ -131,6 +131,11 @@ export function eventRoutes(rt: Runtime): OpenAPIHono<AppEnv> {
       const wsId = c.get("workspace").id;
       const filter = eventFilter(rt, wsId, q);
       if (q.match !== undefined) {
+        if (q.cursor !== undefined) {
+          throw new HttpError(400, "match answers one page: it takes no cursor", {
+            errors: [{ path: "cursor", message: "is not taken with match (raise limit instead)" }],
+          });
+        }
         const hits = await lookUp(rt.kv, wsId, q.match, MATCH_SCAN);
         const views = await Promise.all(hits.map((hit) => rt.events.getByUlid(wsId, hit.ulid)));
         const data: SluiceEvent[] = [];
