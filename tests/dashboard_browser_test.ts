@@ -19,6 +19,7 @@ import {
 } from "./_browser.ts";
 import { mockPlatform } from "./_mock_platform.ts";
 import { SpawnedServer } from "./_server.ts";
+import { eventually } from "./_wait.ts";
 
 const hasChromium = await chromiumFor("dashboard_browser_test.ts");
 
@@ -106,6 +107,21 @@ Deno.test({
     await review(page, "event");
     assert.equal(mock.received.length >= 1, true);
 
+    // An email names two purchases: the search lists them, newest first.
+    await postApi(base, "/v1/events", ws.ingest_key, {
+      event_name: "purchase",
+      order_id: "ORD-LIVE-2",
+      user_data: { email: "Jane.Doe@example.com" },
+    });
+    await eventually("both purchases found by the email", async () => {
+      await page.goto(`${base}/search?q=${encodeURIComponent("jane.doe@example.com")}`);
+      return await page.getByText("2 events match").count() > 0 || undefined;
+    });
+    const listed = await page.locator("main").innerText();
+    assert.ok(listed.indexOf("ORD-LIVE-2") < listed.indexOf("ORD-LIVE-1"), "newest first");
+    await review(page, "search");
+    await page.goto(`${base}/events/${sent.event_id}`);
+
     // Replay goes through the same engine and is audited.
     await page.getByRole("button", { name: "Replay" }).click();
     await page.getByText("Replay queued").waitFor();
@@ -145,6 +161,9 @@ Deno.test({
       assert.ok(!seen.includes(secret), `the viewer does not see ${secret}`);
     }
     await review(viewer, "event-viewer");
+    await viewer.goto(`${base}/search?q=${encodeURIComponent("jane.doe@example.com")}`);
+    await viewer.getByText("Viewers cannot search by email").waitFor();
+    await review(viewer, "search-viewer");
 
     // Sign-in is throttled after five wrong passwords.
     await viewer.getByRole("button", { name: "Sign out" }).click();

@@ -161,7 +161,7 @@ export function eventsRoutes(rt: Runtime): Hono<DashboardEnv> {
       return page(
         c,
         "Search",
-        <p role="status">
+        <p class="notice warn" role="status">
           Viewers cannot search by email: the answer would tell whether a person has events. A
           member or owner can.
         </p>,
