@@ -464,7 +464,7 @@ async function unchangedForm(s: TestSluice): Promise<Record<string, string>> {
   };
 }
 
-Deno.test("POST /settings sets the workspace's time zone: the overview's days follow it, a bad one is refused", async () => {
+Deno.test("POST /settings sets the workspace's time zone: the overview's and quality's days follow it, a bad one is refused", async () => {
   await using s = await openTestSluice(ENV);
   const who = await owner(s);
   const form = await (await getPage(s, who, "/settings")).text();
@@ -479,6 +479,7 @@ Deno.test("POST /settings sets the workspace's time zone: the overview's days fo
   ]);
   const week = await (await getPage(s, who, "/?range=7d")).text();
   assert.match(week, /<th scope="col">Day \(Asia\/Kolkata\)<\/th>/);
+  assert.match(await (await getPage(s, who, "/quality")).text(), /Days in Asia\/Kolkata/);
   assert.match(
     await (await getPage(s, who, "/settings")).text(),
     /<option value="Asia\/Kolkata" selected>/,

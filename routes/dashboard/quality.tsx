@@ -305,7 +305,7 @@ export function qualityRoutes(rt: Runtime): Hono<DashboardEnv> {
         </form>
         <p class="muted">
           Counts only; examples are hashed. Estimates weigh the identifiers each platform matches on
-          (0–10).
+          (0–10). Days in {ctx.range.tz} (the workspace's time zone, on Settings).
         </p>
         <section aria-labelledby="match">
           <h2 id="match">Match quality per destination</h2>
